@@ -1,0 +1,51 @@
+"""nefkit: ask about, record, score and report the negative effects of psychological treatment.
+
+Importing nefkit is cheap: only the plugin markers load here, and the rest of the public API
+loads on first use, so that ``nefkit --help`` and plugin imports stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from .hookspecs import hookimpl
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Instrument": "nefkit.instrument",
+    "Item": "nefkit.instrument",
+    "Score": "nefkit.instrument",
+    "Problem": "nefkit.problems",
+    "NefkitError": "nefkit.errors",
+    "DefinitionError": "nefkit.errors",
+    "PluginError": "nefkit.errors",
+    "ScoringRule": "nefkit.rules",
+    "ChangeRule": "nefkit.rules",
+    "RuleParams": "nefkit.rules",
+    "ScoreValue": "nefkit.rules",
+    "Output": "nefkit.rules",
+    "NOT_ASKED": "nefkit.rules",
+    "Renderer": "nefkit.renderers",
+    "registry": "nefkit.api",
+    "load_instrument": "nefkit.api",
+    "validate": "nefkit.api",
+}
+
+__all__ = ["hookimpl", "__version__", *_LAZY]
+
+if TYPE_CHECKING:
+    from .api import load_instrument, registry, validate
+    from .errors import DefinitionError, NefkitError, PluginError
+    from .instrument import Instrument, Item, Score
+    from .problems import Problem
+    from .renderers import Renderer
+    from .rules import NOT_ASKED, ChangeRule, Output, RuleParams, ScoreValue, ScoringRule
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nefkit' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

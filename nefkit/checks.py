@@ -1,0 +1,260 @@
+"""Checks that need the whole definition and the registered rules, run before anything is scored.
+
+Each check yields :class:`Problem` objects; :func:`check_instrument` runs them all so that one
+``nefkit validate`` names every problem at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from collections.abc import Iterator, Mapping
+
+from pydantic import ValidationError
+
+from . import conditions
+from .instrument import Instrument, Item
+from .problems import Problem
+from .rules import ChangeRule, Output, Rule, ScoringRule
+
+
+def item_output(instrument: Instrument, item: Item) -> Output:
+    """What an item's answers look like to a rule or a condition."""
+    if item.type == "text":
+        return Output("text")
+    if item.type == "number":
+        return Output("number", item.min, item.max, integer=item.integer)
+    codes = [value for value, _ in instrument.choices(item)]
+    kind = "codes" if item.type == "multiple" else "number"
+    return Output(kind, min(codes, default=None), max(codes, default=None), integer=True)
+
+
+def check_instrument(
+    instrument: Instrument, rules: Mapping[str, Rule], file: str, known_ids: frozenset[str] = frozenset()
+) -> list[Problem]:
+    """Every problem in a (possibly partial) definition.
+
+    ``known_ids`` are ids present in the file whose entries failed the structural checks; they
+    are not reported again as unknown wherever they are referred to.
+    """
+    checker = _Checker(instrument, rules, file, known_ids)
+    return list(checker.run())
+
+
+class _Checker:
+    def __init__(self, instrument: Instrument, rules: Mapping[str, Rule], file: str, known_ids):
+        self.instrument = instrument
+        self.rules = rules
+        self.file = file
+        self.known_ids = known_ids
+        self.outputs: dict[str, Output] = {}
+
+    def problem(self, where: str, message: str, level: str = "error") -> Problem:
+        return Problem(file=self.file, where=where, message=message, level=level)
+
+    def run(self) -> Iterator[Problem]:
+        yield from self.check_ids()
+        yield from self.check_scales()
+        yield from self.check_items()
+        yield from self.check_scores()
+        yield from self.check_flags()
+        yield from self.check_changes()
+        yield from self.check_norms()
+
+    def check_ids(self) -> Iterator[Problem]:
+        inst = self.instrument
+        if not inst.items:
+            yield self.problem("items", "the instrument has no items; add at least one [[items]]")
+        for kind, ids in (
+            ("item", [i.id for i in inst.items]),
+            ("score", [s.id for s in inst.scores]),
+            ("flag", [f.id for f in inst.flags]),
+            ("change", [c.id for c in inst.changes]),
+        ):
+            for ident, count in Counter(ids).items():
+                if count > 1:
+                    yield self.problem(f'{kind} "{ident}"', f"the id is used by {count} {kind}s")
+        shared = {i.id for i in inst.items} & {s.id for s in inst.scores}
+        for ident in sorted(shared):
+            yield self.problem(
+                f'score "{ident}"', "an item has the same id; conditions could not tell them apart"
+            )
+        for lang, count in Counter(inst.languages).items():
+            if count > 1:
+                yield self.problem("languages", f"'{lang}' is listed {count} times")
+
+    def check_scales(self) -> Iterator[Problem]:
+        for name, scale in self.instrument.scales.items():
+            for what, values in (
+                ("value", [c.value for c in scale.choices]),
+                ("label", [c.label for c in scale.choices]),
+            ):
+                for value, count in Counter(values).items():
+                    if count > 1:
+                        yield self.problem(
+                            f'scale "{name}"', f"two answers share the {what} {value!r}"
+                        )
+
+    def check_items(self) -> Iterator[Problem]:
+        inst = self.instrument
+        earlier: dict[str, Item] = {}
+        for item in inst.items:
+            where = f'item "{item.id}"'
+            if item.type in ("choice", "multiple"):
+                if item.scale is None:
+                    yield self.problem(where, f"a {item.type} item needs a scale = \"...\"")
+                elif item.scale not in inst.scales:
+                    yield self.problem(where, self.unknown("scale", item.scale, inst.scales))
+            elif item.scale is not None:
+                yield self.problem(where, f"a {item.type} item takes no scale")
+            if item.type != "number" and (item.min is not None or item.max is not None):
+                yield self.problem(where, "min and max apply to number items only")
+            if item.min is not None and item.max is not None and item.min > item.max:
+                yield self.problem(where, f"min ({item.min}) is greater than max ({item.max})")
+            if item.when is not None:
+                yield from self.check_condition(f"{where} › when", item.when, earlier, later=True)
+            self.outputs[item.id] = item_output(inst, item)
+            earlier[item.id] = item
+
+    def check_condition(self, where: str, text: str, items: Mapping[str, Item], later=False):
+        """A condition must parse, name known items or scores and compare with possible values."""
+        try:
+            condition = conditions.parse(text)
+        except conditions.ConditionSyntaxError as e:
+            yield self.problem(where, str(e))
+            return
+        all_items = self.instrument.item_map
+        for test in conditions.tests(condition):
+            ref = test.ref
+            if ref in self.known_ids:
+                continue
+            if ref not in items and ref not in self.outputs:
+                if later and ref in all_items:
+                    message = f"refers to item '{ref}', which comes later; a follow-up must come after the items its condition uses"
+                else:
+                    message = self.unknown("item or score", ref, [*items, *self.outputs])
+                yield self.problem(where, message)
+                continue
+            item = items.get(ref)
+            if item is not None:
+                message = self.impossible(test, item)
+                if message:
+                    yield self.problem(where, message)
+
+    def impossible(self, test: conditions.Test, item: Item) -> str | None:
+        """Why a test can never hold for the answers an item accepts, or None."""
+        if isinstance(test, conditions.Answered):
+            return None
+        if item.type == "text":
+            return f"'{test}' compares free text; only answered({item.id}) can test a text item"
+        if isinstance(test, conditions.Has) != (item.type == "multiple"):
+            return (
+                f"'{test}': use 'has' for multiple-choice items and ==, in, <, > for the others"
+            )
+        choices = self.instrument.choices(item)
+        if choices:
+            codes = [value for value, _ in choices]
+            values = test.values if isinstance(test, conditions.In) else (test.value,)
+            if isinstance(test, conditions.Compare) and test.op not in ("==", "!="):
+                holds = any(conditions.Compare(item.id, test.op, test.value).evaluate({item.id: c}) for c in codes)
+                if not holds:
+                    return f"'{test}' can never hold: {item.id} is one of {_codes(choices)}"
+                return None
+            bad = [v for v in values if v not in codes]
+            if bad:
+                return f"'{test}' uses {', '.join(map(str, bad))}, which is not an answer to {item.id} ({_codes(choices)})"
+            return None
+        value = getattr(test, "value", None)
+        if isinstance(test, conditions.Compare) and value is not None:
+            low, high = item.min, item.max
+            if (low is not None and value < low and test.op in ("==", "<", "<=")) or (
+                high is not None and value > high and test.op in ("==", ">", ">=")
+            ):
+                return f"'{test}' can never hold: {item.id} lies between {low} and {high}"
+        return None
+
+    def check_scores(self) -> Iterator[Problem]:
+        inst = self.instrument
+        for score in inst.scores:
+            where = f'score "{score.id}"'
+            rule = self.rules.get(score.rule)
+            if not isinstance(rule, ScoringRule):
+                yield self.problem(where, self.unknown_rule(score.rule, ScoringRule))
+                continue
+            try:
+                params = rule.parse_params(score.params)
+            except ValidationError as e:
+                for error in e.errors():
+                    yield self.param_problem(where, error)
+                continue
+            inputs = rule.inputs(score, params)
+            missing = [i for i in inputs if i not in self.outputs and i not in self.known_ids]
+            for ref in missing:
+                message = self.unknown("item or earlier score", ref, self.outputs)
+                yield self.problem(where, f"{message} (used by rule '{rule.name}')")
+            if missing or any(i in self.known_ids for i in inputs):
+                continue
+            unscored = [i for i in inputs if i in inst.item_map and not inst.item_map[i].scored]
+            for ref in unscored:
+                yield self.problem(where, f"uses item '{ref}', which is marked scored = false")
+            for message in rule.check(score, params, inst, self.outputs):
+                yield self.problem(where, message)
+            self.outputs[score.id] = rule.output(score, params, inst, self.outputs)
+
+    def check_flags(self) -> Iterator[Problem]:
+        for flag in self.instrument.flags:
+            yield from self.check_condition(f'flag "{flag.id}" › when', flag.when, self.instrument.item_map)
+
+    def check_changes(self) -> Iterator[Problem]:
+        score_ids = {s.id for s in self.instrument.scores}
+        for change in self.instrument.changes:
+            where = f'change "{change.id}"'
+            if change.score not in score_ids:
+                yield self.problem(where, self.unknown("score", change.score, score_ids))
+            rule = self.rules.get(change.rule)
+            if not isinstance(rule, ChangeRule):
+                yield self.problem(where, self.unknown_rule(change.rule, ChangeRule))
+                continue
+            try:
+                params = rule.parse_params(change.params)
+            except ValidationError as e:
+                for error in e.errors():
+                    yield self.param_problem(where, error)
+                continue
+            output = self.outputs.get(change.score)
+            if output is not None:
+                for message in rule.check(change, params, output):
+                    yield self.problem(where, message)
+
+    def check_norms(self) -> Iterator[Problem]:
+        targets = {*self.instrument.item_map, *(s.id for s in self.instrument.scores)}
+        for number, norm in enumerate(self.instrument.norms, 1):
+            if norm.target not in targets and norm.target not in self.known_ids:
+                yield self.problem(f"norm #{number}", self.unknown("item or score", norm.target, targets))
+
+    def param_problem(self, where: str, error: dict) -> Problem:
+        loc = " › ".join(str(part) for part in error["loc"])
+        if error["type"] == "extra_forbidden":
+            message = f"unknown parameter '{error['loc'][-1]}'"
+        elif error["type"] == "missing":
+            message = "is required but missing"
+        else:
+            message = error["msg"][0].lower() + error["msg"][1:]
+            if not isinstance(error.get("input"), (dict, list)):
+                message += f" (found {error.get('input')!r})"
+        return self.problem(f"{where} › params › {loc}" if loc else f"{where} › params", message)
+
+    def unknown_rule(self, name: str, kind: type) -> str:
+        names = sorted(n for n, r in self.rules.items() if isinstance(r, kind))
+        noun = "scoring rule" if kind is ScoringRule else "change rule"
+        return self.unknown(noun, name, names)
+
+    @staticmethod
+    def unknown(noun: str, name: str, known) -> str:
+        hint = difflib.get_close_matches(name, list(known), n=1)
+        suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+        return f"unknown {noun} '{name}'{suggestion}"
+
+
+def _codes(choices) -> str:
+    return ", ".join(f"{value} = {label}" for value, label in choices)

@@ -1,0 +1,187 @@
+"""The ``nefkit`` command line. Heavy modules load inside commands so ``--help`` stays fast."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import NefkitError
+from .plugins import host
+
+
+class NefkitGroup(click.Group):
+    """Shows nefkit's own errors as ``Error: ...`` with exit status 1, never as a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except NefkitError as e:
+            raise click.ClickException(str(e)) from None
+
+
+@click.group(cls=NefkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nefkit")
+def cli() -> None:
+    """Ask about, record, score and report the negative effects of psychological treatment.
+
+    \b
+    Start here:
+      nefkit demo                      score the bundled demo data
+      nefkit instruments               the questionnaires nefkit knows
+      nefkit show neq-20               items, scores, citation and licence
+      nefkit validate my-scale.toml    check a definition you wrote
+      nefkit plugins --all             the plugins providing all this
+    """
+
+
+def instruments_option(command):
+    """``--instruments DIR``: a researcher's own definitions, used without packaging them."""
+    return click.option(
+        "--instruments",
+        "instrument_paths",
+        multiple=True,
+        type=click.Path(exists=True, path_type=Path),
+        help="A directory (or file) of your own TOML definitions; repeatable. "
+        "NEFKIT_INSTRUMENTS_PATH works too.",
+    )(command)
+
+
+def json_option(command):
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(
+        command
+    )
+
+
+def _registry(instrument_paths=()):
+    from .registry import build_registry
+
+    return build_registry(instrument_paths)
+
+
+def _print_json(value) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+@cli.command(name="plugins")
+@click.option("--all", "show_all", is_flag=True, help="Include nefkit's built-in plugins.")
+@json_option
+def plugins_command(show_all: bool, as_json: bool) -> None:
+    """List installed plugins: name, version, hooks and any load failure."""
+    host.load()
+    rows = [
+        {
+            "name": info.name,
+            "distribution": info.distribution,
+            "version": info.version,
+            "builtin": info.builtin,
+            "hooks": hooks,
+            "failures": info.failures,
+        }
+        for info, hooks in host.plugins()
+        if show_all or not info.builtin
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        click.echo("No third-party plugins are installed. Use --all to see nefkit's built-in ones.")
+    for row in rows:
+        origin = "built-in" if row["builtin"] else f"{row['distribution']} {row['version']}"
+        click.echo(f"{row['name']}  ({origin})")
+        click.echo(f"  hooks: {', '.join(row['hooks']) or 'none'}")
+        for failure in row["failures"]:
+            click.echo(f"  FAILED: {failure}")
+
+
+@cli.command(name="instruments")
+@instruments_option
+@json_option
+def instruments_command(instrument_paths, as_json: bool) -> None:
+    """List the instruments nefkit knows, from plugins and your own directories."""
+    registry = _registry(instrument_paths)
+    rows = [
+        {
+            "id": entry.value.id,
+            "version": entry.value.version,
+            "title": entry.value.title,
+            "items": len(entry.value.items),
+            "scores": len(entry.value.scores),
+            "from": entry.origin,
+        }
+        for _, entry in sorted(registry.instruments.items())
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    width = max((len(r["id"]) for r in rows), default=0)
+    for row in rows:
+        click.echo(f"{row['id']:<{width}}  {row['title']} (version {row['version']}, {row['items']} questions)")
+
+
+@cli.command(name="show")
+@click.argument("instrument_id")
+@instruments_option
+@json_option
+def show_command(instrument_id: str, instrument_paths, as_json: bool) -> None:
+    """Show an instrument: items, scales, scores, citation and licence."""
+    from .describe import describe_instrument
+
+    registry = _registry(instrument_paths)
+    entry = registry.instruments.get(instrument_id)
+    instrument = registry.instrument(instrument_id) if entry is None else entry.value
+    if as_json:
+        data = instrument.model_dump(mode="json")
+        data["content_hash"] = instrument.content_hash
+        data["from"] = registry.instruments[instrument_id].origin
+        _print_json(data)
+        return
+    click.echo(describe_instrument(instrument, registry))
+
+
+@cli.command(name="validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@instruments_option
+def validate_command(files, instrument_paths) -> None:
+    """Check definition files and report every problem in each, with where and why.
+
+    Exits with status 1 if any file has an error; warnings alone do not fail.
+    """
+    from .loading import load_definition
+
+    rules = _registry(instrument_paths).rule_map
+    failed = 0
+    for path in files:
+        instrument, problems = load_definition(path, rules)
+        for problem in problems:
+            click.echo(f"{problem.level}: {problem}", err=False)
+        if instrument is None:
+            failed += 1
+            errors = sum(p.level == "error" for p in problems)
+            click.echo(f"{path}: {errors} error{'s' if errors != 1 else ''}", err=True)
+        else:
+            click.echo(
+                f"{path}: valid ({instrument.id} {instrument.version}, {len(instrument.items)}"
+                f" questions, {len(instrument.scores)} scores)"
+            )
+    if failed:
+        raise click.ClickException(f"{failed} of {len(files)} definition files have errors")
+
+
+@cli.command(name="schema")
+def schema_command() -> None:
+    """Print the JSON Schema of the definition format, for editor completion."""
+    from .instrument import Instrument
+
+    _print_json(Instrument.model_json_schema())
+
+
+def _register_plugin_commands() -> None:
+    host.load()
+    host.call_each("register_commands", lambda info: cli)
+
+
+_register_plugin_commands()

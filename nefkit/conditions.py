@@ -1,0 +1,245 @@
+"""The condition language of instrument definitions, parsed by hand and never ``eval``-ed.
+
+A condition decides whether a follow-up question is asked or a flag is raised::
+
+    neq01 == 1
+    phq9_9 > 0 and not answered(phq9_10)
+    supports has 9 or group in [1, 2]
+
+Operands on the left are item or score ids; on the right, numbers. ``has`` tests whether a
+multiple-choice answer (a tuple of codes) includes a value. A comparison with an unanswered (or
+not asked) item is false, so ``x != 1`` does not hold for a blank ``x``; test blanks with
+``answered(x)``.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Union
+
+from .errors import NefkitError
+
+
+class ConditionSyntaxError(NefkitError):
+    """A condition that does not follow the grammar; the message says where."""
+
+
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<=": operator.le,
+    ">=": operator.ge,
+    "<": operator.lt,
+    ">": operator.gt,
+}
+_KEYWORDS = {"and", "or", "not", "in", "has", "answered"}
+_TOKEN = re.compile(
+    r"\s*(?:(?P<number>-?\d+(?:\.\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<op>==|!=|<=|>=|<|>)|(?P<punct>[()\[\],])|(?P<bad>\S))"
+)
+
+Number = Union[int, float]
+
+
+@dataclass(frozen=True)
+class Compare:
+    ref: str
+    op: str
+    value: Number
+
+    def evaluate(self, answers: Mapping[str, Any]) -> bool:
+        answer = answers.get(self.ref)
+        return isinstance(answer, (int, float)) and _COMPARISONS[self.op](answer, self.value)
+
+    def __str__(self) -> str:
+        return f"{self.ref} {self.op} {self.value}"
+
+
+@dataclass(frozen=True)
+class In:
+    ref: str
+    values: tuple[Number, ...]
+
+    def evaluate(self, answers: Mapping[str, Any]) -> bool:
+        answer = answers.get(self.ref)
+        return isinstance(answer, (int, float)) and answer in self.values
+
+    def __str__(self) -> str:
+        return f"{self.ref} in [{', '.join(map(str, self.values))}]"
+
+
+@dataclass(frozen=True)
+class Has:
+    ref: str
+    value: Number
+
+    def evaluate(self, answers: Mapping[str, Any]) -> bool:
+        answer = answers.get(self.ref)
+        return isinstance(answer, tuple) and self.value in answer
+
+    def __str__(self) -> str:
+        return f"{self.ref} has {self.value}"
+
+
+@dataclass(frozen=True)
+class Answered:
+    ref: str
+
+    def evaluate(self, answers: Mapping[str, Any]) -> bool:
+        answer = answers.get(self.ref)
+        return isinstance(answer, (int, float)) or (isinstance(answer, (str, tuple)) and answer != "" and answer != ())
+
+    def __str__(self) -> str:
+        return f"answered({self.ref})"
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Condition
+
+    def evaluate(self, answers: Mapping[str, Any]) -> bool:
+        return not self.operand.evaluate(answers)
+
+    def __str__(self) -> str:
+        return f"not {_wrap(self.operand)}"
+
+
+@dataclass(frozen=True)
+class And:
+    operands: tuple[Condition, ...]
+
+    def evaluate(self, answers: Mapping[str, Any]) -> bool:
+        return all(o.evaluate(answers) for o in self.operands)
+
+    def __str__(self) -> str:
+        return " and ".join(_wrap(o) for o in self.operands)
+
+
+@dataclass(frozen=True)
+class Or:
+    operands: tuple[Condition, ...]
+
+    def evaluate(self, answers: Mapping[str, Any]) -> bool:
+        return any(o.evaluate(answers) for o in self.operands)
+
+    def __str__(self) -> str:
+        return " or ".join(_wrap(o) for o in self.operands)
+
+
+Condition = Union[Compare, In, Has, Answered, Not, And, Or]
+Test = Union[Compare, In, Has, Answered]
+
+
+def _wrap(condition: Condition) -> str:
+    return f"({condition})" if isinstance(condition, (And, Or)) else str(condition)
+
+
+def tests(condition: Condition) -> Iterator[Test]:
+    """Every elementary test in a condition, for checking what it refers to."""
+    if isinstance(condition, Not):
+        yield from tests(condition.operand)
+    elif isinstance(condition, (And, Or)):
+        for operand in condition.operands:
+            yield from tests(operand)
+    else:
+        yield condition
+
+
+def parse(text: str) -> Condition:
+    """Parse a condition, raising :class:`ConditionSyntaxError` that says what was expected."""
+    return _Parser(text).parse()
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.text = text
+        self.tokens: list[tuple[str, str, int]] = []
+        for match in _TOKEN.finditer(text):
+            kind = match.lastgroup
+            if kind == "bad":
+                self._fail(f"unexpected character {match.group(kind)!r}", match.start(kind))
+            self.tokens.append((kind, match.group(kind), match.start(kind)))
+        self.pos = 0
+
+    def _fail(self, message: str, at: int | None = None) -> None:
+        if at is None:
+            at = self.tokens[self.pos][2] if self.pos < len(self.tokens) else len(self.text)
+        raise ConditionSyntaxError(f"{message} at character {at + 1} of {self.text!r}")
+
+    def _peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.pos][:2] if self.pos < len(self.tokens) else None
+
+    def _take(self, kind: str, value: str | None = None, what: str = "") -> str:
+        token = self._peek()
+        if token is None or token[0] != kind or (value is not None and token[1] != value):
+            found = "the end" if token is None else repr(token[1])
+            self._fail(f"expected {what or value or kind} but found {found}")
+        self.pos += 1
+        return token[1]
+
+    def _accept(self, kind: str, value: str) -> bool:
+        if self._peek() == (kind, value):
+            self.pos += 1
+            return True
+        return False
+
+    def parse(self) -> Condition:
+        if not self.tokens:
+            self._fail("empty condition")
+        condition = self._or()
+        if self._peek() is not None:
+            self._fail("expected 'and', 'or' or the end")
+        return condition
+
+    def _or(self) -> Condition:
+        operands = [self._and()]
+        while self._accept("name", "or"):
+            operands.append(self._and())
+        return operands[0] if len(operands) == 1 else Or(tuple(operands))
+
+    def _and(self) -> Condition:
+        operands = [self._not()]
+        while self._accept("name", "and"):
+            operands.append(self._not())
+        return operands[0] if len(operands) == 1 else And(tuple(operands))
+
+    def _not(self) -> Condition:
+        if self._accept("name", "not"):
+            return Not(self._not())
+        return self._atom()
+
+    def _atom(self) -> Condition:
+        if self._accept("punct", "("):
+            condition = self._or()
+            self._take("punct", ")")
+            return condition
+        if self._accept("name", "answered"):
+            self._take("punct", "(")
+            ref = self._ref()
+            self._take("punct", ")")
+            return Answered(ref)
+        ref = self._ref()
+        if self._accept("name", "in"):
+            self._take("punct", "[")
+            values = [self._number()]
+            while self._accept("punct", ","):
+                values.append(self._number())
+            self._take("punct", "]")
+            return In(ref, tuple(values))
+        if self._accept("name", "has"):
+            return Has(ref, self._number())
+        op = self._take("op", what="a comparison (==, !=, <, <=, >, >=), 'in' or 'has'")
+        return Compare(ref, op, self._number())
+
+    def _ref(self) -> str:
+        token = self._peek()
+        if token is not None and token[0] == "name" and token[1] in _KEYWORDS:
+            self._fail(f"expected an item id but found the keyword {token[1]!r}")
+        return self._take("name", what="an item id")
+
+    def _number(self) -> Number:
+        text = self._take("number", what="a number")
+        return float(text) if "." in text else int(text)

@@ -1,0 +1,210 @@
+"""Everything the plugins registered, checked and attributed to the plugin that sent it."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from .errors import DuplicateRegistration, NefkitError, PluginError
+from .instrument import Instrument
+from .loading import Source, load_definition
+from .plugins import PluginHost, PluginInfo, host as default_host
+from .problems import Problem
+from .renderers import Renderer
+from .rules import Rule
+from .checks import check_instrument
+
+T = TypeVar("T")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class DefinitionWarning(UserWarning):
+    """An instrument definition in a user's directory has errors and was left out."""
+
+
+@dataclass(frozen=True)
+class Entry(Generic[T]):
+    """A registered thing and where it came from (a plugin, or a user's directory)."""
+
+    value: T
+    origin: str
+    path: str | None = None
+
+
+@dataclass
+class Registry:
+    instruments: dict[str, Entry[Instrument]] = field(default_factory=dict)
+    rules: dict[str, Entry[Rule]] = field(default_factory=dict)
+    renderers: dict[str, Entry[Renderer]] = field(default_factory=dict)
+
+    @property
+    def rule_map(self) -> dict[str, Rule]:
+        return {name: entry.value for name, entry in self.rules.items()}
+
+    def instrument(self, instrument_id: str) -> Instrument:
+        entry = self.instruments.get(instrument_id)
+        if entry is None:
+            raise NefkitError(_unknown("instrument", instrument_id, self.instruments))
+        return entry.value
+
+    def renderer_for(self, path: Path, format: str | None = None) -> Renderer:
+        """The renderer named by ``format``, else the one whose extension ``path`` has."""
+        if format is not None:
+            entry = self.renderers.get(format)
+            if entry is None:
+                raise NefkitError(_unknown("output format", format, self.renderers))
+            return entry.value
+        suffix = path.suffix.lower()
+        for entry in self.renderers.values():
+            if suffix in entry.value.extensions:
+                return entry.value
+        known = sorted(e for entry in self.renderers.values() for e in entry.value.extensions)
+        raise NefkitError(
+            f"no renderer writes '{suffix or path.name}' files; use one of {', '.join(known)}"
+            " or choose one with --format"
+        )
+
+    def add(self, kind: str, table: dict[str, Entry[Any]], key: str, entry: Entry[Any]) -> None:
+        if key in table:
+            raise DuplicateRegistration(
+                f"{kind} '{key}' is registered twice: by {table[key].origin} and by {entry.origin}."
+                " Uninstall one, or leave one out with NEFKIT_DISABLE_PLUGINS."
+            )
+        table[key] = entry
+
+
+def _unknown(noun: str, name: str, known: Iterable[str]) -> str:
+    known = sorted(known)
+    hint = difflib.get_close_matches(name, known, n=1)
+    suggestion = f" Did you mean '{hint[0]}'?" if hint else ""
+    return f"unknown {noun} '{name}'.{suggestion} Known: {', '.join(known) or 'none'}."
+
+
+class _Collector:
+    """The ``register`` callback handed to one plugin's hook: checks each registration and keeps
+    it until the hook has returned."""
+
+    def __init__(self, info: PluginInfo, check):
+        self.info = info
+        self.check = check
+        self.pending: list[Any] = []
+
+    def __call__(self, thing: Any) -> None:
+        self.pending.append(self.check(thing))
+
+
+def _check_rule(rule: Any) -> Rule:
+    if not isinstance(rule, Rule):
+        raise PluginError(f"registered {rule!r}, which is not a nefkit.ScoringRule or ChangeRule instance")
+    name = getattr(rule, "name", None)
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise PluginError(f"registered a rule whose name {name!r} is not lowercase letters, digits and _")
+    return rule
+
+
+def _check_renderer(renderer: Any) -> Renderer:
+    if not isinstance(renderer, Renderer):
+        raise PluginError(f"registered {renderer!r}, which is not a nefkit.Renderer instance")
+    fmt, extensions = getattr(renderer, "format", None), getattr(renderer, "extensions", None)
+    if not isinstance(fmt, str) or not _NAME.match(fmt):
+        raise PluginError(f"registered a renderer whose format {fmt!r} is not lowercase letters and digits")
+    if not isinstance(extensions, tuple) or not all(
+        isinstance(e, str) and e.startswith(".") and e == e.lower() for e in extensions
+    ):
+        raise PluginError(
+            f"renderer '{fmt}' has extensions {extensions!r}; give a tuple like ('.csv',)"
+        )
+    return renderer
+
+
+def build_registry(
+    instrument_paths: Sequence[Path] = (), plugin_host: PluginHost = default_host
+) -> Registry:
+    """Collect rules, renderers and instruments from every plugin, then the user's own
+    definitions from ``instrument_paths`` and ``NEFKIT_INSTRUMENTS_PATH``."""
+    plugin_host.load()
+    registry = Registry()
+
+    def committer(kind: str, table: dict, key):
+        def commit(collector: _Collector) -> None:
+            for thing in collector.pending:
+                registry.add(kind, table, key(thing), Entry(thing, collector.info.label))
+
+        return commit
+
+    plugin_host.call_each(
+        "register_scoring_rules",
+        lambda info: _Collector(info, _check_rule),
+        committer("scoring rule", registry.rules, lambda r: r.name),
+    )
+    plugin_host.call_each(
+        "register_renderers",
+        lambda info: _Collector(info, _check_renderer),
+        committer("renderer format", registry.renderers, lambda r: r.format),
+    )
+    rules = registry.rule_map
+
+    def commit_instruments(collector: _Collector) -> None:
+        for source in collector.pending:
+            instrument, problems, path = _instrument_from(source, rules)
+            if instrument is None:
+                details = "; ".join(str(p) for p in problems if p.level == "error")
+                plugin_host.fail(collector.info, f"registered an invalid instrument: {details}")
+                continue
+            registry.add("instrument", registry.instruments, instrument.id,
+                         Entry(instrument, collector.info.label, path))
+
+    plugin_host.call_each(
+        "register_instruments", lambda info: _Collector(info, _check_source), commit_instruments
+    )
+    for path in _definition_files([*instrument_paths, *_environment_paths()]):
+        instrument, problems = load_definition(path, rules)
+        if instrument is None:
+            details = "\n  ".join(str(p) for p in problems if p.level == "error")
+            warnings.warn(
+                f"{path} was left out because it has errors (run nefkit validate {path}):\n  {details}",
+                DefinitionWarning,
+                stacklevel=2,
+            )
+            continue
+        registry.add("instrument", registry.instruments, instrument.id,
+                     Entry(instrument, f"your file {path}", str(path)))
+    return registry
+
+
+def _check_source(source: Any) -> Any:
+    if isinstance(source, Instrument) or (hasattr(source, "read_bytes") and hasattr(source, "name")):
+        return source
+    raise PluginError(f"registered {source!r}; give a path to a TOML definition or a nefkit.Instrument")
+
+
+def _instrument_from(source: Any, rules) -> tuple[Instrument | None, list[Problem], str | None]:
+    if isinstance(source, Instrument):
+        problems = check_instrument(source, rules, f"instrument {source.id}")
+        bad = any(p.level == "error" for p in problems)
+        return (None if bad else source), problems, None
+    instrument, problems = load_definition(source, rules)
+    return instrument, problems, str(source)
+
+
+def _environment_paths() -> list[Path]:
+    value = os.environ.get("NEFKIT_INSTRUMENTS_PATH", "")
+    return [Path(p) for p in value.split(os.pathsep) if p]
+
+
+def _definition_files(paths: Sequence[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(path.glob("*.toml")))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise NefkitError(f"instrument path {path} does not exist")
+    return files

@@ -1,0 +1,242 @@
+"""Rules that combine item answers: sum, mean, their prorated forms, and counts.
+
+Missing data is a stated policy, never an accident: ``sum`` and ``mean`` need every applicable
+answer; ``prorated_sum`` and ``prorated_mean`` accept up to ``max_missing`` blanks and say so in
+the result's status. A follow-up that was not asked is not applicable, so it is not missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Optional
+
+from pydantic import Field, model_validator
+
+from nefkit.rules import NOT_ASKED, Output, RuleParams, ScoreValue, ScoringRule
+
+from ._common import half_up, missing_reason, numeric_inputs
+
+
+class Reverse(RuleParams):
+    """Reverse keying: an answer x on items scored ``low``..``high`` counts as low + high - x."""
+
+    items: list[str] = Field(min_length=1)
+    low: int
+    high: int
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.low >= self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        return self
+
+
+class ItemsParams(RuleParams):
+    reverse: Optional[Reverse] = None
+
+
+class ProratedParams(ItemsParams):
+    max_missing: int = Field(ge=0, description="How many answers may be blank.")
+    round: bool = Field(False, description="Round the prorated value to a whole number.")
+
+
+class _Tally:
+    """Answers of one row after reverse keying: their total, count and who is missing."""
+
+    __slots__ = ("total", "answered", "missing", "applicable")
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.answered = 0
+        self.missing: list[str] = []
+        self.applicable = 0
+
+
+def _flips(params: ItemsParams, names: Sequence[str]) -> list[Optional[int]]:
+    """Per input, low + high for a reversed item, else None."""
+    reverse = params.reverse
+    keyed = set(reverse.items) if reverse else set()
+    return [reverse.low + reverse.high if name in keyed else None for name in names]
+
+
+class _ItemsRule(ScoringRule):
+    """Sum-like rules over item answers; subclasses say how a tally becomes a score."""
+
+    Params = ItemsParams
+    allowed_missing = 0  # overridden by the prorated rules through params
+
+    def check(self, score, params, instrument, outputs: Mapping[str, Output]):
+        yield from numeric_inputs(score.items, outputs)
+        if not score.items:
+            yield "list the items it combines in items = [...]"
+        if params.reverse:
+            for ref in params.reverse.items:
+                if ref not in score.items:
+                    yield f"reverse-keyed item '{ref}' is not among the score's items"
+                    continue
+                out = outputs.get(ref)
+                if out and (out.minimum, out.maximum) != (params.reverse.low, params.reverse.high):
+                    yield (
+                        f"reverse keying uses {params.reverse.low}–{params.reverse.high} but"
+                        f" '{ref}' is answered {out.minimum}–{out.maximum}"
+                    )
+
+    def _max_missing(self, params) -> int:
+        return getattr(params, "max_missing", 0)
+
+    def compute(self, values, params, names) -> ScoreValue:
+        tally = _Tally()
+        for value, name, flip in zip(values, names, _flips(params, names)):
+            if value is NOT_ASKED:
+                continue
+            tally.applicable += 1
+            if value is None:
+                tally.missing.append(name)
+            else:
+                tally.total += value if flip is None else flip - value
+                tally.answered += 1
+        return self._finish(tally, params)
+
+    def compute_batch(self, columns, params, names) -> list[ScoreValue]:
+        rows = len(columns[0]) if columns else 0
+        tallies = [_Tally() for _ in range(rows)]
+        for column, name, flip in zip(columns, names, _flips(params, names)):
+            for tally, value in zip(tallies, column):
+                if value is NOT_ASKED:
+                    continue
+                tally.applicable += 1
+                if value is None:
+                    tally.missing.append(name)
+                elif flip is None:
+                    tally.total += value
+                    tally.answered += 1
+                else:
+                    tally.total += flip - value
+                    tally.answered += 1
+        return [self._finish(tally, params) for tally in tallies]
+
+    def _finish(self, tally: _Tally, params) -> ScoreValue:
+        allowed = self._max_missing(params)
+        if len(tally.missing) > allowed:
+            reason = missing_reason(tally.missing, tally.applicable, allowed)
+            return ScoreValue(None, "not scorable", tally.answered, reason)
+        if tally.answered == 0 and self._needs_answers:
+            return ScoreValue(None, "not scorable", 0, "no question of this score applied")
+        value = self._value(tally, params)
+        return ScoreValue(value, "prorated" if tally.missing else "complete", tally.answered)
+
+    _needs_answers = True
+
+    def _value(self, tally: _Tally, params):
+        raise NotImplementedError
+
+    def _bounds(self, score, outputs) -> tuple[Optional[float], Optional[float], bool]:
+        outs = [outputs[i] for i in score.items if i in outputs]
+        if any(o.minimum is None or o.maximum is None for o in outs):
+            return None, None, all(o.integer for o in outs)
+        return sum(o.minimum for o in outs), sum(o.maximum for o in outs), all(o.integer for o in outs)
+
+
+class SumRule(_ItemsRule):
+    name = "sum"
+    summary = "Sum of the items; every applicable answer is needed."
+    _needs_answers = False
+
+    def output(self, score, params, instrument, outputs) -> Output:
+        low, high, integer = self._bounds(score, outputs)
+        return Output("number", low, high, integer)
+
+    def _value(self, tally, params):
+        return tally.total
+
+
+class MeanRule(_ItemsRule):
+    name = "mean"
+    summary = "Mean of the items; every applicable answer is needed."
+
+    def output(self, score, params, instrument, outputs) -> Output:
+        low, high, _ = self._bounds(score, outputs)
+        n = len(score.items) or 1
+        return Output("number", None if low is None else low / n, None if high is None else high / n)
+
+    def _value(self, tally, params):
+        return tally.total / tally.answered
+
+
+class ProratedSumRule(SumRule):
+    name = "prorated_sum"
+    summary = (
+        "Sum of the items; up to max_missing blanks are replaced by the mean of the answered items."
+    )
+    Params = ProratedParams
+    _needs_answers = True
+
+    def output(self, score, params, instrument, outputs) -> Output:
+        low, high, integer = self._bounds(score, outputs)
+        return Output("number", low, high, integer and params.round)
+
+    def _value(self, tally, params):
+        if not tally.missing:
+            return tally.total
+        value = tally.total * tally.applicable / tally.answered
+        return half_up(value) if params.round else value
+
+
+class ProratedMeanRule(MeanRule):
+    name = "prorated_mean"
+    summary = "Mean of the answered items when at most max_missing are blank."
+    Params = ProratedParams
+
+    def _value(self, tally, params):
+        value = tally.total / tally.answered
+        return half_up(value) if params.round else value
+
+
+class CountParams(RuleParams):
+    values: list[int] = Field(min_length=1, description="Answers that count.")
+
+
+class CountRule(ScoringRule):
+    name = "count"
+    summary = "How many items were answered with one of the given values; every answer is needed."
+    Params = CountParams
+
+    def check(self, score, params, instrument, outputs):
+        yield from numeric_inputs(score.items, outputs)
+        for ref in score.items:
+            codes = {v for v, _ in instrument.choices(instrument.item_map[ref])} if ref in instrument.item_map else set()
+            unknown = [v for v in params.values if codes and v not in codes]
+            if unknown:
+                yield f"counts {unknown} but '{ref}' has no such answer"
+
+    def output(self, score, params, instrument, outputs) -> Output:
+        return Output("number", 0, len(score.items), integer=True)
+
+    def compute(self, values, params, names) -> ScoreValue:
+        wanted = set(params.values)
+        missing = [n for v, n in zip(values, names) if v is None]
+        applicable = sum(v is not NOT_ASKED for v in values)
+        answered = applicable - len(missing)
+        if missing:
+            return ScoreValue(None, "not scorable", answered, missing_reason(missing, applicable, 0))
+        return ScoreValue(sum(v in wanted for v in values), "complete", answered)
+
+    def compute_batch(self, columns, params, names) -> list[ScoreValue]:
+        wanted = set(params.values)
+        rows = len(columns[0]) if columns else 0
+        counts, applicable = [0] * rows, [0] * rows
+        missing: list[list[str]] = [[] for _ in range(rows)]
+        for column, name in zip(columns, names):
+            for i, value in enumerate(column):
+                if value is None:
+                    missing[i].append(name)
+                    applicable[i] += 1
+                elif value is not NOT_ASKED:
+                    applicable[i] += 1
+                    counts[i] += value in wanted
+        return [
+            ScoreValue(None, "not scorable", a - len(m), missing_reason(m, a, 0))
+            if m
+            else ScoreValue(c, "complete", a)
+            for c, a, m in zip(counts, applicable, missing)
+        ]

@@ -1,0 +1,158 @@
+"""The Negative Effects Questionnaire's three-part scoring, as its authors describe it.
+
+Each NEQ item asks whether an effect was experienced (yes/no); only if yes, how negatively it
+affected the respondent (0-4) and whether it was caused by "the treatment I received" or "other
+circumstances". An effect counts as experienced when the answer is yes, whatever its impact
+(neqscale.com, "Download & Scoring"). Counts and impact sums can be restricted to effects
+attributed to the treatment or to other circumstances.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from nefkit.rules import NOT_ASKED, Output, RuleParams, ScoreValue, ScoringRule
+
+from ._common import missing_reason
+
+
+class NeqParams(RuleParams):
+    attribution: Literal["any", "treatment", "other"] = Field(
+        "any", description="Count every effect, or only those attributed to this cause."
+    )
+    cause: str = Field("{item}_cause", description="Id of an item's cause question.")
+    treatment: int = Field(1, description="Cause code for 'the treatment I received'.")
+    other: int = Field(0, description="Cause code for 'other circumstances'.")
+    max_missing: int = Field(0, ge=0, description="Unknown answers tolerated.")
+
+
+class NeqImpactParams(NeqParams):
+    impact: str = Field("{item}_impact", description="Id of an item's impact question.")
+    statistic: Literal["sum", "mean"] = "sum"
+
+
+def _follow_up(template: str, item: str) -> str:
+    return template.replace("{item}", item)
+
+
+class _NeqRule(ScoringRule):
+    Params = NeqParams
+
+    def _parts(self, params) -> list[str]:
+        return [] if params.attribution == "any" else ["cause"]
+
+    def inputs(self, score, params) -> list[str]:
+        ids = list(score.items)
+        for part in self._parts(params):
+            ids += [_follow_up(getattr(params, part), item) for item in score.items]
+        return ids
+
+    def check(self, score, params, instrument, outputs):
+        if not score.items:
+            yield "list the NEQ items (the yes/no questions) in items = [...]"
+        items = instrument.item_map
+        for ref in score.items:
+            if ref in items and items[ref].type != "yes_no":
+                yield f"'{ref}' must be a yes/no item (was the effect experienced?)"
+            for part in self._parts(params):
+                follow = _follow_up(getattr(params, part), ref)
+                if follow not in items:
+                    continue  # reported as an unknown input
+                if part == "cause":
+                    codes = {v for v, _ in instrument.choices(items[follow])}
+                    for code in (params.treatment, params.other):
+                        if code not in codes:
+                            yield f"cause code {code} is not an answer to '{follow}'"
+                elif outputs[follow].kind != "number":
+                    yield f"impact question '{follow}' must have numeric answers"
+
+    def compute(self, values, params, names) -> ScoreValue:
+        n = len(names) // (1 + len(self._parts(params)))
+        return self._score_item_rows([values[k::n] for k in range(n)], params, names[:n])
+
+    def compute_batch(self, columns, params, names) -> list[ScoreValue]:
+        n = len(names) // (1 + len(self._parts(params)))
+        per_item = [columns[k::n] for k in range(n)]
+        rows = len(columns[0]) if columns else 0
+        return [
+            self._score_item_rows([[col[i] for col in parts] for parts in per_item], params, names[:n])
+            for i in range(rows)
+        ]
+
+    def _score_item_rows(self, items, params, names) -> ScoreValue:
+        """``items`` holds, per NEQ item, [experienced, cause] or [experienced, impact, cause]."""
+        counted: list = []
+        missing: list[str] = []
+        answered = 0
+        for parts, name in zip(items, names):
+            experienced = parts[0]
+            if experienced is None:
+                missing.append(name)
+                continue
+            answered += 1
+            if experienced != 1:
+                continue
+            if params.attribution != "any":
+                cause = parts[-1]
+                if cause is None or cause is NOT_ASKED:
+                    missing.append(f"{name} cause")
+                    continue
+                wanted = params.treatment if params.attribution == "treatment" else params.other
+                if cause != wanted:
+                    continue
+            counted.append((name, parts))
+        if len(missing) > params.max_missing:
+            reason = missing_reason(missing, len(names), params.max_missing)
+            return ScoreValue(None, "not scorable", answered, reason)
+        return self._value(counted, missing, answered, params, names)
+
+    def _value(self, counted, missing, answered, params, names) -> ScoreValue:
+        raise NotImplementedError
+
+
+class NeqCountRule(_NeqRule):
+    name = "neq_count"
+    summary = "Number of negative effects experienced (optionally: attributed to one cause)."
+
+    def output(self, score, params, instrument, outputs) -> Output:
+        return Output("number", 0, len(score.items), integer=True)
+
+    def _value(self, counted, missing, answered, params, names) -> ScoreValue:
+        return ScoreValue(len(counted), "prorated" if missing else "complete", answered)
+
+
+class NeqImpactRule(_NeqRule):
+    name = "neq_impact"
+    summary = "Total or mean negative impact (0-4) of the effects experienced (optionally: of one cause)."
+    Params = NeqImpactParams
+
+    def _parts(self, params) -> list[str]:
+        return ["impact", *super()._parts(params)]
+
+    def output(self, score, params, instrument, outputs) -> Output:
+        impacts = [outputs.get(_follow_up(params.impact, i)) for i in score.items]
+        highest = max((o.maximum for o in impacts if o and o.maximum is not None), default=None)
+        if params.statistic == "mean":
+            return Output("number", 0, highest)
+        top = None if highest is None else highest * len(score.items)
+        return Output("number", 0, top, integer=True)
+
+    def _value(self, counted, missing, answered, params, names) -> ScoreValue:
+        known = []
+        for name, parts in counted:
+            if parts[1] is None or parts[1] is NOT_ASKED:
+                missing = [*missing, f"{name} impact"]
+            else:
+                known.append(parts[1])
+        if len(missing) > params.max_missing:
+            reason = missing_reason(missing, len(names), params.max_missing)
+            return ScoreValue(None, "not scorable", answered, reason)
+        status = "prorated" if missing else "complete"
+        if params.statistic == "sum":
+            return ScoreValue(sum(known), status, answered)
+        if not known:
+            reason = "no negative effect was reported, so there is no mean impact"
+            return ScoreValue(None, "not scorable", answered, reason)
+        return ScoreValue(sum(known) / len(known), status, answered)
