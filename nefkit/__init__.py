@@ -31,16 +31,23 @@ _LAZY = {
     "registry": "nefkit.api",
     "load_instrument": "nefkit.api",
     "validate": "nefkit.api",
+    "plan": "nefkit.api",
+    "score": "nefkit.api",
+    "render": "nefkit.api",
+    "Reader": "nefkit.readers",
+    "Results": "nefkit.results",
 }
 
 __all__ = ["hookimpl", "__version__", *_LAZY]
 
 if TYPE_CHECKING:
-    from .api import load_instrument, registry, validate
+    from .api import load_instrument, plan, registry, render, score, validate
     from .errors import DefinitionError, NefkitError, PluginError
     from .instrument import Instrument, Item, Score
     from .problems import Problem
+    from .readers import Reader
     from .renderers import Renderer
+    from .results import Results
     from .rules import NOT_ASKED, ChangeRule, Output, RuleParams, ScoreValue, ScoringRule
 
 

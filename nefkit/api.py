@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .errors import DefinitionError
 from .instrument import Instrument
+from .plan import Plan
 from .problems import Problem
 from .registry import Registry, build_registry
+from .results import Results
+from .scoring import score_table
 
 
 def registry(instrument_paths: Sequence[Path | str] = ()) -> Registry:
@@ -32,3 +35,30 @@ def load_instrument(path: Path | str, rules: Registry | None = None) -> Instrume
     if instrument is None:
         raise DefinitionError([p for p in problems if p.level == "error"])
     return instrument
+
+
+def plan(instrument: Instrument | str, reg: Registry | None = None) -> Plan:
+    """The checked scoring plan of an instrument (given by id or as a model)."""
+    reg = reg or registry()
+    model = reg.instrument(instrument) if isinstance(instrument, str) else instrument
+    return Plan(model, reg.rule_map)
+
+
+def score(
+    instrument: Instrument | str,
+    data: Path | str,
+    reg: Registry | None = None,
+    input_format: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Results:
+    """Score a data file; iterate ``results.rows`` (once) to run it."""
+    reg = reg or registry()
+    table = reg.reader_for(Path(data), input_format).read(Path(data))
+    origins = {name: entry.origin for name, entry in reg.rules.items()}
+    return score_table(plan(instrument, reg), table, origins, progress)
+
+
+def render(results: Results, path: Path | str, format: str | None = None, reg: Registry | None = None) -> None:
+    """Write results with the renderer for ``path``'s extension (or ``format``)."""
+    reg = reg or registry()
+    reg.renderer_for(Path(path), format).render(results, Path(path))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -177,6 +178,62 @@ def schema_command() -> None:
     from .instrument import Instrument
 
     _print_json(Instrument.model_json_schema())
+
+
+class _Progress:
+    """A row counter on stderr, only when a person is watching it."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, rows: int) -> None:
+        now = time.monotonic()
+        if self.enabled and now - self.last > 0.25:
+            self.last = now
+            click.echo(f"\rScored {rows:,} rows", err=True, nl=False)
+
+    def done(self) -> None:
+        if self.enabled and self.last:
+            click.echo("\r" + " " * 40 + "\r", err=True, nl=False)
+
+
+@cli.command(name="score")
+@click.argument("instrument_id")
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the scores; its extension chooses the format.")
+@click.option("--format", "output_format", help="Output format, if not given by the extension.")
+@click.option("--input-format", help="Input format, if not given by DATA's extension.")
+@instruments_option
+def score_command(instrument_id, data, output, output_format, input_format, instrument_paths) -> None:
+    """Score DATA (CSV, XLSX or JSON Lines; one row per administration) with an instrument.
+
+    DATA has a respondent_id column, optionally administered_at and session, one column per
+    answer named by item id (see nefkit show INSTRUMENT_ID), and any other columns, which are
+    carried through as context. Answers may be codes or labels. Every problem is listed on
+    stderr and in the output's notes; the exit status is 1 if any row had one.
+    """
+    from . import api
+
+    registry = _registry(instrument_paths)
+    renderer = registry.renderer_for(output, output_format)
+    progress = _Progress()
+    results = api.score(instrument_id, data, registry, input_format, progress)
+    if results.context_columns:
+        click.echo(f"Carrying through as context: {', '.join(results.context_columns)}", err=True)
+    renderer.render(results, output)
+    progress.done()
+    for problem in results.problems:
+        click.echo(f"Problem: {problem}", err=True)
+    scored = results.row_count - results.invalid_count
+    summary = f"Scored {scored} of {results.row_count} rows of {data} with {instrument_id} into {output}"
+    if results.changes:
+        summary += f"; {len(results.changes)} change scores"
+    click.echo(summary, err=True)
+    if results.problems:
+        rows = len({p.row for p in results.problems})
+        raise click.ClickException(f"{len(results.problems)} problems in {rows} rows (listed above)")
 
 
 def _register_plugin_commands() -> None:

@@ -10,13 +10,15 @@ Operands on the left are item or score ids; on the right, numbers. ``has`` tests
 multiple-choice answer (a tuple of codes) includes a value. A comparison with an unanswered (or
 not asked) item is false, so ``x != 1`` does not hold for a blank ``x``; test blanks with
 ``answered(x)``.
+
+Each node evaluates one administration (``evaluate``) or a column batch (``evaluate_batch``).
 """
 
 from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -54,6 +56,10 @@ class Compare:
         answer = answers.get(self.ref)
         return isinstance(answer, (int, float)) and _COMPARISONS[self.op](answer, self.value)
 
+    def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[bool]:
+        compare, value = _COMPARISONS[self.op], self.value
+        return [isinstance(a, (int, float)) and compare(a, value) for a in columns[self.ref]]
+
     def __str__(self) -> str:
         return f"{self.ref} {self.op} {self.value}"
 
@@ -66,6 +72,10 @@ class In:
     def evaluate(self, answers: Mapping[str, Any]) -> bool:
         answer = answers.get(self.ref)
         return isinstance(answer, (int, float)) and answer in self.values
+
+    def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[bool]:
+        values = self.values
+        return [isinstance(a, (int, float)) and a in values for a in columns[self.ref]]
 
     def __str__(self) -> str:
         return f"{self.ref} in [{', '.join(map(str, self.values))}]"
@@ -80,6 +90,10 @@ class Has:
         answer = answers.get(self.ref)
         return isinstance(answer, tuple) and self.value in answer
 
+    def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[bool]:
+        value = self.value
+        return [isinstance(a, tuple) and value in a for a in columns[self.ref]]
+
     def __str__(self) -> str:
         return f"{self.ref} has {self.value}"
 
@@ -89,8 +103,10 @@ class Answered:
     ref: str
 
     def evaluate(self, answers: Mapping[str, Any]) -> bool:
-        answer = answers.get(self.ref)
-        return isinstance(answer, (int, float)) or (isinstance(answer, (str, tuple)) and answer != "" and answer != ())
+        return _answered(answers.get(self.ref))
+
+    def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[bool]:
+        return [_answered(a) for a in columns[self.ref]]
 
     def __str__(self) -> str:
         return f"answered({self.ref})"
@@ -103,6 +119,9 @@ class Not:
     def evaluate(self, answers: Mapping[str, Any]) -> bool:
         return not self.operand.evaluate(answers)
 
+    def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[bool]:
+        return [not v for v in self.operand.evaluate_batch(columns)]
+
     def __str__(self) -> str:
         return f"not {_wrap(self.operand)}"
 
@@ -113,6 +132,9 @@ class And:
 
     def evaluate(self, answers: Mapping[str, Any]) -> bool:
         return all(o.evaluate(answers) for o in self.operands)
+
+    def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[bool]:
+        return [all(vs) for vs in zip(*(o.evaluate_batch(columns) for o in self.operands))]
 
     def __str__(self) -> str:
         return " and ".join(_wrap(o) for o in self.operands)
@@ -125,12 +147,21 @@ class Or:
     def evaluate(self, answers: Mapping[str, Any]) -> bool:
         return any(o.evaluate(answers) for o in self.operands)
 
+    def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[bool]:
+        return [any(vs) for vs in zip(*(o.evaluate_batch(columns) for o in self.operands))]
+
     def __str__(self) -> str:
         return " or ".join(_wrap(o) for o in self.operands)
 
 
 Condition = Union[Compare, In, Has, Answered, Not, And, Or]
 Test = Union[Compare, In, Has, Answered]
+
+
+def _answered(answer: Any) -> bool:
+    if isinstance(answer, (int, float)):
+        return True
+    return isinstance(answer, (str, tuple)) and len(answer) > 0
 
 
 def _wrap(condition: Condition) -> str:

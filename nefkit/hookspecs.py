@@ -43,6 +43,16 @@ def register_renderers(register):
 
 
 @hookspec
+def register_readers(register):
+    """Register readers that turn a data file into rows of answers for ``nefkit score``.
+
+    Call ``register(reader)`` with an instance of a :class:`nefkit.Reader` subclass. Its
+    ``format`` must be unique across all plugins; its ``extensions`` pick it from an input file
+    name. (A real need: reading .xlsx takes openpyxl, which the core does not import.)
+    """
+
+
+@hookspec
 def register_commands(cli):
     """Add commands to the ``nefkit`` command line.
 

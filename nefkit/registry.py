@@ -13,9 +13,10 @@ from typing import Any, Generic, TypeVar
 
 from .errors import DuplicateRegistration, NefkitError, PluginError
 from .instrument import Instrument
-from .loading import Source, load_definition
+from .loading import load_definition
 from .plugins import PluginHost, PluginInfo, host as default_host
 from .problems import Problem
+from .readers import Reader
 from .renderers import Renderer
 from .rules import Rule
 from .checks import check_instrument
@@ -42,6 +43,7 @@ class Registry:
     instruments: dict[str, Entry[Instrument]] = field(default_factory=dict)
     rules: dict[str, Entry[Rule]] = field(default_factory=dict)
     renderers: dict[str, Entry[Renderer]] = field(default_factory=dict)
+    readers: dict[str, Entry[Reader]] = field(default_factory=dict)
 
     @property
     def rule_map(self) -> dict[str, Rule]:
@@ -54,21 +56,12 @@ class Registry:
         return entry.value
 
     def renderer_for(self, path: Path, format: str | None = None) -> Renderer:
-        """The renderer named by ``format``, else the one whose extension ``path`` has."""
-        if format is not None:
-            entry = self.renderers.get(format)
-            if entry is None:
-                raise NefkitError(_unknown("output format", format, self.renderers))
-            return entry.value
-        suffix = path.suffix.lower()
-        for entry in self.renderers.values():
-            if suffix in entry.value.extensions:
-                return entry.value
-        known = sorted(e for entry in self.renderers.values() for e in entry.value.extensions)
-        raise NefkitError(
-            f"no renderer writes '{suffix or path.name}' files; use one of {', '.join(known)}"
-            " or choose one with --format"
-        )
+        """The renderer named by ``format``, else the one that writes ``path``'s extension."""
+        return _by_format("output", self.renderers, path, format)
+
+    def reader_for(self, path: Path, format: str | None = None) -> Reader:
+        """The reader named by ``format``, else the one that reads ``path``'s extension."""
+        return _by_format("input", self.readers, path, format)
 
     def add(self, kind: str, table: dict[str, Entry[Any]], key: str, entry: Entry[Any]) -> None:
         if key in table:
@@ -77,6 +70,23 @@ class Registry:
                 " Uninstall one, or leave one out with NEFKIT_DISABLE_PLUGINS."
             )
         table[key] = entry
+
+
+def _by_format(direction: str, table: dict[str, Entry[Any]], path: Path, format: str | None):
+    if format is not None:
+        entry = table.get(format)
+        if entry is None:
+            raise NefkitError(_unknown(f"{direction} format", format, table))
+        return entry.value
+    suffix = path.suffix.lower()
+    for entry in table.values():
+        if suffix in entry.value.extensions:
+            return entry.value
+    known = sorted(e for entry in table.values() for e in entry.value.extensions)
+    raise NefkitError(
+        f"nefkit has no {direction} format for '{suffix or path.name}' files; it knows"
+        f" {', '.join(known) or 'none'} (or choose one with --format)"
+    )
 
 
 def _unknown(noun: str, name: str, known: Iterable[str]) -> str:
@@ -108,19 +118,20 @@ def _check_rule(rule: Any) -> Rule:
     return rule
 
 
-def _check_renderer(renderer: Any) -> Renderer:
-    if not isinstance(renderer, Renderer):
-        raise PluginError(f"registered {renderer!r}, which is not a nefkit.Renderer instance")
-    fmt, extensions = getattr(renderer, "format", None), getattr(renderer, "extensions", None)
-    if not isinstance(fmt, str) or not _NAME.match(fmt):
-        raise PluginError(f"registered a renderer whose format {fmt!r} is not lowercase letters and digits")
-    if not isinstance(extensions, tuple) or not all(
-        isinstance(e, str) and e.startswith(".") and e == e.lower() for e in extensions
-    ):
-        raise PluginError(
-            f"renderer '{fmt}' has extensions {extensions!r}; give a tuple like ('.csv',)"
-        )
-    return renderer
+def _format_checker(kind: type, noun: str):
+    def check(thing: Any):
+        if not isinstance(thing, kind):
+            raise PluginError(f"registered {thing!r}, which is not a nefkit.{kind.__name__} instance")
+        fmt, extensions = getattr(thing, "format", None), getattr(thing, "extensions", None)
+        if not isinstance(fmt, str) or not _NAME.match(fmt):
+            raise PluginError(f"registered a {noun} whose format {fmt!r} is not lowercase letters and digits")
+        if not isinstance(extensions, tuple) or not all(
+            isinstance(e, str) and e.startswith(".") and e == e.lower() for e in extensions
+        ):
+            raise PluginError(f"{noun} '{fmt}' has extensions {extensions!r}; give a tuple like ('.csv',)")
+        return thing
+
+    return check
 
 
 def build_registry(
@@ -145,8 +156,13 @@ def build_registry(
     )
     plugin_host.call_each(
         "register_renderers",
-        lambda info: _Collector(info, _check_renderer),
+        lambda info: _Collector(info, _format_checker(Renderer, "renderer")),
         committer("renderer format", registry.renderers, lambda r: r.format),
+    )
+    plugin_host.call_each(
+        "register_readers",
+        lambda info: _Collector(info, _format_checker(Reader, "reader")),
+        committer("reader format", registry.readers, lambda r: r.format),
     )
     rules = registry.rule_map
 

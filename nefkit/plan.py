@@ -1,0 +1,153 @@
+"""A checked instrument compiled into a scoring plan: which follow-ups apply, which rule computes
+each score from what, which flags to raise and how change is classified.
+
+The plan runs one administration at a time (:meth:`Plan.score`, used when administering) or a
+batch of columns (:meth:`Plan.score_batch`, used for data files); both must agree exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from . import conditions
+from .checks import check_instrument, item_output
+from .errors import DefinitionError
+from .instrument import Change, Flag, Instrument, Item, Score
+from .rules import NOT_ASKED, ChangeRule, Output, Rule, RuleParams, ScoreValue, ScoringRule, Value
+
+
+@dataclass(frozen=True)
+class ScoreStep:
+    score: Score
+    rule: ScoringRule
+    params: RuleParams
+    inputs: tuple[str, ...]
+    output: Output
+
+
+@dataclass(frozen=True)
+class FlagStep:
+    flag: Flag
+    condition: conditions.Condition
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChangeStep:
+    change: Change
+    rule: ChangeRule
+    params: RuleParams
+
+
+@dataclass
+class Scored:
+    """One administration's results. A flag is True (raised), False, or None when it could not be
+    checked because an answer or score it depends on is missing."""
+
+    scores: dict[str, ScoreValue]
+    flags: dict[str, Optional[bool]]
+    problems: list[tuple[str, str]]  # (item id, reason) for answers given to questions not asked
+
+
+class Plan:
+    def __init__(self, instrument: Instrument, rules: Mapping[str, Rule]):
+        errors = [
+            p for p in check_instrument(instrument, rules, f"instrument {instrument.id}") if p.level == "error"
+        ]
+        if errors:
+            raise DefinitionError(errors)
+        self.instrument = instrument
+        self.follow_ups = [
+            (item, conditions.parse(item.when)) for item in instrument.items if item.when is not None
+        ]
+        outputs: dict[str, Output] = {i.id: item_output(instrument, i) for i in instrument.items}
+        self.steps: list[ScoreStep] = []
+        for score in instrument.scores:
+            rule = rules[score.rule]
+            params = rule.parse_params(score.params)
+            output = rule.output(score, params, instrument, outputs)
+            outputs[score.id] = output
+            self.steps.append(ScoreStep(score, rule, params, tuple(rule.inputs(score, params)), output))
+        self.flags = []
+        for flag in instrument.flags:
+            condition = conditions.parse(flag.when)
+            refs = tuple(dict.fromkeys(t.ref for t in conditions.tests(condition)))
+            self.flags.append(FlagStep(flag, condition, refs))
+        self.changes = [
+            ChangeStep(c, rules[c.rule], rules[c.rule].parse_params(c.params)) for c in instrument.changes
+        ]
+        self.rules_used = sorted({s.score.rule for s in self.steps} | {c.change.rule for c in self.changes})
+
+    @property
+    def items(self) -> list[Item]:
+        return self.instrument.items
+
+    def score(self, answers: Mapping[str, Value]) -> Scored:
+        """Score one administration from parsed answers (item id to answer; absent means blank)."""
+        values: dict[str, Any] = {item.id: answers.get(item.id) for item in self.items}
+        problems = []
+        for item, condition in self.follow_ups:
+            if not condition.evaluate(values):
+                if values[item.id] is not None:
+                    problems.append((item.id, self._not_asked_reason(item, condition, values)))
+                values[item.id] = NOT_ASKED
+        scores: dict[str, ScoreValue] = {}
+        for step in self.steps:
+            result = step.rule.compute([values[i] for i in step.inputs], step.params, step.inputs)
+            scores[step.score.id] = result
+            values[step.score.id] = result.value
+        flags = {}
+        for step in self.flags:
+            raised = step.condition.evaluate(values)
+            flags[step.flag.id] = True if raised else (None if any(values[r] is None for r in step.refs) else False)
+        return Scored(scores, flags, problems)
+
+    def score_batch(
+        self, columns: Mapping[str, list[Value]], rows: int
+    ) -> tuple[dict[str, list[ScoreValue]], dict[str, list[Optional[bool]]], list[tuple[int, str, str]]]:
+        """Score ``rows`` administrations given one column of parsed answers per item.
+
+        Returns the score columns, the flag columns and (row index, item id, reason) for answers
+        given to questions that were not asked.
+        """
+        values: dict[str, list[Any]] = {
+            item.id: list(columns.get(item.id) or [None] * rows) for item in self.items
+        }
+        problems = []
+        for item, condition in self.follow_ups:
+            column = values[item.id]
+            for index, asked in enumerate(condition.evaluate_batch(values)):
+                if not asked:
+                    if column[index] is not None:
+                        row = {ref: values[ref][index] for ref in values}
+                        problems.append((index, item.id, self._not_asked_reason(item, condition, row)))
+                    column[index] = NOT_ASKED
+        scores: dict[str, list[ScoreValue]] = {}
+        for step in self.steps:
+            results = step.rule.compute_batch([values[i] for i in step.inputs], step.params, step.inputs)
+            scores[step.score.id] = results
+            values[step.score.id] = [r.value for r in results]
+        flags = {}
+        for step in self.flags:
+            raised = step.condition.evaluate_batch(values)
+            refs = [values[r] for r in step.refs]
+            flags[step.flag.id] = [
+                True if up else (None if any(col[i] is None for col in refs) else False)
+                for i, up in enumerate(raised)
+            ]
+        return scores, flags, problems
+
+    def _not_asked_reason(self, item: Item, condition, values: Mapping[str, Any]) -> str:
+        facts = []
+        for ref in dict.fromkeys(t.ref for t in conditions.tests(condition)):
+            value = values.get(ref)
+            if value is None:
+                facts.append(f"{ref} is blank")
+            elif value is NOT_ASKED:
+                facts.append(f"{ref} was not asked")
+            else:
+                label = dict(self.instrument.choices(self.instrument.item_map[ref])).get(value)
+                facts.append(f"{ref} is {value}" + (f" ({label})" if label else ""))
+        return f"answered, but this question is asked only when {condition}, and {', '.join(facts)}"

@@ -1,0 +1,104 @@
+"""What scoring a data file produces, as renderers receive it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from pydantic import BaseModel
+
+from .instrument import Instrument
+from .plan import Plan
+from .rules import ScoreValue, Value
+
+
+@dataclass(slots=True)
+class CellProblem:
+    """A cell (or, with no column, a whole row) that could not be used, and why."""
+
+    row: int
+    column: str
+    value: Any
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
+        value = "" if self.value is None else f" (value {self.value!r})"
+        return f"{where}{value}: {self.reason}"
+
+
+@dataclass(slots=True)
+class ScoredRow:
+    """One input row. ``scores`` and ``flags`` are empty when the row is invalid (it has
+    problems): nefkit never scores around a value it could not read."""
+
+    row: int
+    respondent_id: Optional[str]
+    administered_at: Optional[dt.date]
+    session: Optional[int]
+    context: dict[str, Any]
+    answers: dict[str, Value]
+    scores: dict[str, ScoreValue] = field(default_factory=dict)
+    flags: dict[str, Optional[bool]] = field(default_factory=dict)
+    problems: list[CellProblem] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+@dataclass(slots=True)
+class ChangeRow:
+    """The change in one score of one respondent between two administrations."""
+
+    respondent_id: str
+    change_id: str
+    score_id: str
+    comparison: str  # "baseline to latest" or "session to session"
+    from_row: int
+    to_row: int
+    from_session: Optional[int]
+    to_session: Optional[int]
+    from_date: Optional[dt.date]
+    to_date: Optional[dt.date]
+    before: float
+    after: float
+    classification: str
+
+    @property
+    def difference(self) -> float:
+        return self.after - self.before
+
+
+class Provenance(BaseModel):
+    """Where every number came from: the definition, the rules and the software."""
+
+    instrument_id: str
+    instrument_version: str
+    content_hash: str
+    nefkit_version: str
+    rules: dict[str, str]  # rule name: the plugin (and version) that provides it
+    input: str
+    generated_at: dt.datetime
+
+    @property
+    def instrument_label(self) -> str:
+        return f"{self.instrument_id} {self.instrument_version} {self.content_hash[:19]}"
+
+
+@dataclass
+class Results:
+    """A scored dataset, streamed: iterate ``rows`` once; ``problems`` grows as rows pass and
+    ``changes`` is complete once ``rows`` is exhausted."""
+
+    instrument: Instrument
+    plan: Plan
+    context_columns: list[str]
+    rows: Iterator[ScoredRow]
+    provenance: Provenance
+    problems: list[CellProblem] = field(default_factory=list)
+    changes: list[ChangeRow] = field(default_factory=list)
+    row_count: int = 0
+    invalid_count: int = 0

@@ -1,0 +1,218 @@
+"""Scoring a table of administrations: read, check every cell, score in batches, stream out.
+
+Every input row comes out, scored or marked invalid with every reason. Memory stays flat as rows
+stream past, except for what change scores need: a few numbers per administration of an
+instrument that defines changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from itertools import islice
+from typing import Any, Optional
+
+from . import __version__
+from .errors import NefkitError
+from .plan import Plan
+from .readers import Table
+from .responses import AnswerParser, CellError, parse_column, parse_session, parse_when
+from .results import CellProblem, ChangeRow, Provenance, Results, ScoredRow
+
+RESERVED = ("respondent_id", "administered_at", "session")
+CHUNK = 4096
+
+
+class Columns:
+    """Where each needed column sits in the table's header, checked before any row is read."""
+
+    def __init__(self, plan: Plan, header: list[str], path: str):
+        names = [str(c).strip().lstrip("\ufeff") for c in header]
+        folded = [n.casefold() for n in names]
+        duplicates = sorted({n for n in names if folded.count(n.casefold()) > 1})
+        if duplicates:
+            raise NefkitError(f"{path}: the header repeats the column(s) {', '.join(duplicates)}")
+        position = {name: i for i, name in enumerate(folded)}
+        if "respondent_id" not in position:
+            raise NefkitError(f"{path}: there is no respondent_id column (one row per administration, identified by respondent_id)")
+        self.reserved = {name: position.get(name) for name in RESERVED}
+        self.items = {item.id: position[item.id] for item in plan.items if item.id in position}
+        known = {*RESERVED, *self.items}
+        self.context = [(names[i], i) for i, name in enumerate(folded) if name not in known]
+        missing = [item for item in plan.items if item.id not in self.items]
+        unknown = [name for name, _ in self.context]
+        errors = []
+        for item in missing:
+            near = difflib.get_close_matches(item.id, unknown, n=1, cutoff=0.8)
+            if near:
+                errors.append(f"column '{near[0]}' looks like item '{item.id}'; rename it to '{item.id}'")
+        required = [item.id for item in missing if not item.optional]
+        if required:
+            errors.append(f"no column for: {', '.join(required)} (columns are named after item ids; see nefkit show {plan.instrument.id})")
+        if errors:
+            raise NefkitError(f"{path}: " + "; ".join(errors))
+        self.missing_optional = [item.id for item in missing if item.optional]
+        self.width = len(names)
+
+
+def _respondent(cell: Any) -> str:
+    if isinstance(cell, float) and cell.is_integer():
+        cell = int(cell)
+    return "" if cell is None else str(cell).strip()
+
+
+def score_table(
+    plan: Plan,
+    table: Table,
+    rules_origin: dict[str, str],
+    progress: Optional[Callable[[int], None]] = None,
+) -> Results:
+    """Score every row of ``table``; the returned results stream as they are iterated."""
+    columns = Columns(plan, table.columns, table.path)
+    provenance = Provenance(
+        instrument_id=plan.instrument.id,
+        instrument_version=plan.instrument.version,
+        content_hash=plan.instrument.content_hash,
+        nefkit_version=__version__,
+        rules={name: rules_origin.get(name, "unknown") for name in plan.rules_used},
+        input=table.path,
+        generated_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
+    )
+    results = Results(plan.instrument, plan, [name for name, _ in columns.context], iter(()), provenance)
+    results.rows = _stream(plan, table, columns, results, progress)
+    return results
+
+
+def _stream(plan: Plan, table: Table, columns: Columns, results: Results, progress) -> Iterator[ScoredRow]:
+    parsers = {item.id: AnswerParser(plan.instrument, item) for item in plan.items}
+    history: dict[str, list[tuple]] = defaultdict(list)
+    change_scores = sorted({c.change.score for c in plan.changes})
+    rows_iter = iter(table.rows)
+    while chunk := list(islice(rows_iter, CHUNK)):
+        for scored in _score_chunk(plan, chunk, columns, parsers):
+            results.row_count += 1
+            if scored.problems:
+                results.invalid_count += 1
+                results.problems.extend(scored.problems)
+            elif change_scores:
+                values = tuple(scored.scores[s].value for s in change_scores)
+                history[scored.respondent_id].append(
+                    (scored.row, scored.session, scored.administered_at, values)
+                )
+            yield scored
+        if progress:
+            progress(results.row_count)
+    if change_scores:
+        results.changes, problems = _changes(plan, history, change_scores)
+        results.problems.extend(problems)
+
+
+def _score_chunk(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow]:
+    numbers = [number for number, _ in chunk]
+    width = columns.width
+    cells = [row if len(row) == width else (list(row) + [None] * width)[:width] for _, row in chunk]
+    problems: list[list[CellProblem]] = [[] for _ in chunk]
+    for i, (number, row) in enumerate(chunk):
+        # Trailing empty cells are harmless; a short row or extra data means a broken line.
+        if len(row) < width or any(c not in (None, "") for c in row[width:]):
+            problems[i].append(
+                CellProblem(number, "", None, f"the row has {len(row)} cells but the header has {width} columns")
+            )
+    answers: dict[str, list] = {}
+    for item_id, index in columns.items.items():
+        raw = [row[index] for row in cells]
+        values, errors = parse_column(parsers[item_id], raw)
+        for i, reason in errors:
+            problems[i].append(CellProblem(numbers[i], item_id, raw[i], reason))
+        answers[item_id] = values
+    meta = []
+    for i, row in enumerate(cells):
+        respondent = _respondent(row[columns.reserved["respondent_id"]])
+        if not respondent:
+            problems[i].append(CellProblem(numbers[i], "respondent_id", None, "the respondent_id is blank"))
+        session = when = None
+        for name, parse in (("session", parse_session), ("administered_at", parse_when)):
+            index = columns.reserved[name]
+            if index is None:
+                continue
+            try:
+                parsed = parse(row[index])
+            except CellError as e:
+                problems[i].append(CellProblem(numbers[i], name, row[index], str(e)))
+                continue
+            if name == "session":
+                session = parsed
+            else:
+                when = parsed
+        meta.append((respondent, when, session))
+    valid = [i for i, p in enumerate(problems) if not p]
+    subset = {item_id: [values[i] for i in valid] for item_id, values in answers.items()}
+    scores, flags, not_asked = plan.score_batch(subset, len(valid))
+    for position, item_id, reason in not_asked:
+        i = valid[position]
+        problems[i].append(CellProblem(numbers[i], item_id, cells[i][columns.items[item_id]], reason))
+    position_of = {i: p for p, i in enumerate(valid)}
+    out = []
+    for i, (respondent, when, session) in enumerate(meta):
+        row = ScoredRow(
+            row=numbers[i],
+            respondent_id=respondent or None,
+            administered_at=when,
+            session=session,
+            context={name: cells[i][index] for name, index in columns.context},
+            answers={item_id: answers[item_id][i] for item_id in answers},
+            problems=problems[i],
+        )
+        if not problems[i]:
+            p = position_of[i]
+            row.scores = {score_id: column[p] for score_id, column in scores.items()}
+            row.flags = {flag_id: column[p] for flag_id, column in flags.items()}
+        out.append(row)
+    return out
+
+
+def _order_key(entry: tuple, by: str):
+    _, session, when, _ = entry
+    if by == "session":
+        return session
+    return when if isinstance(when, dt.datetime) else dt.datetime.combine(when, dt.time())
+
+
+def _changes(plan: Plan, history, change_scores) -> tuple[list[ChangeRow], list[CellProblem]]:
+    changes: list[ChangeRow] = []
+    problems: list[CellProblem] = []
+    for respondent, entries in history.items():
+        if len(entries) < 2:
+            continue
+        if all(e[1] is not None for e in entries):
+            by = "session"
+        elif all(e[2] is not None for e in entries):
+            by = "administered_at"
+        else:
+            rows = ", ".join(str(e[0]) for e in entries)
+            problems.append(CellProblem(entries[0][0], "session", None,
+                f"respondent {respondent} has {len(entries)} administrations (rows {rows}) but not every one has a session or an administered_at, so their order and change scores are unknown"))
+            continue
+        entries = sorted(entries, key=lambda e: _order_key(e, by))
+        keys = [_order_key(e, by) for e in entries]
+        clashes = [(a, b) for a, b, ka, kb in zip(entries, entries[1:], keys, keys[1:]) if ka == kb]
+        if clashes:
+            a, b = clashes[0]
+            problems.append(CellProblem(b[0], by, None,
+                f"respondent {respondent} has two administrations with the same {by} (rows {a[0]} and {b[0]}), so their order and change scores are unknown"))
+            continue
+        for step in plan.changes:
+            k = change_scores.index(step.change.score)
+            series = [e for e in entries if e[3][k] is not None]
+            if len(series) < 2:
+                continue
+            pairs = [("baseline to latest", series[0], series[-1])]
+            pairs += [("session to session", a, b) for a, b in zip(series, series[1:])]
+            for comparison, a, b in pairs:
+                before, after = a[3][k], b[3][k]
+                changes.append(ChangeRow(
+                    respondent, step.change.id, step.change.score, comparison, a[0], b[0], a[1], b[1],
+                    a[2], b[2], before, after, step.rule.classify(before, after, step.params)))
+    return changes, problems

@@ -1,0 +1,68 @@
+"""The flat, one-row-per-administration layout shared by tabular renderers (CSV, Excel).
+
+Columns: ``row`` (the input row number), ``respondent_id``, ``administered_at``, ``session``, the
+context columns carried through from the input, then per score its value (column named by score
+id) and ``<score>_status`` (complete, prorated or not scorable), then ``flag_<id>`` per flag
+(yes, no, or unknown when an answer it depends on is missing), ``row_status`` (scored or
+invalid), ``notes`` (why a score is missing, or every problem of an invalid row) and
+``instrument`` (id, version and content hash of the definition used).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .results import ChangeRow, Results, ScoredRow
+
+_FLAG = {True: "yes", False: "no", None: "unknown"}
+
+
+def score_columns(results: Results) -> list[str]:
+    plan = results.plan
+    columns = ["row", "respondent_id", "administered_at", "session", *results.context_columns]
+    for step in plan.steps:
+        columns += [step.score.id, f"{step.score.id}_status"]
+    columns += [f"flag_{step.flag.id}" for step in plan.flags]
+    return columns + ["row_status", "notes", "instrument"]
+
+
+def display(value: Any) -> Any:
+    """Scores as a spreadsheet shows them: yes/no for true/false, numbers and text as they are."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value
+
+
+def score_record(results: Results, row: ScoredRow) -> list[Any]:
+    record: list[Any] = [row.row, row.respondent_id, row.administered_at, row.session]
+    record += [row.context.get(name) for name in results.context_columns]
+    notes = []
+    for step in results.plan.steps:
+        result = row.scores.get(step.score.id)
+        if result is None:
+            record += [None, None]
+            continue
+        record += [display(result.value), result.status]
+        if result.reason:
+            notes.append(f"{step.score.id}: {result.reason}")
+    record += [_FLAG[row.flags[s.flag.id]] if row.valid else None for s in results.plan.flags]
+    notes += [str(problem) for problem in row.problems]
+    record += ["scored" if row.valid else "invalid", "; ".join(notes), results.provenance.instrument_label]
+    return record
+
+
+def change_columns() -> list[str]:
+    return [
+        "respondent_id", "change", "score", "comparison", "from_row", "to_row", "from_session",
+        "to_session", "from_date", "to_date", "before", "after", "difference", "classification",
+        "instrument",
+    ]
+
+
+def change_record(results: Results, change: ChangeRow) -> list[Any]:
+    return [
+        change.respondent_id, change.change_id, change.score_id, change.comparison, change.from_row,
+        change.to_row, change.from_session, change.to_session, change.from_date, change.to_date,
+        change.before, change.after, change.difference, change.classification,
+        results.provenance.instrument_label,
+    ]

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from nefkit.renderers import Renderer
+from nefkit.results import Results
+from nefkit.tabular import change_columns, change_record, score_columns, score_record
+
+
+def _cell(value):
+    """Text a spreadsheet shows as text: a cell starting with =, +, -, @, tab or carriage return
+    gets a leading apostrophe, so that opening the CSV can never run a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+class CsvRenderer(Renderer):
+    """One row per administration (see :func:`nefkit.tabular.score_columns`); change scores,
+    when there are any, go to a second file named ``<name>-changes.csv``."""
+
+    format = "csv"
+    extensions = (".csv",)
+    summary = "Scores as CSV, one row per administration; change scores in <name>-changes.csv."
+
+    def render(self, results: Results, path: Path) -> None:
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(score_columns(results))
+            for row in results.rows:
+                writer.writerow([_cell(v) for v in score_record(results, row)])
+        if results.changes:
+            changes = path.with_name(f"{path.stem}-changes{path.suffix}")
+            with open(changes, "w", encoding="utf-8", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(change_columns())
+                for change in results.changes:
+                    writer.writerow([_cell(v) for v in change_record(results, change)])

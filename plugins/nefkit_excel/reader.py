@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from nefkit.errors import NefkitError
+from nefkit.readers import Reader, Table
+
+
+class XlsxReader(Reader):
+    """The first worksheet, its first row naming the columns; cells keep Excel's own types
+    (numbers, dates), so a date stays a date and 2 stays the code 2."""
+
+    format = "xlsx"
+    extensions = (".xlsx", ".xlsm")
+    summary = "Excel workbook: the first sheet, one row per administration."
+
+    def read(self, path: Path) -> Table:
+        import zipfile
+
+        from openpyxl import load_workbook
+
+        try:
+            workbook = load_workbook(path, read_only=True, data_only=True)
+        except (OSError, zipfile.BadZipFile, KeyError, ValueError) as e:
+            raise NefkitError(f"{path}: cannot be opened as an Excel workbook ({e})") from None
+        sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None or not any(cell is not None for cell in header):
+            workbook.close()
+            raise NefkitError(f"{path}: the first sheet is empty; its first row must name the columns")
+        header = list(header)
+        while header and header[-1] is None:
+            header.pop()
+        return Table(str(path), ["" if c is None else str(c) for c in header], self._rows(rows, workbook))
+
+    @staticmethod
+    def _rows(rows, workbook) -> Iterator[tuple[int, list]]:
+        try:
+            for number, row in enumerate(rows, 2):
+                if any(cell is not None and cell != "" for cell in row):
+                    yield number, list(row)
+        finally:
+            workbook.close()
