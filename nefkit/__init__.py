@@ -28,10 +28,10 @@ _LAZY = {
     "Output": "nefkit.rules",
     "NOT_ASKED": "nefkit.rules",
     "Renderer": "nefkit.renderers",
-    "registry": "nefkit.api",
+    "get_registry": "nefkit.api",
     "load_instrument": "nefkit.api",
     "validate": "nefkit.api",
-    "plan": "nefkit.api",
+    "get_plan": "nefkit.api",
     "score": "nefkit.api",
     "render": "nefkit.api",
     "Reader": "nefkit.readers",
@@ -41,7 +41,7 @@ _LAZY = {
 __all__ = ["hookimpl", "__version__", *_LAZY]
 
 if TYPE_CHECKING:
-    from .api import load_instrument, plan, registry, render, score, validate
+    from .api import get_plan, get_registry, load_instrument, render, score, validate
     from .errors import DefinitionError, NefkitError, PluginError
     from .instrument import Instrument, Item, Score
     from .problems import Problem

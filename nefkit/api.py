@@ -14,32 +14,32 @@ from .results import Results
 from .scoring import score_table
 
 
-def registry(instrument_paths: Sequence[Path | str] = ()) -> Registry:
+def get_registry(instrument_paths: Sequence[Path | str] = ()) -> Registry:
     """Every instrument, scoring rule and renderer from the installed plugins, plus the
     definitions in ``instrument_paths`` (files or directories)."""
     return build_registry([Path(p) for p in instrument_paths])
 
 
-def validate(path: Path | str, rules: Registry | None = None) -> list[Problem]:
+def validate(path: Path | str, reg: Registry | None = None) -> list[Problem]:
     """Every problem in one definition file (an empty list when it is valid)."""
     from .loading import load_definition
 
-    return load_definition(Path(path), (rules or registry()).rule_map)[1]
+    return load_definition(Path(path), (reg or get_registry()).rule_map)[1]
 
 
-def load_instrument(path: Path | str, rules: Registry | None = None) -> Instrument:
+def load_instrument(path: Path | str, reg: Registry | None = None) -> Instrument:
     """The instrument defined in a TOML file; :class:`DefinitionError` lists its problems."""
     from .loading import load_definition
 
-    instrument, problems = load_definition(Path(path), (rules or registry()).rule_map)
+    instrument, problems = load_definition(Path(path), (reg or get_registry()).rule_map)
     if instrument is None:
         raise DefinitionError([p for p in problems if p.level == "error"])
     return instrument
 
 
-def plan(instrument: Instrument | str, reg: Registry | None = None) -> Plan:
+def get_plan(instrument: Instrument | str, reg: Registry | None = None) -> Plan:
     """The checked scoring plan of an instrument (given by id or as a model)."""
-    reg = reg or registry()
+    reg = reg or get_registry()
     model = reg.instrument(instrument) if isinstance(instrument, str) else instrument
     return Plan(model, reg.rule_map)
 
@@ -52,13 +52,13 @@ def score(
     progress: Callable[[int], None] | None = None,
 ) -> Results:
     """Score a data file; iterate ``results.rows`` (once) to run it."""
-    reg = reg or registry()
+    reg = reg or get_registry()
     table = reg.reader_for(Path(data), input_format).read(Path(data))
     origins = {name: entry.origin for name, entry in reg.rules.items()}
-    return score_table(plan(instrument, reg), table, origins, progress)
+    return score_table(get_plan(instrument, reg), table, origins, progress)
 
 
 def render(results: Results, path: Path | str, format: str | None = None, reg: Registry | None = None) -> None:
     """Write results with the renderer for ``path``'s extension (or ``format``)."""
-    reg = reg or registry()
+    reg = reg or get_registry()
     reg.renderer_for(Path(path), format).render(results, Path(path))

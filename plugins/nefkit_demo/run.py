@@ -13,7 +13,7 @@ INSTRUMENTS = ("phq-9", "gad-7", "neq-20")
 def run_demo(output_dir: Path) -> Iterator[str]:
     """Score each demo file to CSV and JSON, and say what a clinician would look at first."""
     output_dir.mkdir(parents=True, exist_ok=True)
-    registry = nefkit.registry()
+    registry = nefkit.get_registry()
     for instrument_id in INSTRUMENTS:
         with as_file(files(__package__) / "data" / f"{instrument_id}.csv") as data:
             for suffix in (".csv", ".json"):

@@ -1,0 +1,219 @@
+"""``nefkit score`` on real files: formats, labels, broken rows, change scores, output."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from helpers import registry
+from nefkit.cli import cli
+
+PHQ_ITEMS = [f"phq9_{i}" for i in range(1, 10)]
+
+
+def run(*args):
+    return CliRunner().invoke(cli, ["score", *map(str, args)])
+
+
+def read_csv(path):
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write(path, text, encoding="utf-8"):
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+def phq_line(respondent, session, answers, sep=","):
+    return sep.join([respondent, str(session), *map(str, answers)])
+
+
+def test_bom_semicolons_and_labels_as_a_european_spreadsheet_writes_them(tmp_path):
+    header = ";".join(["respondent_id", "session", *PHQ_ITEMS])
+    rows = [
+        phq_line("p1", 1, ["Several days"] * 9, ";"),
+        phq_line("p2", 1, ["nearly every day", 3, 3, 3, 3, 3, 3, 3, "Not at all"], ";"),
+    ]
+    data = write(tmp_path / "in.csv", "\ufeff" + "\n".join([header, *rows]) + "\n")
+    result = run("phq-9", data, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    out = read_csv(tmp_path / "out.csv")
+    assert [(r["respondent_id"], r["total"], r["severity"], r["flag_self_harm_thoughts"]) for r in out] == [
+        ("p1", "9", "Mild", "yes"),
+        ("p2", "24", "Severe", "no"),
+    ]
+
+
+def test_tab_separated(tmp_path):
+    data = write(tmp_path / "in.tsv", "respondent_id\t" + "\t".join(PHQ_ITEMS) + "\nx\t" + "\t".join("1" * 9) + "\n")
+    assert run("phq-9", data, "-o", tmp_path / "out.csv").exit_code == 0
+    assert read_csv(tmp_path / "out.csv")[0]["total"] == "9"
+
+
+def test_every_bad_cell_is_reported_and_no_row_is_lost(tmp_path):
+    lines = [
+        "respondent_id,session,administered_at,therapist," + ",".join(PHQ_ITEMS),
+        "a,1,2026-01-05,T1," + ",".join("1" * 9),  # fine
+        "a,2,2026-01-12,T1,4,1,1,1,1,1,1,1,1",  # 4 is not an answer
+        ",3,2026-01-19,T1," + ",".join("0" * 9),  # no respondent
+        "b,one,2026-01-05,T2," + ",".join("0" * 9),  # session is not a number
+        "b,2,05/01/2026,T2," + ",".join("0" * 9),  # not an ISO date
+        "c,1,2026-01-05,T1,1,1,1,1,1,1,1,1,1.5",  # 1.5 is not a code
+        "c,2,2026-01-12,T1,1,1,1",  # short row
+        "d,1,2026-01-05,T1,1,1,1,1,,1,1,1,1",  # a blank: not a problem, total not scorable
+    ]
+    data = write(tmp_path / "in.csv", "\n".join(lines) + "\n")
+    result = run("phq-9", data, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 1
+    out = read_csv(tmp_path / "out.csv")
+    assert [r["row"] for r in out] == ["2", "3", "4", "5", "6", "7", "8", "9"]
+    status = {r["row"]: r["row_status"] for r in out}
+    assert status == {"2": "scored", "3": "invalid", "4": "invalid", "5": "invalid", "6": "invalid",
+                      "7": "invalid", "8": "invalid", "9": "scored"}
+    assert all(r["total"] == "" for r in out if r["row_status"] == "invalid")
+    expected = [
+        "Problem: row 3, column phq9_1 (value '4'): not an answer to phq9_1",
+        "Problem: row 4, column respondent_id: the respondent_id is blank",
+        "Problem: row 5, column session (value 'one'): a session is a whole number",
+        "Problem: row 6, column administered_at (value '05/01/2026'): a date is written year-month-day",
+        "Problem: row 7, column phq9_9 (value '1.5'): not an answer to phq9_9",
+        "Problem: row 8: the row has 7 cells but the header has 13 columns",
+    ]
+    for line in expected:
+        assert line in result.output
+    assert "6 problems in 6 rows" in result.output
+    row9 = next(r for r in out if r["row"] == "9")
+    assert row9["total_status"] == "not scorable" and "phq9_5" in row9["notes"]
+
+
+def test_missing_and_misnamed_columns_are_reported_before_scoring(tmp_path):
+    header = "respondent_id," + ",".join(PHQ_ITEMS[:8]) + ",phq9_09"
+    data = write(tmp_path / "in.csv", header + "\nx," + ",".join("0" * 9) + "\n")
+    result = run("phq-9", data, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 1
+    assert "column 'phq9_09' looks like item 'phq9_9'" in result.output
+    assert not (tmp_path / "out.csv").exists()
+    data = write(tmp_path / "in2.csv", "respondent_id,phq9_1\nx,1\n")
+    result = run("phq-9", data, "-o", tmp_path / "out.csv")
+    assert "no column for: phq9_2, phq9_3" in result.output
+
+
+def test_no_respondent_column(tmp_path):
+    data = write(tmp_path / "in.csv", ",".join(PHQ_ITEMS) + "\n" + ",".join("0" * 9) + "\n")
+    result = run("phq-9", data, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 1 and "there is no respondent_id column" in result.output
+
+
+def test_change_scores_follow_sessions_not_file_order(tmp_path):
+    rows = [("r", 3, [3, 3, 3, 3, 3, 3, 0, 0, 0]),  # 18
+            ("r", 1, [2, 2, 2, 2, 2, 0, 0, 0, 0]),  # 10
+            ("r", 2, [1, 1, 1, 1, 0, 0, 0, 0, 0]),  # 4
+            ("s", 1, [1] * 9)]  # one administration: no change
+    text = "respondent_id,session," + ",".join(PHQ_ITEMS) + "\n"
+    text += "".join(phq_line(r, s, a) + "\n" for r, s, a in rows)
+    data = write(tmp_path / "in.csv", text)
+    assert run("phq-9", data, "-o", tmp_path / "out.csv").exit_code == 0
+    changes = read_csv(tmp_path / "out-changes.csv")
+    assert [(c["comparison"], c["from_session"], c["to_session"], c["before"], c["after"],
+             c["difference"], c["classification"]) for c in changes] == [
+        ("baseline to latest", "1", "3", "10", "18", "8", "reliably deteriorated"),
+        ("session to session", "1", "2", "10", "4", "-6", "recovered"),
+        ("session to session", "2", "3", "4", "18", "14", "reliably deteriorated"),
+    ]
+
+
+def test_administrations_that_cannot_be_ordered_are_reported(tmp_path):
+    text = "respondent_id,session," + ",".join(PHQ_ITEMS) + "\n"
+    text += phq_line("r", 1, [0] * 9) + "\n" + phq_line("r", 1, [3] * 9) + "\n"
+    text += phq_line("q", "", [0] * 9) + "\n" + phq_line("q", 2, [3] * 9) + "\n"
+    data = write(tmp_path / "in.csv", text)
+    result = run("phq-9", data, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 1
+    assert "respondent r has two administrations with the same session (rows 2 and 3)" in result.output
+    assert "respondent q has 2 administrations (rows 4, 5) but not every one has a session" in result.output
+
+
+def test_xlsx_input_keeps_dates_and_numbers(tmp_path):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["respondent_id", "administered_at", *PHQ_ITEMS])
+    sheet.append([1001, dt.datetime(2026, 3, 1, 9, 30), *([2] * 9)])
+    sheet.append(["1002", dt.date(2026, 3, 2), *(["Nearly every day"] * 9)])
+    sheet.append(["1003", "2026-03-03", *([1.0] * 8), 2.5])
+    workbook.save(tmp_path / "in.xlsx")
+    result = run("phq-9", tmp_path / "in.xlsx", "-o", tmp_path / "out.csv")
+    assert result.exit_code == 1
+    out = read_csv(tmp_path / "out.csv")
+    assert [(r["respondent_id"], r["administered_at"], r["total"]) for r in out[:2]] == [
+        ("1001", "2026-03-01 09:30:00", "18"),
+        ("1002", "2026-03-02 00:00:00", "27"),  # Excel stores every date as a date-time
+    ]
+    assert "row 4, column phq9_9 (value 2.5): not an answer" in result.output
+
+
+def test_json_lines_in_and_json_out_with_provenance(tmp_path):
+    lines = [
+        {"respondent_id": "j1", "session": 1, **{i: 1 for i in PHQ_ITEMS}},
+        {"respondent_id": "j1", "session": 2, **{i: 0 for i in PHQ_ITEMS}},
+    ]
+    data = write(tmp_path / "in.jsonl", "\n".join(json.dumps(line) for line in lines) + "\n")
+    assert run("phq-9", data, "-o", tmp_path / "out.json").exit_code == 0
+    document = json.loads((tmp_path / "out.json").read_text())
+    phq9 = registry().instrument("phq-9")
+    assert document["provenance"]["content_hash"] == phq9.content_hash
+    assert document["provenance"]["instrument_version"] == phq9.version
+    assert "nefkit" in document["provenance"]["rules"]["sum"]
+    assert [r["scores"]["total"]["value"] for r in document["rows"]] == [9, 0]
+    assert document["changes"][0]["classification"] == "reliably improved"  # 9 to 0, never a case
+
+
+def test_json_lines_with_unexpected_keys_say_which_line(tmp_path):
+    lines = [{"respondent_id": "a", **{i: 1 for i in PHQ_ITEMS}}, {"respondent_id": "b", "phq9_99": 1}]
+    data = write(tmp_path / "in.jsonl", "\n".join(json.dumps(line) for line in lines))
+    result = run("phq-9", data, "-o", tmp_path / "out.json")
+    assert result.exit_code == 1 and "line 2 has key(s) phq9_99" in result.output
+
+
+def test_csv_output_cannot_become_a_formula(tmp_path):
+    text = "respondent_id,site," + ",".join(PHQ_ITEMS) + "\n"
+    text += "a,=HYPERLINK(\"http://x\")," + ",".join("0" * 9) + "\n"
+    text += "b,@SUM(A1)," + ",".join("0" * 9) + "\n"
+    data = write(tmp_path / "in.csv", text)
+    assert run("phq-9", data, "-o", tmp_path / "out.csv").exit_code == 0
+    sites = [r["site"] for r in read_csv(tmp_path / "out.csv")]
+    assert sites == ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)"]
+
+
+def test_neq_follow_up_columns_and_free_text(tmp_path):
+    items = [i.id for i in registry().instrument("neq-20").items]
+    answers = {i: "" for i in items} | {f"neq{k:02d}": "No" for k in range(1, 21)}
+    answers |= {"neq08": "Yes", "neq08_impact": "Very", "neq08_cause": "The treatment I received",
+                "other": "-felt rushed"}
+    with open(tmp_path / "in.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["respondent_id", *items])
+        writer.writerow(["n1", *(answers[i] for i in items)])
+    assert run("neq-20", tmp_path / "in.csv", "-o", tmp_path / "out.csv").exit_code == 0
+    [row] = read_csv(tmp_path / "out.csv")
+    assert (row["effects"], row["effects_treatment"], row["impact_total"], row["impact_mean"]) == ("1", "1", "3", "3.0")
+    assert row["flag_effects_from_treatment"] == "yes"
+
+
+@pytest.mark.parametrize("name, message", [("in.csv", "the file is empty"), ("in.xlsx", "cannot be opened as an Excel workbook")])
+def test_unreadable_files_get_a_plain_error(tmp_path, name, message):
+    data = write(tmp_path / name, "")
+    result = run("phq-9", data, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+
+
+def test_unknown_output_extension(tmp_path):
+    data = write(tmp_path / "in.csv", "respondent_id," + ",".join(PHQ_ITEMS) + "\n")
+    result = run("phq-9", data, "-o", tmp_path / "out.pdf")
+    assert result.exit_code == 1 and "no output format for '.pdf'" in result.output
