@@ -58,7 +58,9 @@ def score(
     return score_table(get_plan(instrument, reg), table, origins, progress)
 
 
-def render(results: Results, path: Path | str, format: str | None = None, reg: Registry | None = None) -> None:
+def render(
+    results: Results, path: Path | str, format: str | None = None, reg: Registry | None = None
+) -> None:
     """Write results with the renderer for ``path``'s extension (or ``format``)."""
     reg = reg or get_registry()
     reg.renderer_for(Path(path), format).render(results, Path(path))

@@ -30,14 +30,17 @@ def item_output(instrument: Instrument, item: Item) -> Output:
 
 
 def check_instrument(
-    instrument: Instrument, rules: Mapping[str, Rule], file: str, known_ids: frozenset[str] = frozenset()
+    instrument: Instrument,
+    rules: Mapping[str, Rule],
+    file: str,
+    known_ids: frozenset[str] = frozenset(),
 ) -> list[Problem]:
     """Every problem in a (possibly partial) definition.
 
-    ``known_ids`` are ids present in the file whose entries failed the structural checks; they
-    are not reported again as unknown wherever they are referred to.
+    ``known_ids`` are ids (of items, scores and scales) present in the file whose entries failed
+    the structural checks; they are not reported again as unknown wherever they are referred to.
     """
-    checker = _Checker(instrument, rules, file, known_ids)
+    checker = _Checker(instrument, rules, file, set(known_ids))
     return list(checker.run())
 
 
@@ -63,7 +66,7 @@ class _Checker:
 
     def check_ids(self) -> Iterator[Problem]:
         inst = self.instrument
-        if not inst.items:
+        if not inst.items and not self.known_ids:
             yield self.problem("items", "the instrument has no items; add at least one [[items]]")
         for kind, ids in (
             ("item", [i.id for i in inst.items]),
@@ -102,8 +105,8 @@ class _Checker:
             where = f'item "{item.id}"'
             if item.type in ("choice", "multiple"):
                 if item.scale is None:
-                    yield self.problem(where, f"a {item.type} item needs a scale = \"...\"")
-                elif item.scale not in inst.scales:
+                    yield self.problem(where, f'a {item.type} item needs a scale = "..."')
+                elif item.scale not in inst.scales and item.scale not in self.known_ids:
                     yield self.problem(where, self.unknown("scale", item.scale, inst.scales))
             elif item.scale is not None:
                 yield self.problem(where, f"a {item.type} item takes no scale")
@@ -148,15 +151,16 @@ class _Checker:
         if item.type == "text":
             return f"'{test}' compares free text; only answered({item.id}) can test a text item"
         if isinstance(test, conditions.Has) != (item.type == "multiple"):
-            return (
-                f"'{test}': use 'has' for multiple-choice items and ==, in, <, > for the others"
-            )
+            return f"'{test}': use 'has' for multiple-choice items and ==, in, <, > for the others"
         choices = self.instrument.choices(item)
         if choices:
             codes = [value for value, _ in choices]
             values = test.values if isinstance(test, conditions.In) else (test.value,)
             if isinstance(test, conditions.Compare) and test.op not in ("==", "!="):
-                holds = any(conditions.Compare(item.id, test.op, test.value).evaluate({item.id: c}) for c in codes)
+                holds = any(
+                    conditions.Compare(item.id, test.op, test.value).evaluate({item.id: c})
+                    for c in codes
+                )
                 if not holds:
                     return f"'{test}' can never hold: {item.id} is one of {_codes(choices)}"
                 return None
@@ -177,13 +181,17 @@ class _Checker:
         inst = self.instrument
         for score in inst.scores:
             where = f'score "{score.id}"'
+            # A score that cannot be checked is still known: later scores using it must not be
+            # reported as using an unknown score.
             rule = self.rules.get(score.rule)
             if not isinstance(rule, ScoringRule):
+                self.known_ids.add(score.id)
                 yield self.problem(where, self.unknown_rule(score.rule, ScoringRule))
                 continue
             try:
                 params = rule.parse_params(score.params)
             except ValidationError as e:
+                self.known_ids.add(score.id)
                 for error in e.errors():
                     yield self.param_problem(where, error)
                 continue
@@ -193,6 +201,7 @@ class _Checker:
                 message = self.unknown("item or earlier score", ref, self.outputs)
                 yield self.problem(where, f"{message} (used by rule '{rule.name}')")
             if missing or any(i in self.known_ids for i in inputs):
+                self.known_ids.add(score.id)
                 continue
             unscored = [i for i in inputs if i in inst.item_map and not inst.item_map[i].scored]
             for ref in unscored:
@@ -203,7 +212,9 @@ class _Checker:
 
     def check_flags(self) -> Iterator[Problem]:
         for flag in self.instrument.flags:
-            yield from self.check_condition(f'flag "{flag.id}" › when', flag.when, self.instrument.item_map)
+            yield from self.check_condition(
+                f'flag "{flag.id}" › when', flag.when, self.instrument.item_map
+            )
 
     def check_changes(self) -> Iterator[Problem]:
         score_ids = {s.id for s in self.instrument.scores}
@@ -230,7 +241,9 @@ class _Checker:
         targets = {*self.instrument.item_map, *(s.id for s in self.instrument.scores)}
         for number, norm in enumerate(self.instrument.norms, 1):
             if norm.target not in targets and norm.target not in self.known_ids:
-                yield self.problem(f"norm #{number}", self.unknown("item or score", norm.target, targets))
+                yield self.problem(
+                    f"norm #{number}", self.unknown("item or score", norm.target, targets)
+                )
 
     def param_problem(self, where: str, error: dict) -> Problem:
         loc = " › ".join(str(part) for part in error["loc"])

@@ -120,7 +120,9 @@ def instruments_command(instrument_paths, as_json: bool) -> None:
         return
     width = max((len(r["id"]) for r in rows), default=0)
     for row in rows:
-        click.echo(f"{row['id']:<{width}}  {row['title']} (version {row['version']}, {row['items']} questions)")
+        click.echo(
+            f"{row['id']:<{width}}  {row['title']} (version {row['version']}, {row['items']} questions)"
+        )
 
 
 @cli.command(name="show")
@@ -201,12 +203,19 @@ class _Progress:
 @cli.command(name="score")
 @click.argument("instrument_id")
 @click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the scores; its extension chooses the format.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the scores; its extension chooses the format.",
+)
 @click.option("--format", "output_format", help="Output format, if not given by the extension.")
 @click.option("--input-format", help="Input format, if not given by DATA's extension.")
 @instruments_option
-def score_command(instrument_id, data, output, output_format, input_format, instrument_paths) -> None:
+def score_command(
+    instrument_id, data, output, output_format, input_format, instrument_paths
+) -> None:
     """Score DATA (CSV, XLSX or JSON Lines; one row per administration) with an instrument.
 
     DATA has a respondent_id column, optionally administered_at and session, one column per
@@ -227,13 +236,17 @@ def score_command(instrument_id, data, output, output_format, input_format, inst
     for problem in results.problems:
         click.echo(f"Problem: {problem}", err=True)
     scored = results.row_count - results.invalid_count
-    summary = f"Scored {scored} of {results.row_count} rows of {data} with {instrument_id} into {output}"
+    summary = (
+        f"Scored {scored} of {results.row_count} rows of {data} with {instrument_id} into {output}"
+    )
     if results.changes:
         summary += f"; {len(results.changes)} change scores"
     click.echo(summary, err=True)
     if results.problems:
         rows = len({p.row for p in results.problems})
-        raise click.ClickException(f"{len(results.problems)} problems in {rows} rows (listed above)")
+        raise click.ClickException(
+            f"{len(results.problems)} problems in {rows} rows (listed above)"
+        )
 
 
 def _register_plugin_commands() -> None:

@@ -20,6 +20,7 @@ import operator
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Union
 
 from .errors import NefkitError
@@ -37,6 +38,7 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt,
     ">": operator.gt,
 }
+_MAX_DEPTH = 50
 _KEYWORDS = {"and", "or", "not", "in", "has", "answered"}
 _TOKEN = re.compile(
     r"\s*(?:(?P<number>-?\d+(?:\.\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
@@ -61,7 +63,7 @@ class Compare:
         return [isinstance(a, (int, float)) and compare(a, value) for a in columns[self.ref]]
 
     def __str__(self) -> str:
-        return f"{self.ref} {self.op} {self.value}"
+        return f"{self.ref} {self.op} {_number(self.value)}"
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ class In:
         return [isinstance(a, (int, float)) and a in values for a in columns[self.ref]]
 
     def __str__(self) -> str:
-        return f"{self.ref} in [{', '.join(map(str, self.values))}]"
+        return f"{self.ref} in [{', '.join(map(_number, self.values))}]"
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ class Has:
         return [isinstance(a, tuple) and value in a for a in columns[self.ref]]
 
     def __str__(self) -> str:
-        return f"{self.ref} has {self.value}"
+        return f"{self.ref} has {_number(self.value)}"
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,11 @@ Condition = Union[Compare, In, Has, Answered, Not, And, Or]
 Test = Union[Compare, In, Has, Answered]
 
 
+def _number(value: Number) -> str:
+    """Digits the grammar reads back: 1e-05 prints as 0.00001."""
+    return str(value) if isinstance(value, int) else format(Decimal(repr(value)), "f")
+
+
 def _answered(answer: Any) -> bool:
     if isinstance(answer, (int, float)):
         return True
@@ -194,6 +201,7 @@ class _Parser:
                 self._fail(f"unexpected character {match.group(kind)!r}", match.start(kind))
             self.tokens.append((kind, match.group(kind), match.start(kind)))
         self.pos = 0
+        self.depth = 0
 
     def _fail(self, message: str, at: int | None = None) -> None:
         if at is None:
@@ -238,14 +246,22 @@ class _Parser:
         return operands[0] if len(operands) == 1 else And(tuple(operands))
 
     def _not(self) -> Condition:
-        if self._accept("name", "not"):
-            return Not(self._not())
-        return self._atom()
+        negations = 0
+        while self._accept("name", "not"):
+            negations += 1
+        condition = self._atom()
+        for _ in range(negations):
+            condition = Not(condition)
+        return condition
 
     def _atom(self) -> Condition:
         if self._accept("punct", "("):
+            self.depth += 1
+            if self.depth > _MAX_DEPTH:
+                self._fail(f"more than {_MAX_DEPTH} nested parentheses")
             condition = self._or()
             self._take("punct", ")")
+            self.depth -= 1
             return condition
         if self._accept("name", "answered"):
             self._take("punct", "(")
@@ -273,4 +289,4 @@ class _Parser:
 
     def _number(self) -> Number:
         text = self._take("number", what="a number")
-        return float(text) if "." in text else int(text)
+        return int(text) if text.lstrip("-").isdigit() else float(text)

@@ -56,12 +56,18 @@ def describe_instrument(instrument: Instrument, registry: Registry) -> str:
     if instrument.changes:
         lines.append("Change between administrations:")
         for change in instrument.changes:
-            lines.append(_wrap(f"{change.id}: {change.label} (rule {change.rule} on {change.score})"))
+            lines.append(
+                _wrap(f"{change.id}: {change.label} (rule {change.rule} on {change.score})")
+            )
     if instrument.norms:
         lines.append("Published figures:")
         for norm in instrument.norms:
             status = "" if norm.verified else " [UNVERIFIED]"
-            lines.append(_wrap(f"{norm.target} {norm.statistic} = {norm.value} in {norm.population}; {norm.source}{status}"))
+            lines.append(
+                _wrap(
+                    f"{norm.target} {norm.statistic} = {norm.value} in {norm.population}; {norm.source}{status}"
+                )
+            )
     return "\n".join(lines)
 
 

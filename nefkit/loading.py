@@ -12,17 +12,21 @@ from typing import Any, Union
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .checks import check_instrument
-from .instrument import Instrument
+from .instrument import Instrument, InstrumentId, ItemId
 from .problems import Problem
 from .rules import Rule
 
 # Anything with read_bytes() and a name: a Path or an importlib.resources file inside a package.
 Source = Union[Path, "importlib.resources.abc.Traversable"]  # noqa: F821
 
-_FRIENDLY = {
-    "string_pattern_mismatch": "ids use lowercase letters, digits and _ (instrument ids may also"
-    " use - and .), starting with a letter or digit",
-    "missing": "is required but missing",
+_PATTERNS = {
+    ItemId.__metadata__[
+        0
+    ].pattern: "ids use lowercase letters, digits and _, starting with a letter",
+    InstrumentId.__metadata__[
+        0
+    ].pattern: "instrument ids use lowercase letters, digits, -, _ and .,"
+    " starting with a letter or digit",
 }
 
 
@@ -104,8 +108,10 @@ def _problem(error: dict, data: dict, file: str) -> Problem:
         return Problem(file=file, where=where, message=message)
     where = describe_location(loc, data)
     if kind == "missing":
-        return Problem(file=file, where=where, message=_FRIENDLY["missing"])
-    message = _FRIENDLY.get(kind, error["msg"][0].lower() + error["msg"][1:])
+        return Problem(file=file, where=where, message="is required but missing")
+    message = error["msg"][0].lower() + error["msg"][1:]
+    if kind == "string_pattern_mismatch":
+        message = _PATTERNS.get(error.get("ctx", {}).get("pattern"), message)
     if "input" in error and not isinstance(error["input"], (dict, list)):
         message += f" (found {error['input']!r})"
     return Problem(file=file, where=where, message=message)
@@ -144,14 +150,21 @@ def load_definition(
     if data is None:
         return None, problems
     instrument, problems = parse_instrument(data, file)
-    known = _raw_ids(data) - {i.id for i in instrument.items} - {s.id for s in instrument.scores}
+    valid = (
+        {i.id for i in instrument.items}
+        | {s.id for s in instrument.scores}
+        | set(instrument.scales)
+    )
+    known = _raw_ids(data) - valid
     problems += check_instrument(instrument, rules, file, frozenset(known))
     ok = not any(p.level == "error" for p in problems)
     return (instrument if ok else None), problems
 
 
 def _raw_ids(data: dict[str, Any]) -> set[str]:
-    ids = set()
+    """Ids of items and scores and names of scales, as written, whether valid or not."""
+    scales = data.get("scales")
+    ids = set(scales) if isinstance(scales, dict) else set()
     for section in ("items", "scores"):
         for entry in data.get(section) or ():
             if isinstance(entry, dict) and isinstance(entry.get("id"), str):

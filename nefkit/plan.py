@@ -7,7 +7,7 @@ batch of columns (:meth:`Plan.score_batch`, used for data files); both must agre
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -54,13 +54,17 @@ class Scored:
 class Plan:
     def __init__(self, instrument: Instrument, rules: Mapping[str, Rule]):
         errors = [
-            p for p in check_instrument(instrument, rules, f"instrument {instrument.id}") if p.level == "error"
+            p
+            for p in check_instrument(instrument, rules, f"instrument {instrument.id}")
+            if p.level == "error"
         ]
         if errors:
             raise DefinitionError(errors)
         self.instrument = instrument
         self.follow_ups = [
-            (item, conditions.parse(item.when)) for item in instrument.items if item.when is not None
+            (item, conditions.parse(item.when))
+            for item in instrument.items
+            if item.when is not None
         ]
         outputs: dict[str, Output] = {i.id: item_output(instrument, i) for i in instrument.items}
         self.steps: list[ScoreStep] = []
@@ -69,16 +73,21 @@ class Plan:
             params = rule.parse_params(score.params)
             output = rule.output(score, params, instrument, outputs)
             outputs[score.id] = output
-            self.steps.append(ScoreStep(score, rule, params, tuple(rule.inputs(score, params)), output))
+            self.steps.append(
+                ScoreStep(score, rule, params, tuple(rule.inputs(score, params)), output)
+            )
         self.flags = []
         for flag in instrument.flags:
             condition = conditions.parse(flag.when)
             refs = tuple(dict.fromkeys(t.ref for t in conditions.tests(condition)))
             self.flags.append(FlagStep(flag, condition, refs))
         self.changes = [
-            ChangeStep(c, rules[c.rule], rules[c.rule].parse_params(c.params)) for c in instrument.changes
+            ChangeStep(c, rules[c.rule], rules[c.rule].parse_params(c.params))
+            for c in instrument.changes
         ]
-        self.rules_used = sorted({s.score.rule for s in self.steps} | {c.change.rule for c in self.changes})
+        self.rules_used = sorted(
+            {s.score.rule for s in self.steps} | {c.change.rule for c in self.changes}
+        )
 
     @property
     def items(self) -> list[Item]:
@@ -101,12 +110,16 @@ class Plan:
         flags = {}
         for step in self.flags:
             raised = step.condition.evaluate(values)
-            flags[step.flag.id] = True if raised else (None if any(values[r] is None for r in step.refs) else False)
+            flags[step.flag.id] = (
+                True if raised else (None if any(values[r] is None for r in step.refs) else False)
+            )
         return Scored(scores, flags, problems)
 
     def score_batch(
         self, columns: Mapping[str, list[Value]], rows: int
-    ) -> tuple[dict[str, list[ScoreValue]], dict[str, list[Optional[bool]]], list[tuple[int, str, str]]]:
+    ) -> tuple[
+        dict[str, list[ScoreValue]], dict[str, list[Optional[bool]]], list[tuple[int, str, str]]
+    ]:
         """Score ``rows`` administrations given one column of parsed answers per item.
 
         Returns the score columns, the flag columns and (row index, item id, reason) for answers
@@ -122,11 +135,15 @@ class Plan:
                 if not asked:
                     if column[index] is not None:
                         row = {ref: values[ref][index] for ref in values}
-                        problems.append((index, item.id, self._not_asked_reason(item, condition, row)))
+                        problems.append(
+                            (index, item.id, self._not_asked_reason(item, condition, row))
+                        )
                     column[index] = NOT_ASKED
         scores: dict[str, list[ScoreValue]] = {}
         for step in self.steps:
-            results = step.rule.compute_batch([values[i] for i in step.inputs], step.params, step.inputs)
+            results = step.rule.compute_batch(
+                [values[i] for i in step.inputs], step.params, step.inputs
+            )
             scores[step.score.id] = results
             values[step.score.id] = [r.value for r in results]
         flags = {}

@@ -66,6 +66,10 @@ def _normalise(name: str) -> str:
     return name.strip().lower().replace("_", "-")
 
 
+def _is_own(ep: EntryPoint) -> bool:
+    return ep.dist is not None and _normalise(ep.dist.name) == OWN_DISTRIBUTION
+
+
 def _strict() -> bool:
     return os.environ.get("NEFKIT_STRICT_PLUGINS", "") not in ("", "0")
 
@@ -88,10 +92,12 @@ class PluginHost:
             return
         self.loaded = True
         only, disabled = _names("NEFKIT_LOAD_PLUGINS"), _names("NEFKIT_DISABLE_PLUGINS") or set()
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
+        # nefkit's own first, so a third party's plugin of the same name cannot displace one.
+        found = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: not _is_own(ep))
+        for ep in found:
             dist = ep.dist.name if ep.dist else "unknown distribution"
             names = {_normalise(ep.name), _normalise(dist)}
-            builtin = _normalise(dist) == OWN_DISTRIBUTION
+            builtin = _is_own(ep)
             if names & disabled or (only is not None and not builtin and not names & only):
                 continue
             self._load_entry_point(ep, dist, builtin)
@@ -101,7 +107,9 @@ class PluginHost:
         info = PluginInfo(ep.name, dist, version, builtin)
         if ep.name in self.info or self.pm.has_plugin(ep.name):
             other = self.info.get(ep.name)
-            self.fail(info, f"its name is already taken by {other.label if other else 'another plugin'}")
+            self.fail(
+                info, f"its name is already taken by {other.label if other else 'another plugin'}"
+            )
             return
         try:
             module = ep.load()
@@ -134,10 +142,17 @@ class PluginHost:
         warnings.warn(text, PluginWarning, stacklevel=2)
 
     def hook_names(self) -> list[str]:
-        return sorted(name for name in dir(self.pm.hook) if not name.startswith("_"))
+        return sorted(
+            name
+            for name in dir(self.pm.hook)
+            if not name.startswith("_") and getattr(self.pm.hook, name).has_spec()
+        )
 
     def call_each(
-        self, hook: str, make: Callable[[PluginInfo], Any], done: Callable[[Any], None] = lambda _: None
+        self,
+        hook: str,
+        make: Callable[[PluginInfo], Any],
+        done: Callable[[Any], None] = lambda _: None,
     ) -> None:
         """Call each implementation of ``hook`` on its own with the argument ``make(plugin)``.
 
@@ -165,7 +180,9 @@ class PluginHost:
         """Each known plugin with the hooks it implements (none for a plugin that failed to load)."""
         for name, info in sorted(self.info.items()):
             plugin = self.pm.get_plugin(name)
-            hooks = [] if plugin is None else sorted(h.name for h in self.pm.get_hookcallers(plugin))
+            hooks = (
+                [] if plugin is None else sorted(h.name for h in self.pm.get_hookcallers(plugin))
+            )
             yield info, hooks
 
 

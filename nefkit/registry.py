@@ -11,15 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from .checks import check_instrument
 from .errors import DuplicateRegistration, NefkitError, PluginError
 from .instrument import Instrument
 from .loading import load_definition
-from .plugins import PluginHost, PluginInfo, host as default_host
+from .plugins import PluginHost, PluginInfo
+from .plugins import host as default_host
 from .problems import Problem
 from .readers import Reader
 from .renderers import Renderer
 from .rules import Rule
-from .checks import check_instrument
 
 T = TypeVar("T")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -111,24 +112,34 @@ class _Collector:
 
 def _check_rule(rule: Any) -> Rule:
     if not isinstance(rule, Rule):
-        raise PluginError(f"registered {rule!r}, which is not a nefkit.ScoringRule or ChangeRule instance")
+        raise PluginError(
+            f"registered {rule!r}, which is not a nefkit.ScoringRule or ChangeRule instance"
+        )
     name = getattr(rule, "name", None)
     if not isinstance(name, str) or not _NAME.match(name):
-        raise PluginError(f"registered a rule whose name {name!r} is not lowercase letters, digits and _")
+        raise PluginError(
+            f"registered a rule whose name {name!r} is not lowercase letters, digits and _"
+        )
     return rule
 
 
 def _format_checker(kind: type, noun: str):
     def check(thing: Any):
         if not isinstance(thing, kind):
-            raise PluginError(f"registered {thing!r}, which is not a nefkit.{kind.__name__} instance")
+            raise PluginError(
+                f"registered {thing!r}, which is not a nefkit.{kind.__name__} instance"
+            )
         fmt, extensions = getattr(thing, "format", None), getattr(thing, "extensions", None)
         if not isinstance(fmt, str) or not _NAME.match(fmt):
-            raise PluginError(f"registered a {noun} whose format {fmt!r} is not lowercase letters and digits")
+            raise PluginError(
+                f"registered a {noun} whose format {fmt!r} is not lowercase letters and digits"
+            )
         if not isinstance(extensions, tuple) or not all(
             isinstance(e, str) and e.startswith(".") and e == e.lower() for e in extensions
         ):
-            raise PluginError(f"{noun} '{fmt}' has extensions {extensions!r}; give a tuple like ('.csv',)")
+            raise PluginError(
+                f"{noun} '{fmt}' has extensions {extensions!r}; give a tuple like ('.csv',)"
+            )
         return thing
 
     return check
@@ -173,8 +184,12 @@ def build_registry(
                 details = "; ".join(str(p) for p in problems if p.level == "error")
                 plugin_host.fail(collector.info, f"registered an invalid instrument: {details}")
                 continue
-            registry.add("instrument", registry.instruments, instrument.id,
-                         Entry(instrument, collector.info.label, path))
+            registry.add(
+                "instrument",
+                registry.instruments,
+                instrument.id,
+                Entry(instrument, collector.info.label, path),
+            )
 
     plugin_host.call_each(
         "register_instruments", lambda info: _Collector(info, _check_source), commit_instruments
@@ -189,15 +204,23 @@ def build_registry(
                 stacklevel=2,
             )
             continue
-        registry.add("instrument", registry.instruments, instrument.id,
-                     Entry(instrument, f"your file {path}", str(path)))
+        registry.add(
+            "instrument",
+            registry.instruments,
+            instrument.id,
+            Entry(instrument, f"your file {path}", str(path)),
+        )
     return registry
 
 
 def _check_source(source: Any) -> Any:
-    if isinstance(source, Instrument) or (hasattr(source, "read_bytes") and hasattr(source, "name")):
+    if isinstance(source, Instrument) or (
+        hasattr(source, "read_bytes") and hasattr(source, "name")
+    ):
         return source
-    raise PluginError(f"registered {source!r}; give a path to a TOML definition or a nefkit.Instrument")
+    raise PluginError(
+        f"registered {source!r}; give a path to a TOML definition or a nefkit.Instrument"
+    )
 
 
 def _instrument_from(source: Any, rules) -> tuple[Instrument | None, list[Problem], str | None]:

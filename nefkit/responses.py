@@ -76,7 +76,9 @@ class AnswerParser:
         if code is None and isinstance(cell, str):
             code = self.labels.get(cell.strip().casefold())
         if code is None or code not in self.codes:
-            raise CellError(f"not an answer to {self.item.id}; expected one of {self.describe_choices()}")
+            raise CellError(
+                f"not an answer to {self.item.id}; expected one of {self.describe_choices()}"
+            )
         return code
 
     def _choice(self, cell: Any) -> Value:
@@ -87,7 +89,9 @@ class AnswerParser:
     def _multiple(self, cell: Any) -> Value:
         if _blank(cell):
             return None
-        parts = cell if isinstance(cell, (list, tuple)) else _MULTI_SEPARATOR.split(str(cell).strip())
+        parts = (
+            cell if isinstance(cell, (list, tuple)) else _MULTI_SEPARATOR.split(str(cell).strip())
+        )
         codes = sorted({self._code(part) for part in parts if not _blank(part)})
         return tuple(codes)
 
@@ -113,7 +117,9 @@ class AnswerParser:
             if number != int(number):
                 raise CellError(f"{item.id} needs a whole number")
             number = int(number)
-        if (item.min is not None and number < item.min) or (item.max is not None and number > item.max):
+        if (item.min is not None and number < item.min) or (
+            item.max is not None and number > item.max
+        ):
             raise CellError(f"{item.id} must lie between {item.min} and {item.max}")
         return number
 
@@ -126,14 +132,19 @@ class AnswerParser:
 _MISS = object()
 
 
-def parse_column(parser: AnswerParser, cells: list[Any]) -> tuple[list[Value], list[tuple[int, str]]]:
+def parse_column(
+    parser: AnswerParser, cells: list[Any]
+) -> tuple[list[Value], list[tuple[int, str]]]:
     """Parse a column of cells: the answers, and (index, reason) for every cell that is not one.
     The common cells take one dictionary look-up each; the rest go through ``parser.parse``."""
     fast = parser.fast
     try:
         values = [fast.get(cell, _MISS) for cell in cells]
     except TypeError:  # an unhashable cell, e.g. a list from JSON
-        values = [fast.get(cell, _MISS) if isinstance(cell, (str, type(None))) else _MISS for cell in cells]
+        values = [
+            fast.get(cell, _MISS) if isinstance(cell, (str, type(None))) else _MISS
+            for cell in cells
+        ]
     errors: list[tuple[int, str]] = []
     if _MISS not in values:
         return values, errors
@@ -167,4 +178,6 @@ def parse_when(cell: Any) -> dt.date | dt.datetime | None:
     try:
         return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
     except ValueError:
-        raise CellError("a date is written year-month-day, e.g. 2026-03-01 (or 2026-03-01T14:30)") from None
+        raise CellError(
+            "a date is written year-month-day, e.g. 2026-03-01 (or 2026-03-01T14:30)"
+        ) from None

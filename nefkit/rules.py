@@ -92,7 +92,11 @@ class ScoringRule(Rule):
         return list(score.items)
 
     def check(
-        self, score: Score, params: RuleParams, instrument: Instrument, outputs: Mapping[str, Output]
+        self,
+        score: Score,
+        params: RuleParams,
+        instrument: Instrument,
+        outputs: Mapping[str, Output],
     ) -> Iterable[str]:
         """Problems with this score beyond its parameters' shape, each in plain words.
 
@@ -102,7 +106,11 @@ class ScoringRule(Rule):
 
     @abstractmethod
     def output(
-        self, score: Score, params: RuleParams, instrument: Instrument, outputs: Mapping[str, Output]
+        self,
+        score: Score,
+        params: RuleParams,
+        instrument: Instrument,
+        outputs: Mapping[str, Output],
     ) -> Output:
         """The kind and range of this score's values."""
 

@@ -36,7 +36,9 @@ class Columns:
             raise NefkitError(f"{path}: the header repeats the column(s) {', '.join(duplicates)}")
         position = {name: i for i, name in enumerate(folded)}
         if "respondent_id" not in position:
-            raise NefkitError(f"{path}: there is no respondent_id column (one row per administration, identified by respondent_id)")
+            raise NefkitError(
+                f"{path}: there is no respondent_id column (one row per administration, identified by respondent_id)"
+            )
         self.reserved = {name: position.get(name) for name in RESERVED}
         self.items = {item.id: position[item.id] for item in plan.items if item.id in position}
         known = {*RESERVED, *self.items}
@@ -47,10 +49,14 @@ class Columns:
         for item in missing:
             near = difflib.get_close_matches(item.id, unknown, n=1, cutoff=0.8)
             if near:
-                errors.append(f"column '{near[0]}' looks like item '{item.id}'; rename it to '{item.id}'")
+                errors.append(
+                    f"column '{near[0]}' looks like item '{item.id}'; rename it to '{item.id}'"
+                )
         required = [item.id for item in missing if not item.optional]
         if required:
-            errors.append(f"no column for: {', '.join(required)} (columns are named after item ids; see nefkit show {plan.instrument.id})")
+            errors.append(
+                f"no column for: {', '.join(required)} (columns are named after item ids; see nefkit show {plan.instrument.id})"
+            )
         if errors:
             raise NefkitError(f"{path}: " + "; ".join(errors))
         self.missing_optional = [item.id for item in missing if item.optional]
@@ -80,12 +86,16 @@ def score_table(
         input=table.path,
         generated_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
     )
-    results = Results(plan.instrument, plan, [name for name, _ in columns.context], iter(()), provenance)
+    results = Results(
+        plan.instrument, plan, [name for name, _ in columns.context], iter(()), provenance
+    )
     results.rows = _stream(plan, table, columns, results, progress)
     return results
 
 
-def _stream(plan: Plan, table: Table, columns: Columns, results: Results, progress) -> Iterator[ScoredRow]:
+def _stream(
+    plan: Plan, table: Table, columns: Columns, results: Results, progress
+) -> Iterator[ScoredRow]:
     parsers = {item.id: AnswerParser(plan.instrument, item) for item in plan.items}
     history: dict[str, list[tuple]] = defaultdict(list)
     change_scores = sorted({c.change.score for c in plan.changes})
@@ -118,7 +128,12 @@ def _score_chunk(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow
         # Trailing empty cells are harmless; a short row or extra data means a broken line.
         if len(row) < width or any(c not in (None, "") for c in row[width:]):
             problems[i].append(
-                CellProblem(number, "", None, f"the row has {len(row)} cells but the header has {width} columns")
+                CellProblem(
+                    number,
+                    "",
+                    None,
+                    f"the row has {len(row)} cells but the header has {width} columns",
+                )
             )
     answers: dict[str, list] = {}
     for item_id, index in columns.items.items():
@@ -131,7 +146,9 @@ def _score_chunk(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow
     for i, row in enumerate(cells):
         respondent = _respondent(row[columns.reserved["respondent_id"]])
         if not respondent:
-            problems[i].append(CellProblem(numbers[i], "respondent_id", None, "the respondent_id is blank"))
+            problems[i].append(
+                CellProblem(numbers[i], "respondent_id", None, "the respondent_id is blank")
+            )
         session = when = None
         for name, parse in (("session", parse_session), ("administered_at", parse_when)):
             index = columns.reserved[name]
@@ -152,7 +169,9 @@ def _score_chunk(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow
     scores, flags, not_asked = plan.score_batch(subset, len(valid))
     for position, item_id, reason in not_asked:
         i = valid[position]
-        problems[i].append(CellProblem(numbers[i], item_id, cells[i][columns.items[item_id]], reason))
+        problems[i].append(
+            CellProblem(numbers[i], item_id, cells[i][columns.items[item_id]], reason)
+        )
     position_of = {i: p for p, i in enumerate(valid)}
     out = []
     for i, (respondent, when, session) in enumerate(meta):
@@ -192,16 +211,28 @@ def _changes(plan: Plan, history, change_scores) -> tuple[list[ChangeRow], list[
             by = "administered_at"
         else:
             rows = ", ".join(str(e[0]) for e in entries)
-            problems.append(CellProblem(entries[0][0], "session", None,
-                f"respondent {respondent} has {len(entries)} administrations (rows {rows}) but not every one has a session or an administered_at, so their order and change scores are unknown"))
+            problems.append(
+                CellProblem(
+                    entries[0][0],
+                    "session",
+                    None,
+                    f"respondent {respondent} has {len(entries)} administrations (rows {rows}) but not every one has a session or an administered_at, so their order and change scores are unknown",
+                )
+            )
             continue
         entries = sorted(entries, key=lambda e: _order_key(e, by))
         keys = [_order_key(e, by) for e in entries]
         clashes = [(a, b) for a, b, ka, kb in zip(entries, entries[1:], keys, keys[1:]) if ka == kb]
         if clashes:
             a, b = clashes[0]
-            problems.append(CellProblem(b[0], by, None,
-                f"respondent {respondent} has two administrations with the same {by} (rows {a[0]} and {b[0]}), so their order and change scores are unknown"))
+            problems.append(
+                CellProblem(
+                    b[0],
+                    by,
+                    None,
+                    f"respondent {respondent} has two administrations with the same {by} (rows {a[0]} and {b[0]}), so their order and change scores are unknown",
+                )
+            )
             continue
         for step in plan.changes:
             k = change_scores.index(step.change.score)
@@ -212,7 +243,21 @@ def _changes(plan: Plan, history, change_scores) -> tuple[list[ChangeRow], list[
             pairs += [("session to session", a, b) for a, b in zip(series, series[1:])]
             for comparison, a, b in pairs:
                 before, after = a[3][k], b[3][k]
-                changes.append(ChangeRow(
-                    respondent, step.change.id, step.change.score, comparison, a[0], b[0], a[1], b[1],
-                    a[2], b[2], before, after, step.rule.classify(before, after, step.params)))
+                changes.append(
+                    ChangeRow(
+                        respondent,
+                        step.change.id,
+                        step.change.score,
+                        comparison,
+                        a[0],
+                        b[0],
+                        a[1],
+                        b[1],
+                        a[2],
+                        b[2],
+                        before,
+                        after,
+                        step.rule.classify(before, after, step.params),
+                    )
+                )
     return changes, problems

@@ -47,22 +47,49 @@ def score_record(results: Results, row: ScoredRow) -> list[Any]:
             notes.append(f"{step.score.id}: {result.reason}")
     record += [_FLAG[row.flags[s.flag.id]] if row.valid else None for s in results.plan.flags]
     notes += [str(problem) for problem in row.problems]
-    record += ["scored" if row.valid else "invalid", "; ".join(notes), results.provenance.instrument_label]
+    record += [
+        "scored" if row.valid else "invalid",
+        "; ".join(notes),
+        results.provenance.instrument_label,
+    ]
     return record
 
 
 def change_columns() -> list[str]:
     return [
-        "respondent_id", "change", "score", "comparison", "from_row", "to_row", "from_session",
-        "to_session", "from_date", "to_date", "before", "after", "difference", "classification",
+        "respondent_id",
+        "change",
+        "score",
+        "comparison",
+        "from_row",
+        "to_row",
+        "from_session",
+        "to_session",
+        "from_date",
+        "to_date",
+        "before",
+        "after",
+        "difference",
+        "classification",
         "instrument",
     ]
 
 
 def change_record(results: Results, change: ChangeRow) -> list[Any]:
     return [
-        change.respondent_id, change.change_id, change.score_id, change.comparison, change.from_row,
-        change.to_row, change.from_session, change.to_session, change.from_date, change.to_date,
-        change.before, change.after, change.difference, change.classification,
+        change.respondent_id,
+        change.change_id,
+        change.score_id,
+        change.comparison,
+        change.from_row,
+        change.to_row,
+        change.from_session,
+        change.to_session,
+        change.from_date,
+        change.to_date,
+        change.before,
+        change.after,
+        change.difference,
+        change.classification,
         results.provenance.instrument_label,
     ]

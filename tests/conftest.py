@@ -15,7 +15,9 @@ def register_plugin():
     """Register plugin objects for one test; they are always unregistered afterwards."""
     names: list[str] = []
 
-    def register(plugin, name: str = "test-plugin", distribution: str = "nefkit-test", version="0.1"):
+    def register(
+        plugin, name: str = "test-plugin", distribution: str = "nefkit-test", version="0.1"
+    ):
         host.load()
         host.register(plugin, PluginInfo(name, distribution, version, builtin=False))
         names.append(name)

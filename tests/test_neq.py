@@ -2,7 +2,6 @@
 (neqscale.com): experienced yes/no; if yes, impact 0-4 and cause (treatment = 1, other = 0)."""
 
 import pytest
-
 from helpers import plan, score_both, values
 
 TREATMENT, OTHER = 1, 0
@@ -16,7 +15,11 @@ def neq(n: int, **effects):
     return answers
 
 
-@pytest.fixture(scope="module", params=[("neq-20", 20, "neq10"), ("neq-32", 32, "neq15")], ids=["neq-20", "neq-32"])
+@pytest.fixture(
+    scope="module",
+    params=[("neq-20", 20, "neq10"), ("neq-32", 32, "neq15")],
+    ids=["neq-20", "neq-32"],
+)
 def form(request):
     instrument_id, n, suicide_item = request.param
     return plan(instrument_id), n, suicide_item
@@ -26,8 +29,13 @@ def test_no_negative_effects(form):
     p, n, _ = form
     scored = score_both(p, neq(n))
     assert values(scored) == {
-        "effects": 0, "effects_treatment": 0, "effects_other": 0, "impact_total": 0,
-        "impact_mean": None, "impact_treatment": 0, "impact_other": 0,
+        "effects": 0,
+        "effects_treatment": 0,
+        "effects_other": 0,
+        "impact_total": 0,
+        "impact_mean": None,
+        "impact_treatment": 0,
+        "impact_other": 0,
     }
     # With nothing experienced there is no mean impact, and nefkit says so instead of inventing 0.
     assert "no negative effect" in scored.scores["impact_mean"].reason
@@ -38,8 +46,13 @@ def test_effects_split_by_attribution(form):
     p, n, _ = form
     scored = score_both(p, neq(n, neq01=(3, TREATMENT), neq08=(4, OTHER), neq12=(1, TREATMENT)))
     assert values(scored) == {
-        "effects": 3, "effects_treatment": 2, "effects_other": 1,
-        "impact_total": 8, "impact_mean": 8 / 3, "impact_treatment": 4, "impact_other": 4,
+        "effects": 3,
+        "effects_treatment": 2,
+        "effects_other": 1,
+        "impact_total": 8,
+        "impact_mean": 8 / 3,
+        "impact_treatment": 4,
+        "impact_other": 4,
     }
     assert scored.flags["effects_from_treatment"] is True
     assert all(r.status == "complete" for r in scored.scores.values())
@@ -48,8 +61,13 @@ def test_effects_split_by_attribution(form):
 def test_yes_with_impact_not_at_all_still_counts_as_experienced(form):
     p, n, _ = form
     assert values(score_both(p, neq(n, neq02=(0, OTHER)))) == {
-        "effects": 1, "effects_treatment": 0, "effects_other": 1, "impact_total": 0,
-        "impact_mean": 0, "impact_treatment": 0, "impact_other": 0,
+        "effects": 1,
+        "effects_treatment": 0,
+        "effects_other": 1,
+        "impact_total": 0,
+        "impact_mean": 0,
+        "impact_treatment": 0,
+        "impact_other": 0,
     }
 
 
@@ -106,13 +124,20 @@ def test_follow_up_answered_for_an_effect_not_experienced_is_a_problem(form):
     answers["neq06_impact"] = 3
     [(item, reason)] = score_both(p, answers).problems
     assert item == "neq06_impact"
-    assert reason == "answered, but this question is asked only when neq06 == 1, and neq06 is 0 (No)"
+    assert (
+        reason == "answered, but this question is asked only when neq06 == 1, and neq06 is 0 (No)"
+    )
 
 
 def test_every_effect_at_maximum_impact(form):
     p, n, _ = form
     scored = score_both(p, neq(n, **{f"neq{k:02d}": (4, TREATMENT) for k in range(1, n + 1)}))
     assert values(scored) == {
-        "effects": n, "effects_treatment": n, "effects_other": 0, "impact_total": 4 * n,
-        "impact_mean": 4, "impact_treatment": 4 * n, "impact_other": 0,
+        "effects": n,
+        "effects_treatment": n,
+        "effects_other": 0,
+        "impact_total": 4 * n,
+        "impact_mean": 4,
+        "impact_treatment": 4 * n,
+        "impact_other": 0,
     }

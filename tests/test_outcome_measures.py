@@ -3,7 +3,6 @@ severity bands at every cut-point, NHS Talking Therapies caseness and reliable c
 item 9 risk flag, and the missing-answer policy (no prorating: the sources give none)."""
 
 import pytest
-
 from helpers import plan, score_both, values
 
 
@@ -48,7 +47,9 @@ def test_phq9_total_band_and_caseness(phq9, answers, total, band, case):
 
 def test_phq9_item9_raises_the_risk_flag_at_any_frequency(phq9):
     for frequency in (1, 2, 3):
-        assert score_both(phq9, phq(0, 0, 0, 0, 0, 0, 0, 0, frequency)).flags == {"self_harm_thoughts": True}
+        assert score_both(phq9, phq(0, 0, 0, 0, 0, 0, 0, 0, frequency)).flags == {
+            "self_harm_thoughts": True
+        }
     assert score_both(phq9, phq(3, 3, 3, 3, 3, 3, 3, 3, 0)).flags == {"self_harm_thoughts": False}
 
 
@@ -109,7 +110,11 @@ def test_phq9_reliable_change_nhs_talking_therapies(phq9, before, after, expecte
     ],
 )
 def test_gad7_total_band_and_caseness(gad7, answers, total, band, case):
-    assert values(score_both(gad7, gad(*answers))) == {"total": total, "severity": band, "case": case}
+    assert values(score_both(gad7, gad(*answers))) == {
+        "total": total,
+        "severity": band,
+        "case": case,
+    }
 
 
 def test_gad7_missing_answer_is_not_counted_as_zero(gad7):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
+from helpers import plan, registry, score_both
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import plan, registry, score_both
 from nefkit.rules import NOT_ASKED
 
 RULES = registry().rule_map
@@ -37,7 +37,9 @@ def test_batch_form_agrees_with_per_row_form(rows, max_missing, round_):
     ):
         rule = RULES[name]
         parsed = rule.parse_params(params)
-        assert rule.compute_batch(columns, parsed, names) == [rule.compute(r, parsed, names) for r in rows]
+        assert rule.compute_batch(columns, parsed, names) == [
+            rule.compute(r, parsed, names) for r in rows
+        ]
 
 
 @given(answers_0_3)
@@ -106,7 +108,9 @@ def test_neq_scores_add_up(items):
 @settings(max_examples=50, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.data())
 def test_every_bundled_instrument_scores_alike_row_by_row_and_in_batch(data):
-    instrument_id = data.draw(st.sampled_from(["phq-9", "gad-7", "neq-20", "neq-32", "therapy-reflection"]))
+    instrument_id = data.draw(
+        st.sampled_from(["phq-9", "gad-7", "neq-20", "neq-32", "therapy-reflection"])
+    )
     p = plan(instrument_id)
     rows = []
     for _ in range(data.draw(st.integers(1, 4))):
@@ -114,7 +118,9 @@ def test_every_bundled_instrument_scores_alike_row_by_row_and_in_batch(data):
         for item in p.items:
             codes = [c for c, _ in p.instrument.choices(item)]
             if item.type == "multiple":
-                answer = st.lists(st.sampled_from(codes), unique=True).map(lambda c: tuple(sorted(c)) or None)
+                answer = st.lists(st.sampled_from(codes), unique=True).map(
+                    lambda c: tuple(sorted(c)) or None
+                )
             elif item.type == "text":
                 answer = st.text(max_size=5).map(lambda t: t or None)
             else:
@@ -167,7 +173,9 @@ def test_jacobson_truax_cutoffs_a_b_c_by_hand():
     norms = {"clinical_mean": 20, "clinical_sd": 5, "functional_mean": 5, "functional_sd": 4}
     cutoffs = {}
     for kind in "abc":
-        params = rule.parse_params({"better": "lower", "threshold": 5, "cutoff_type": kind, **norms})
+        params = rule.parse_params(
+            {"better": "lower", "threshold": 5, "cutoff_type": kind, **norms}
+        )
         cutoffs[kind] = params.clinical_cutoff
     # a = 20 - 2*5 = 10; b = 5 + 2*4 = 13; c = (5*5 + 4*20) / (5 + 4) = 11.667
     assert cutoffs["a"] == 10 and cutoffs["b"] == 13
@@ -186,8 +194,12 @@ def test_higher_is_better_scales_flip_the_direction():
 
 def test_rule_parameters_are_checked():
     rule = RULES["reliable_change"]
-    for bad in ({"better": "lower"}, {"better": "lower", "threshold": 5, "sd": 3},
-                {"better": "lower", "reliability": 0.8}, {"better": "lower", "threshold": 5, "cutoff_type": "c"}):
+    for bad in (
+        {"better": "lower"},
+        {"better": "lower", "threshold": 5, "sd": 3},
+        {"better": "lower", "reliability": 0.8},
+        {"better": "lower", "threshold": 5, "cutoff_type": "c"},
+    ):
         try:
             rule.parse_params(bad)
         except ValueError:

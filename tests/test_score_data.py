@@ -8,8 +8,8 @@ import json
 
 import pytest
 from click.testing import CliRunner
-
 from helpers import registry
+
 from nefkit.cli import cli
 
 PHQ_ITEMS = [f"phq9_{i}" for i in range(1, 10)]
@@ -43,14 +43,19 @@ def test_bom_semicolons_and_labels_as_a_european_spreadsheet_writes_them(tmp_pat
     result = run("phq-9", data, "-o", tmp_path / "out.csv")
     assert result.exit_code == 0, result.output
     out = read_csv(tmp_path / "out.csv")
-    assert [(r["respondent_id"], r["total"], r["severity"], r["flag_self_harm_thoughts"]) for r in out] == [
+    assert [
+        (r["respondent_id"], r["total"], r["severity"], r["flag_self_harm_thoughts"]) for r in out
+    ] == [
         ("p1", "9", "Mild", "yes"),
         ("p2", "24", "Severe", "no"),
     ]
 
 
 def test_tab_separated(tmp_path):
-    data = write(tmp_path / "in.tsv", "respondent_id\t" + "\t".join(PHQ_ITEMS) + "\nx\t" + "\t".join("1" * 9) + "\n")
+    data = write(
+        tmp_path / "in.tsv",
+        "respondent_id\t" + "\t".join(PHQ_ITEMS) + "\nx\t" + "\t".join("1" * 9) + "\n",
+    )
     assert run("phq-9", data, "-o", tmp_path / "out.csv").exit_code == 0
     assert read_csv(tmp_path / "out.csv")[0]["total"] == "9"
 
@@ -73,8 +78,16 @@ def test_every_bad_cell_is_reported_and_no_row_is_lost(tmp_path):
     out = read_csv(tmp_path / "out.csv")
     assert [r["row"] for r in out] == ["2", "3", "4", "5", "6", "7", "8", "9"]
     status = {r["row"]: r["row_status"] for r in out}
-    assert status == {"2": "scored", "3": "invalid", "4": "invalid", "5": "invalid", "6": "invalid",
-                      "7": "invalid", "8": "invalid", "9": "scored"}
+    assert status == {
+        "2": "scored",
+        "3": "invalid",
+        "4": "invalid",
+        "5": "invalid",
+        "6": "invalid",
+        "7": "invalid",
+        "8": "invalid",
+        "9": "scored",
+    }
     assert all(r["total"] == "" for r in out if r["row_status"] == "invalid")
     expected = [
         "Problem: row 3, column phq9_1 (value '4'): not an answer to phq9_1",
@@ -110,17 +123,29 @@ def test_no_respondent_column(tmp_path):
 
 
 def test_change_scores_follow_sessions_not_file_order(tmp_path):
-    rows = [("r", 3, [3, 3, 3, 3, 3, 3, 0, 0, 0]),  # 18
-            ("r", 1, [2, 2, 2, 2, 2, 0, 0, 0, 0]),  # 10
-            ("r", 2, [1, 1, 1, 1, 0, 0, 0, 0, 0]),  # 4
-            ("s", 1, [1] * 9)]  # one administration: no change
+    rows = [
+        ("r", 3, [3, 3, 3, 3, 3, 3, 0, 0, 0]),  # 18
+        ("r", 1, [2, 2, 2, 2, 2, 0, 0, 0, 0]),  # 10
+        ("r", 2, [1, 1, 1, 1, 0, 0, 0, 0, 0]),  # 4
+        ("s", 1, [1] * 9),
+    ]  # one administration: no change
     text = "respondent_id,session," + ",".join(PHQ_ITEMS) + "\n"
     text += "".join(phq_line(r, s, a) + "\n" for r, s, a in rows)
     data = write(tmp_path / "in.csv", text)
     assert run("phq-9", data, "-o", tmp_path / "out.csv").exit_code == 0
     changes = read_csv(tmp_path / "out-changes.csv")
-    assert [(c["comparison"], c["from_session"], c["to_session"], c["before"], c["after"],
-             c["difference"], c["classification"]) for c in changes] == [
+    assert [
+        (
+            c["comparison"],
+            c["from_session"],
+            c["to_session"],
+            c["before"],
+            c["after"],
+            c["difference"],
+            c["classification"],
+        )
+        for c in changes
+    ] == [
         ("baseline to latest", "1", "3", "10", "18", "8", "reliably deteriorated"),
         ("session to session", "1", "2", "10", "4", "-6", "recovered"),
         ("session to session", "2", "3", "4", "18", "14", "reliably deteriorated"),
@@ -134,8 +159,13 @@ def test_administrations_that_cannot_be_ordered_are_reported(tmp_path):
     data = write(tmp_path / "in.csv", text)
     result = run("phq-9", data, "-o", tmp_path / "out.csv")
     assert result.exit_code == 1
-    assert "respondent r has two administrations with the same session (rows 2 and 3)" in result.output
-    assert "respondent q has 2 administrations (rows 4, 5) but not every one has a session" in result.output
+    assert (
+        "respondent r has two administrations with the same session (rows 2 and 3)" in result.output
+    )
+    assert (
+        "respondent q has 2 administrations (rows 4, 5) but not every one has a session"
+        in result.output
+    )
 
 
 def test_xlsx_input_keeps_dates_and_numbers(tmp_path):
@@ -175,7 +205,10 @@ def test_json_lines_in_and_json_out_with_provenance(tmp_path):
 
 
 def test_json_lines_with_unexpected_keys_say_which_line(tmp_path):
-    lines = [{"respondent_id": "a", **{i: 1 for i in PHQ_ITEMS}}, {"respondent_id": "b", "phq9_99": 1}]
+    lines = [
+        {"respondent_id": "a", **{i: 1 for i in PHQ_ITEMS}},
+        {"respondent_id": "b", "phq9_99": 1},
+    ]
     data = write(tmp_path / "in.jsonl", "\n".join(json.dumps(line) for line in lines))
     result = run("phq-9", data, "-o", tmp_path / "out.json")
     assert result.exit_code == 1 and "line 2 has key(s) phq9_99" in result.output
@@ -183,30 +216,42 @@ def test_json_lines_with_unexpected_keys_say_which_line(tmp_path):
 
 def test_csv_output_cannot_become_a_formula(tmp_path):
     text = "respondent_id,site," + ",".join(PHQ_ITEMS) + "\n"
-    text += "a,=HYPERLINK(\"http://x\")," + ",".join("0" * 9) + "\n"
+    text += 'a,=HYPERLINK("http://x"),' + ",".join("0" * 9) + "\n"
     text += "b,@SUM(A1)," + ",".join("0" * 9) + "\n"
     data = write(tmp_path / "in.csv", text)
     assert run("phq-9", data, "-o", tmp_path / "out.csv").exit_code == 0
     sites = [r["site"] for r in read_csv(tmp_path / "out.csv")]
-    assert sites == ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)"]
+    assert sites == ['\'=HYPERLINK("http://x")', "'@SUM(A1)"]
 
 
 def test_neq_follow_up_columns_and_free_text(tmp_path):
     items = [i.id for i in registry().instrument("neq-20").items]
     answers = {i: "" for i in items} | {f"neq{k:02d}": "No" for k in range(1, 21)}
-    answers |= {"neq08": "Yes", "neq08_impact": "Very", "neq08_cause": "The treatment I received",
-                "other": "-felt rushed"}
+    answers |= {
+        "neq08": "Yes",
+        "neq08_impact": "Very",
+        "neq08_cause": "The treatment I received",
+        "other": "-felt rushed",
+    }
     with open(tmp_path / "in.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["respondent_id", *items])
         writer.writerow(["n1", *(answers[i] for i in items)])
     assert run("neq-20", tmp_path / "in.csv", "-o", tmp_path / "out.csv").exit_code == 0
     [row] = read_csv(tmp_path / "out.csv")
-    assert (row["effects"], row["effects_treatment"], row["impact_total"], row["impact_mean"]) == ("1", "1", "3", "3.0")
+    assert (row["effects"], row["effects_treatment"], row["impact_total"], row["impact_mean"]) == (
+        "1",
+        "1",
+        "3",
+        "3.0",
+    )
     assert row["flag_effects_from_treatment"] == "yes"
 
 
-@pytest.mark.parametrize("name, message", [("in.csv", "the file is empty"), ("in.xlsx", "cannot be opened as an Excel workbook")])
+@pytest.mark.parametrize(
+    "name, message",
+    [("in.csv", "the file is empty"), ("in.xlsx", "cannot be opened as an Excel workbook")],
+)
 def test_unreadable_files_get_a_plain_error(tmp_path, name, message):
     data = write(tmp_path / name, "")
     result = run("phq-9", data, "-o", tmp_path / "out.csv")

@@ -3,8 +3,8 @@ what scoring still must get right: answers read as codes or labels, follow-ups a
 their condition holds, and an all-blank form (every question may be skipped) accepted."""
 
 import pytest
-
 from helpers import plan, score_both
+
 from nefkit.responses import AnswerParser, CellError
 
 

@@ -23,7 +23,9 @@ class CsvReader(Reader):
             handle = open(path, encoding="utf-8-sig", newline="")
             first = handle.readline()
         except UnicodeDecodeError:
-            raise NefkitError(f"{path}: the file is not UTF-8 text; save it as 'CSV UTF-8'") from None
+            raise NefkitError(
+                f"{path}: the file is not UTF-8 text; save it as 'CSV UTF-8'"
+            ) from None
         except OSError as e:
             raise NefkitError(f"{path}: cannot be read ({e.strerror})") from None
         if not first.strip():
@@ -47,6 +49,8 @@ class CsvReader(Reader):
                     if any(cell.strip() for cell in row):
                         yield number, row
             except UnicodeDecodeError:
-                raise NefkitError(f"{path}: row {number + 1} is not UTF-8 text; save the file as 'CSV UTF-8'") from None
+                raise NefkitError(
+                    f"{path}: row {number + 1} is not UTF-8 text; save the file as 'CSV UTF-8'"
+                ) from None
             except csv.Error as e:
                 raise NefkitError(f"{path}: row {number + 1} cannot be read as CSV ({e})") from None

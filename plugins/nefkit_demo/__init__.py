@@ -9,8 +9,12 @@ def register_commands(cli):
 
     @cli.command(name="demo")
     @click.option(
-        "-o", "--output-dir", type=click.Path(file_okay=False), default="nefkit-demo",
-        show_default=True, help="Where to write the demo's outputs.",
+        "-o",
+        "--output-dir",
+        type=click.Path(file_okay=False),
+        default="nefkit-demo",
+        show_default=True,
+        help="Where to write the demo's outputs.",
     )
     def demo(output_dir):
         """Score the bundled demo data: 12 pseudonymous clients of a fictional clinic, PHQ-9 and

@@ -42,7 +42,12 @@ def _summary(results, flags: Counter, statuses: Counter) -> Iterator[str]:
     labels = {step.flag.id: step.flag.label for step in results.plan.flags}
     for flag_id, count in flags.items():
         yield f"  flag '{labels[flag_id]}': raised {count} times"
-    deteriorated = sorted({c.respondent_id for c in results.changes
-                           if c.comparison == "baseline to latest" and c.classification == "reliably deteriorated"})
+    deteriorated = sorted(
+        {
+            c.respondent_id
+            for c in results.changes
+            if c.comparison == "baseline to latest" and c.classification == "reliably deteriorated"
+        }
+    )
     if results.changes:
         yield f"  reliably deteriorated from first to latest session: {', '.join(deteriorated) or 'nobody'}"

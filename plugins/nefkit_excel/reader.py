@@ -29,11 +29,15 @@ class XlsxReader(Reader):
         header = next(rows, None)
         if header is None or not any(cell is not None for cell in header):
             workbook.close()
-            raise NefkitError(f"{path}: the first sheet is empty; its first row must name the columns")
+            raise NefkitError(
+                f"{path}: the first sheet is empty; its first row must name the columns"
+            )
         header = list(header)
         while header and header[-1] is None:
             header.pop()
-        return Table(str(path), ["" if c is None else str(c) for c in header], self._rows(rows, workbook))
+        return Table(
+            str(path), ["" if c is None else str(c) for c in header], self._rows(rows, workbook)
+        )
 
     @staticmethod
     def _rows(rows, workbook) -> Iterator[tuple[int, list]]:

@@ -8,6 +8,8 @@ from nefkit import hookimpl
 
 @hookimpl
 def register_instruments(register):
-    for definition in sorted(files(__name__).joinpath("definitions").iterdir(), key=lambda f: f.name):
+    for definition in sorted(
+        files(__name__).joinpath("definitions").iterdir(), key=lambda f: f.name
+    ):
         if definition.name.endswith(".toml"):
             register(definition)

@@ -38,9 +38,13 @@ class JsonLinesReader(Reader):
                 try:
                     value = json.loads(line)
                 except json.JSONDecodeError as e:
-                    raise NefkitError(f"{path}: line {number} is not valid JSON ({e.msg}, column {e.colno})") from None
+                    raise NefkitError(
+                        f"{path}: line {number} is not valid JSON ({e.msg}, column {e.colno})"
+                    ) from None
                 if not isinstance(value, dict):
-                    raise NefkitError(f"{path}: line {number} is not a JSON object with column names as keys")
+                    raise NefkitError(
+                        f"{path}: line {number} is not a JSON object with column names as keys"
+                    )
                 yield number, value
 
     @staticmethod

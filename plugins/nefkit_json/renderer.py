@@ -29,14 +29,25 @@ class JsonRenderer(Renderer):
             out.write('{"provenance": ' + results.provenance.model_dump_json() + ',\n"rows": [')
             for index, row in enumerate(results.rows):
                 out.write(("," if index else "") + "\n" + dumps(self._row(row)))
-            out.write('\n],\n"changes": ' + dumps([
-                {**{k: getattr(c, k) for k in c.__slots__}, "difference": c.difference}
-                for c in results.changes
-            ]))
-            out.write(',\n"problems": ' + dumps([
-                {"row": p.row, "column": p.column, "value": p.value, "reason": p.reason}
-                for p in results.problems
-            ]) + "}\n")
+            out.write(
+                '\n],\n"changes": '
+                + dumps(
+                    [
+                        {**{k: getattr(c, k) for k in c.__slots__}, "difference": c.difference}
+                        for c in results.changes
+                    ]
+                )
+            )
+            out.write(
+                ',\n"problems": '
+                + dumps(
+                    [
+                        {"row": p.row, "column": p.column, "value": p.value, "reason": p.reason}
+                        for p in results.problems
+                    ]
+                )
+                + "}\n"
+            )
 
     @staticmethod
     def _row(row: ScoredRow) -> dict:
@@ -48,9 +59,16 @@ class JsonRenderer(Renderer):
             "context": row.context,
             "status": "scored" if row.valid else "invalid",
             "scores": {
-                score_id: {"value": r.value, "status": r.status, "answered": r.answered, "reason": r.reason}
+                score_id: {
+                    "value": r.value,
+                    "status": r.status,
+                    "answered": r.answered,
+                    "reason": r.reason,
+                }
                 for score_id, r in row.scores.items()
             },
             "flags": row.flags,
-            "problems": [{"column": p.column, "value": p.value, "reason": p.reason} for p in row.problems],
+            "problems": [
+                {"column": p.column, "value": p.value, "reason": p.reason} for p in row.problems
+            ],
         }

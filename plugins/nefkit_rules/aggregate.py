@@ -134,7 +134,11 @@ class _ItemsRule(ScoringRule):
         outs = [outputs[i] for i in score.items if i in outputs]
         if any(o.minimum is None or o.maximum is None for o in outs):
             return None, None, all(o.integer for o in outs)
-        return sum(o.minimum for o in outs), sum(o.maximum for o in outs), all(o.integer for o in outs)
+        return (
+            sum(o.minimum for o in outs),
+            sum(o.maximum for o in outs),
+            all(o.integer for o in outs),
+        )
 
 
 class SumRule(_ItemsRule):
@@ -157,7 +161,9 @@ class MeanRule(_ItemsRule):
     def output(self, score, params, instrument, outputs) -> Output:
         low, high, _ = self._bounds(score, outputs)
         n = len(score.items) or 1
-        return Output("number", None if low is None else low / n, None if high is None else high / n)
+        return Output(
+            "number", None if low is None else low / n, None if high is None else high / n
+        )
 
     def _value(self, tally, params):
         return tally.total / tally.answered
@@ -204,7 +210,11 @@ class CountRule(ScoringRule):
     def check(self, score, params, instrument, outputs):
         yield from numeric_inputs(score.items, outputs)
         for ref in score.items:
-            codes = {v for v, _ in instrument.choices(instrument.item_map[ref])} if ref in instrument.item_map else set()
+            codes = (
+                {v for v, _ in instrument.choices(instrument.item_map[ref])}
+                if ref in instrument.item_map
+                else set()
+            )
             unknown = [v for v in params.values if codes and v not in codes]
             if unknown:
                 yield f"counts {unknown} but '{ref}' has no such answer"
@@ -218,7 +228,9 @@ class CountRule(ScoringRule):
         applicable = sum(v is not NOT_ASKED for v in values)
         answered = applicable - len(missing)
         if missing:
-            return ScoreValue(None, "not scorable", answered, missing_reason(missing, applicable, 0))
+            return ScoreValue(
+                None, "not scorable", answered, missing_reason(missing, applicable, 0)
+            )
         return ScoreValue(sum(v in wanted for v in values), "complete", answered)
 
     def compute_batch(self, columns, params, names) -> list[ScoreValue]:

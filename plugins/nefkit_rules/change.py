@@ -76,9 +76,9 @@ class ReliableChangeParams(RuleParams):
             return self.clinical_mean + toward_functional * 2 * self.clinical_sd
         if self.cutoff_type == "b":
             return self.functional_mean - toward_functional * 2 * self.functional_sd
-        return (self.clinical_sd * self.functional_mean + self.functional_sd * self.clinical_mean) / (
-            self.clinical_sd + self.functional_sd
-        )
+        return (
+            self.clinical_sd * self.functional_mean + self.functional_sd * self.clinical_mean
+        ) / (self.clinical_sd + self.functional_sd)
 
 
 class ReliableChangeRule(ChangeRule):
@@ -104,7 +104,11 @@ class ReliableChangeRule(ChangeRule):
         if improvement < 0:
             return DETERIORATED
         cutoff = params.clinical_cutoff
-        if cutoff is not None and _clinical(before, cutoff, params) and not _clinical(after, cutoff, params):
+        if (
+            cutoff is not None
+            and _clinical(before, cutoff, params)
+            and not _clinical(after, cutoff, params)
+        ):
             return RECOVERED
         return IMPROVED
 

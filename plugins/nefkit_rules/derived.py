@@ -87,7 +87,9 @@ class BandsRule(_FromScore):
             return unscorable
         bands = sorted(params.bands, key=lambda b: b.min)
         if value < bands[0].min or value > bands[-1].max:
-            return ScoreValue(None, "not scorable", 1, f"{names[0]} = {value} is outside every band")
+            return ScoreValue(
+                None, "not scorable", 1, f"{names[0]} = {value} is outside every band"
+            )
         label = next(b.label for b in reversed(bands) if b.min <= value)
         return ScoreValue(label, "complete", 1)
 

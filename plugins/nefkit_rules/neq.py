@@ -77,7 +77,9 @@ class _NeqRule(ScoringRule):
         per_item = [columns[k::n] for k in range(n)]
         rows = len(columns[0]) if columns else 0
         return [
-            self._score_item_rows([[col[i] for col in parts] for parts in per_item], params, names[:n])
+            self._score_item_rows(
+                [[col[i] for col in parts] for parts in per_item], params, names[:n]
+            )
             for i in range(rows)
         ]
 
@@ -125,7 +127,9 @@ class NeqCountRule(_NeqRule):
 
 class NeqImpactRule(_NeqRule):
     name = "neq_impact"
-    summary = "Total or mean negative impact (0-4) of the effects experienced (optionally: of one cause)."
+    summary = (
+        "Total or mean negative impact (0-4) of the effects experienced (optionally: of one cause)."
+    )
     Params = NeqImpactParams
 
     def _parts(self, params) -> list[str]:
