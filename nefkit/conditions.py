@@ -38,7 +38,7 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt,
     ">": operator.gt,
 }
-_MAX_DEPTH = 50
+_MAX_DEPTH = 50  # nesting beyond this is a mistake, and would exhaust Python's recursion
 _KEYWORDS = {"and", "or", "not", "in", "has", "answered"}
 _TOKEN = re.compile(
     r"\s*(?:(?P<number>-?\d+(?:\.\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
@@ -162,7 +162,10 @@ Test = Union[Compare, In, Has, Answered]
 
 def _number(value: Number) -> str:
     """Digits the grammar reads back: 1e-05 prints as 0.00001."""
-    return str(value) if isinstance(value, int) else format(Decimal(repr(value)), "f")
+    if isinstance(value, int):
+        return str(value)
+    text = format(Decimal(repr(value)), "f")
+    return text if "." in text else text + ".0"  # 1e16 is a float; keep it one when read back
 
 
 def _answered(answer: Any) -> bool:
@@ -249,6 +252,8 @@ class _Parser:
         negations = 0
         while self._accept("name", "not"):
             negations += 1
+            if negations > _MAX_DEPTH:
+                self._fail(f"more than {_MAX_DEPTH} 'not's in a row")
         condition = self._atom()
         for _ in range(negations):
             condition = Not(condition)

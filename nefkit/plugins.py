@@ -120,7 +120,10 @@ class PluginHost:
     def register(self, plugin: Any, info: PluginInfo) -> None:
         """Register one plugin object, refusing it whole if it implements a hook that no spec
         declares (a misspelt name would otherwise be ignored in silence)."""
-        self.pm.register(plugin, name=info.name)
+        try:
+            self.pm.register(plugin, name=info.name)
+        except pluggy.PluginValidationError as e:  # a hook's arguments do not match its spec
+            raise PluginError(str(e)) from None
         try:
             self.pm.check_pending()
         except pluggy.PluginValidationError as e:

@@ -1,0 +1,602 @@
+"""The instrument definition format, its checks, and ``nefkit validate``."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import nefkit
+from nefkit.cli import cli
+from nefkit.errors import DefinitionError
+
+INSTRUMENTS = Path(__file__).resolve().parent.parent / "instruments"
+BUNDLED = sorted(INSTRUMENTS.glob("*.toml"))
+
+HEADER = """\
+id = "{id}"
+version = "1.0"
+title = "A test instrument"
+citation = "Nobody (2026). Written for nefkit's tests."
+licence = "Public domain."
+source = "nefkit's test suite."
+"""
+
+# One definition with every kind of mistake nefkit promises to find, each in its own place.
+BROKEN = HEADER.format(id="broken") + textwrap.dedent(
+    """
+    [scales.agree]
+    choices = [
+      { value = 0, label = "Disagree" },
+      { value = 1.5, label = "Somewhat" },
+      { value = 3, label = "Agree" },
+    ]
+
+    [scales.freq]
+    choices = [
+      { value = 0, label = "Never" },
+      { value = 1, label = "Sometimes" },
+      { value = 2, label = "Often" },
+    ]
+
+    [[items]]
+    id = "early"
+    text = "Asked before the answer its condition needs"
+    type = "yes_no"
+    when = "late == 1"
+
+    [[items]]
+    id = "q1"
+    text = "How often?"
+    scale = "freq"
+
+    [[items]]
+    id = "q1"
+    text = "How often, again?"
+    scale = "freq"
+
+    [[items]]
+    id = "q2"
+    text = "A question with a misspelt key"
+    scale = "freq"
+    optinal = true
+
+    [[items]]
+    id = "late"
+    text = "Yes or no?"
+    type = "yes_no"
+
+    [[items]]
+    id = "q3"
+    text = "Do you agree?"
+    scale = "agree"
+
+    [[items]]
+    id = "ghost_follow_up"
+    text = "Asked after an item that does not exist"
+    type = "text"
+    when = "phantom == 1"
+
+    [[items]]
+    id = "impossible_follow_up"
+    text = "Asked after an answer no one can give"
+    type = "text"
+    when = "late == 5"
+
+    [[items]]
+    id = "bad_syntax"
+    text = "Asked after a condition that does not parse"
+    type = "text"
+    when = "late = 1"
+
+    [[scores]]
+    id = "total"
+    label = "Total"
+    rule = "sum"
+    items = ["q1", "late"]
+
+    [[scores]]
+    id = "ghost_total"
+    label = "Total including an item that does not exist"
+    rule = "sum"
+    items = ["q1", "nosuch_item"]
+
+    [[scores]]
+    id = "by_magic"
+    label = "Scored by a rule that does not exist"
+    rule = "magic_sum"
+    items = ["q1"]
+
+    [[scores]]
+    id = "overlapping"
+    label = "Bands that overlap"
+    rule = "bands"
+    params = { score = "total", bands = [
+      { min = 0, max = 2, label = "Low" },
+      { min = 2, max = 3, label = "High" },
+    ] }
+
+    [[scores]]
+    id = "gappy"
+    label = "Bands with a gap"
+    rule = "bands"
+    params = { score = "total", bands = [
+      { min = 0, max = 1, label = "Low" },
+      { min = 3, max = 3, label = "High" },
+    ] }
+
+    [[scores]]
+    id = "short"
+    label = "Bands that stop short of the highest total (3)"
+    rule = "bands"
+    params = { score = "total", bands = [
+      { min = 0, max = 2, label = "Low" },
+    ] }
+    """
+)
+
+# (where, words the reason must contain) for every mistake in BROKEN.
+EXPECTED = {
+    "unknown key": (
+        'item "q2"',
+        ["unknown key 'optinal'", "did you mean 'optional'?"],
+    ),
+    "duplicate item id": ('item "q1"', ["the id is used by 2 items"]),
+    "score naming an unknown item": (
+        'score "ghost_total"',
+        ["unknown item or earlier score 'nosuch_item'"],
+    ),
+    "score naming an unknown rule": ('score "by_magic"', ["unknown scoring rule 'magic_sum'"]),
+    "overlapping bands": (
+        'score "overlapping"',
+        ["bands 'Low' (0–2) and 'High' (2–3) overlap"],
+    ),
+    "bands with a gap": ('score "gappy"', ["bands leave a gap between 1 ('Low') and 3 ('High')"]),
+    "bands short of the range": (
+        'score "short"',
+        ["no band covers 3, the highest possible total"],
+    ),
+    "condition on an unknown item": (
+        'item "ghost_follow_up" › when',
+        ["unknown item or score 'phantom'"],
+    ),
+    "condition with an impossible value": (
+        'item "impossible_follow_up" › when',
+        ["'late == 5'", "5, which is not an answer to late", "0 = No, 1 = Yes"],
+    ),
+    "condition on a later item": (
+        'item "early" › when',
+        ["refers to item 'late', which comes later"],
+    ),
+    "non-integer scale value": (
+        "scales › agree › choice #2 › value",
+        ["integer", "1.5"],
+    ),
+    "condition syntax error": (
+        'item "bad_syntax" › when',
+        ["unexpected character '='", "at character 6 of 'late = 1'"],
+    ),
+}
+
+MINIMAL = HEADER + textwrap.dedent(
+    """
+    [[items]]
+    id = "q1"
+    text = "{text}"
+    type = "yes_no"
+    """
+)
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def invoke(*args: str):
+    """Run the CLI; an uncaught exception (a traceback for the user) fails the test."""
+    result = CliRunner().invoke(cli, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"nefkit {' '.join(args)} crashed:\n{result.output}") from (
+            result.exception
+        )
+    assert "Traceback" not in result.output
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# The bundled instruments
+
+
+def test_the_five_bundled_instruments_are_there():
+    assert [p.stem for p in BUNDLED] == ["gad-7", "neq-20", "neq-32", "phq-9", "therapy-reflection"]
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.name)
+def test_bundled_instrument_has_no_problems(path):
+    assert nefkit.validate(path) == []
+
+
+def test_validate_accepts_every_bundled_instrument():
+    result = invoke("validate", *map(str, BUNDLED))
+    assert result.exit_code == 0, result.output
+    for path in BUNDLED:
+        assert f"{path}: valid ({path.stem} " in result.output
+    assert "error" not in result.output.lower()
+
+
+# --------------------------------------------------------------------------------------------
+# Every problem in one run
+
+
+@pytest.fixture
+def broken(tmp_path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return write(tmp_path, "broken.toml", BROKEN)
+
+
+@pytest.mark.parametrize("mistake", EXPECTED)
+def test_validate_finds_every_problem_at_once(broken, mistake):
+    where, words = EXPECTED[mistake]
+    problems = nefkit.validate(broken)
+    matching = [p for p in problems if p.where == where and all(w in p.message for w in words)]
+    assert len(matching) == 1, f"{mistake}: no single problem at {where} saying {words}:\n" + (
+        "\n".join(map(str, problems))
+    )
+    [problem] = matching
+    assert problem.level == "error"
+    assert problem.file == str(broken)
+
+
+def test_each_mistake_is_reported_once_and_nothing_else(broken):
+    problems = nefkit.validate(broken)
+    assert len(problems) == len(EXPECTED), "\n".join(map(str, problems))
+    assert len({(p.where, p.message) for p in problems}) == len(problems)
+
+
+def test_validate_command_lists_every_problem_and_fails(broken):
+    result = invoke("validate", "broken.toml")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    for mistake, (where, words) in EXPECTED.items():
+        prefix = f"error: broken.toml: {where}: "
+        found = [
+            line for line in lines if line.startswith(prefix) and all(w in line for w in words)
+        ]
+        assert found, f"{mistake}: no line starting {prefix!r} with {words} in:\n{result.output}"
+    count = sum(line.startswith("error: broken.toml: ") for line in lines)
+    assert f"broken.toml: {count} errors" in lines
+    assert lines[-1] == "Error: 1 of 1 definition files have errors"
+
+
+def test_a_bad_scale_value_is_reported_once(broken):
+    messages = [str(p) for p in nefkit.validate(broken)]
+    assert not [m for m in messages if "unknown scale 'agree'" in m], messages
+
+
+def test_a_score_with_an_unknown_rule_is_reported_once(tmp_path):
+    text = MINIMAL.format(id="x", text="Yes?") + textwrap.dedent(
+        """
+        [[scores]]
+        id = "total"
+        label = "Total"
+        rule = "summ"
+        items = ["q1"]
+
+        [[scores]]
+        id = "case"
+        label = "Case"
+        rule = "threshold"
+        params = { score = "total", at_least = 1 }
+        """
+    )
+    problems = nefkit.validate(write(tmp_path, "x.toml", text))
+    assert [(p.where, p.message) for p in problems] == [
+        ('score "total"', "unknown scoring rule 'summ'; did you mean 'sum'?")
+    ]
+
+
+def test_empty_instrument(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "empty.toml", HEADER.format(id="empty"))
+    problems = nefkit.validate(tmp_path / "empty.toml")
+    assert [(p.where, p.message) for p in problems] == [
+        ("items", "the instrument has no items; add at least one [[items]]")
+    ]
+    result = invoke("validate", "empty.toml")
+    assert result.exit_code == 1
+    assert "error: empty.toml: items: the instrument has no items" in result.output
+
+
+def test_validate_reports_each_file_and_counts_the_failures(broken, tmp_path):
+    write(tmp_path, "empty.toml", HEADER.format(id="empty"))
+    write(tmp_path, "good.toml", MINIMAL.format(id="good", text="Yes?"))
+    result = invoke("validate", "broken.toml", "good.toml", "empty.toml")
+    assert result.exit_code == 1
+    assert "good.toml: valid (good 1.0, 1 questions, 0 scores)" in result.output
+    assert "error: empty.toml: items:" in result.output
+    assert "error: broken.toml: " in result.output
+    assert result.output.splitlines()[-1] == "Error: 2 of 3 definition files have errors"
+
+
+def test_validate_accepts_a_valid_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "good.toml", MINIMAL.format(id="good", text="Yes?"))
+    result = invoke("validate", "good.toml")
+    assert result.exit_code == 0, result.output
+    assert result.output == "good.toml: valid (good 1.0, 1 questions, 0 scores)\n"
+
+
+def test_validate_reports_a_missing_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("validate", "nosuch.toml")
+    assert result.exit_code == 1
+    assert "error: nosuch.toml: cannot be read: No such file or directory" in result.output
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ('id = "x"\nversion = \n', 2),
+        ('id = "x"\nversion = "1"\n\n[[items]\nid = "q"\n', 4),
+        ('id = "x"\ntitle = "unterminated\n', 2),
+        ('id = "x"\nid = "y"\n', 2),
+    ],
+)
+def test_invalid_toml_is_reported_with_its_line(tmp_path, monkeypatch, text, line):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "syntax.toml", text)
+    [problem] = nefkit.validate(tmp_path / "syntax.toml")
+    assert "is not valid TOML" in problem.message
+    assert re.search(rf"\bline {line}\b", problem.message), problem.message
+    result = invoke("validate", "syntax.toml")
+    assert result.exit_code == 1
+    assert "error: syntax.toml: is not valid TOML: " in result.output
+    assert f"line {line}" in result.output
+
+
+def test_a_file_that_is_not_utf8_is_reported(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(MINIMAL.format(id="latin", text="Gänsefüßchen").encode("latin-1"))
+    [problem] = nefkit.validate(path)
+    assert problem.message.startswith("is not UTF-8 text")
+
+
+def _deeply_nested(tmp_path, condition: str) -> None:
+    text = MINIMAL.format(id="deep", text="Yes?") + textwrap.dedent(
+        f"""
+        [[items]]
+        id = "q2"
+        text = "Follow-up"
+        type = "yes_no"
+        when = "{condition}"
+        """
+    )
+    write(tmp_path, "deep.toml", text)
+
+
+def test_deeply_nested_parentheses_are_an_error_not_a_crash(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _deeply_nested(tmp_path, "(" * 400 + "q1 == 1" + ")" * 400)
+    result = invoke("validate", "deep.toml")
+    assert result.exit_code == 1
+    assert 'error: deep.toml: item "q2" › when: more than ' in result.output
+    assert "nested parentheses at character " in result.output
+
+
+def test_a_long_chain_of_nots_does_not_crash_validate(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _deeply_nested(tmp_path, "not " * 2000 + "q1 == 1")
+    result = CliRunner().invoke(cli, ["validate", "deep.toml"])
+    assert isinstance(result.exception, (SystemExit, type(None))), repr(result.exception)
+
+
+# --------------------------------------------------------------------------------------------
+# More precise messages
+
+
+def test_unknown_top_level_key_suggests_the_right_one(tmp_path):
+    text = 'titel = "oops"\n' + MINIMAL.format(id="x", text="Yes?")
+    [problem] = nefkit.validate(write(tmp_path, "x.toml", text))
+    assert problem.where == "top level"
+    assert problem.message.startswith("unknown key 'titel' (did you mean 'title'?); allowed here: ")
+
+
+def test_missing_required_field_is_named(tmp_path):
+    text = MINIMAL.format(id="x", text="Yes?").replace('licence = "Public domain."\n', "")
+    [problem] = nefkit.validate(write(tmp_path, "x.toml", text))
+    assert (problem.where, problem.message) == ("licence", "is required but missing")
+
+
+TWO_ITEMS = MINIMAL + textwrap.dedent(
+    """
+    [[items]]
+    id = "{second}"
+    text = "Second"
+    type = "yes_no"
+    """
+)
+
+
+def test_bad_item_id_is_explained(tmp_path):
+    text = TWO_ITEMS.format(id="x", text="Yes?", second="Q 2")
+    [problem] = nefkit.validate(write(tmp_path, "x.toml", text))
+    assert problem.where == 'item "Q 2" › id'
+    assert "lowercase letters, digits and _" in problem.message
+    assert "(found 'Q 2')" in problem.message
+
+
+def test_an_item_id_starting_with_a_digit_is_explained_correctly(tmp_path):
+    text = TWO_ITEMS.format(id="x", text="Yes?", second="2q")
+    [problem] = nefkit.validate(write(tmp_path, "x.toml", text))
+    assert problem.where == 'item "2q" › id'
+    assert "starting with a letter" in problem.message
+    assert "letter or digit" not in problem.message
+    assert problem.message.endswith("(found '2q')")
+
+
+def test_a_bad_instrument_id_is_explained(tmp_path):
+    text = MINIMAL.format(id="My Scale", text="Yes?")
+    [problem] = nefkit.validate(write(tmp_path, "x.toml", text))
+    assert problem.where == "id"
+    assert "-" in problem.message and "starting with a letter or digit" in problem.message
+    assert problem.message.endswith("(found 'My Scale')")
+
+
+def test_an_invalid_only_item_is_not_reported_as_no_items(tmp_path):
+    text = MINIMAL.format(id="x", text="Yes?").replace('type = "yes_no"', 'type = "yes/no"')
+    problems = nefkit.validate(write(tmp_path, "x.toml", text))
+    assert [p.where for p in problems] == ['item "q1" › type'], [str(p) for p in problems]
+
+
+def test_impossible_comparison_on_a_scale(tmp_path):
+    text = MINIMAL.format(id="x", text="Yes?") + textwrap.dedent(
+        """
+        [[items]]
+        id = "q2"
+        text = "Follow-up"
+        type = "text"
+        when = "q1 > 1"
+        """
+    )
+    [problem] = nefkit.validate(write(tmp_path, "x.toml", text))
+    assert problem.where == 'item "q2" › when'
+    assert problem.message == "'q1 > 1' can never hold: q1 is one of 0 = No, 1 = Yes"
+
+
+def test_a_minimal_definition_has_no_problems(tmp_path):
+    path = write(tmp_path, "ok.toml", MINIMAL.format(id="ok", text="Yes?"))
+    assert nefkit.validate(path) == []
+
+
+# --------------------------------------------------------------------------------------------
+# The content hash
+
+
+ORIGINAL = HEADER.format(id="hashed") + textwrap.dedent(
+    """
+    [scales.freq]
+    choices = [
+      { value = 0, label = "Never" },
+      { value = 1, label = "Often" },
+    ]
+
+    [scales.yes]
+    choices = [{ value = 1, label = "Yes" }]
+
+    [[items]]
+    id = "q1"
+    text = "How often?"
+    scale = "freq"
+
+    [[items]]
+    id = "q2"
+    text = "Really?"
+    scale = "yes"
+    when = "q1 == 1"
+
+    [[scores]]
+    id = "total"
+    label = "Total"
+    rule = "sum"
+    items = ["q1"]
+    """
+)
+
+# The same definition: keys and tables in another order, other whitespace, comments, and
+# inline tables instead of sections.
+REFORMATTED = textwrap.dedent(
+    """
+    # A comment that changes nothing
+    title   = "A test instrument"
+    id="hashed"
+    source = "nefkit's test suite."       # trailing comment
+    citation = "Nobody (2026). Written for nefkit's tests."
+    version = "1.0"
+    licence = 'Public domain.'
+
+    scales = { yes = { choices = [{ label = "Yes", value = 1 }] }, freq = { choices = [
+        { label = "Never", value = 0 }, { label = "Often", value = 1 },
+    ] } }
+
+    [[items]]
+    scale = "freq"
+    text = "How often?"
+    id = "q1"
+
+    [[items]]
+    when = "q1 == 1"
+    id = "q2"
+    scale = "yes"
+    text = "Really?"
+
+    [[scores]]
+    items = [ "q1" ]
+    rule = "sum"
+    label = "Total"
+    id = "total"
+    """
+)
+
+
+def test_content_hash_ignores_layout_comments_and_key_order(tmp_path):
+    original = nefkit.load_instrument(write(tmp_path, "a.toml", ORIGINAL))
+    reformatted = nefkit.load_instrument(write(tmp_path, "b.toml", REFORMATTED))
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", original.content_hash)
+    assert reformatted.content_hash == original.content_hash
+
+
+def test_content_hash_is_the_same_on_every_load(tmp_path):
+    path = write(tmp_path, "a.toml", ORIGINAL)
+    assert nefkit.load_instrument(path).content_hash == nefkit.load_instrument(path).content_hash
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ('text = "How often?"', 'text = "How often, really?"'),
+        ('text = "How often?"', 'text = "How often? "'),
+        ('label = "Often"', 'label = "Always"'),
+        ('when = "q1 == 1"', 'when = "q1 != 0"'),
+        ('version = "1.0"', 'version = "1.1"'),
+    ],
+)
+def test_content_hash_changes_with_the_content(tmp_path, old, new):
+    assert ORIGINAL.count(old) == 1
+    original = nefkit.load_instrument(write(tmp_path, "a.toml", ORIGINAL))
+    changed = nefkit.load_instrument(write(tmp_path, "b.toml", ORIGINAL.replace(old, new)))
+    assert changed.content_hash != original.content_hash
+
+
+# --------------------------------------------------------------------------------------------
+# The Python API
+
+
+def test_load_instrument_returns_the_instrument(tmp_path):
+    instrument = nefkit.load_instrument(write(tmp_path, "a.toml", ORIGINAL))
+    assert isinstance(instrument, nefkit.Instrument)
+    assert instrument.id == "hashed"
+    assert [item.id for item in instrument.items] == ["q1", "q2"]
+
+
+def test_load_instrument_raises_definition_error_with_every_problem(broken):
+    with pytest.raises(nefkit.DefinitionError) as info:
+        nefkit.load_instrument(broken)
+    error = info.value
+    assert isinstance(error, DefinitionError)
+    assert isinstance(error, nefkit.NefkitError)
+    assert len(error.problems) >= len(EXPECTED)
+    assert all(isinstance(p, nefkit.Problem) and p.level == "error" for p in error.problems)
+    wheres = {p.where for p in error.problems}
+    assert {where for where, _ in EXPECTED.values()} <= wheres
+    # the message lists them all, one a line
+    assert str(error).splitlines() == [str(p) for p in error.problems]
+
+
+def test_load_instrument_accepts_a_string_path(tmp_path):
+    path = write(tmp_path, "a.toml", ORIGINAL)
+    assert nefkit.load_instrument(str(path)).id == "hashed"
