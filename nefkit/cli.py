@@ -134,8 +134,7 @@ def show_command(instrument_id: str, instrument_paths, as_json: bool) -> None:
     from .describe import describe_instrument
 
     registry = _registry(instrument_paths)
-    entry = registry.instruments.get(instrument_id)
-    instrument = registry.instrument(instrument_id) if entry is None else entry.value
+    instrument = registry.instrument(instrument_id)
     if as_json:
         data = instrument.model_dump(mode="json")
         data["content_hash"] = instrument.content_hash

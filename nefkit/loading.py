@@ -90,6 +90,9 @@ def describe_location(loc: tuple, data: Any) -> str:
             label = f'{kind} "{ident}"' if isinstance(ident, str) else f"{kind} #{key + 1}"
             parts[-1:] = [label] if parts and parts[-1] == str(loc[i - 1]) else [*parts, label]
             node = element
+        elif parts and parts[-1] == "scales" and isinstance(key, str):
+            parts[-1] = f'scale "{key}"'
+            node = node.get(key) if isinstance(node, dict) else None
         else:
             parts.append(str(key))
             node = node.get(key) if isinstance(node, dict) else None

@@ -172,7 +172,7 @@ EXPECTED = {
         ["refers to item 'late', which comes later"],
     ),
     "non-integer scale value": (
-        "scales › agree › choice #2 › value",
+        'scale "agree" › choice #2 › value',
         ["integer", "1.5"],
     ),
     "condition syntax error": (
