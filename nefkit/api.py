@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .errors import DefinitionError
+from .errors import DefinitionError, NefkitError
 from .instrument import Instrument
 from .plan import Plan
 from .problems import Problem
 from .registry import Registry, build_registry
+from .renderers import RenderOptions
 from .results import Results
 from .scoring import score_table
 
@@ -59,8 +60,32 @@ def score(
 
 
 def render(
-    results: Results, path: Path | str, format: str | None = None, reg: Registry | None = None
+    results: Results | Sequence[Results],
+    path: Path | str,
+    format: str | None = None,
+    options: RenderOptions | None = None,
+    reg: Registry | None = None,
 ) -> None:
-    """Write results with the renderer for ``path``'s extension (or ``format``)."""
+    """Write results with the renderer for ``path``'s extension (or ``format``). With
+    ``options.respondent``, only that respondent's administrations are passed on."""
     reg = reg or get_registry()
-    reg.renderer_for(Path(path), format).render(results, Path(path))
+    options = options or RenderOptions()
+    renderer = reg.renderer_for(Path(path), format)
+    batch = [results] if isinstance(results, Results) else list(results)
+    if len(batch) != 1 and not renderer.many:
+        raise NefkitError(f"the {renderer.format} format holds one instrument's results at a time")
+    if options.respondent is not None:
+        for one in batch:
+            one.rows = _only(one, options.respondent)
+    renderer.render(batch, Path(path), options)
+
+
+def _only(results: Results, respondent: str):
+    """One respondent's rows; once they are exhausted, only their changes and problems remain."""
+    kept = set()
+    for row in results.rows:
+        if row.respondent_id == respondent:
+            kept.add(row.row)
+            yield row
+    results.changes[:] = [c for c in results.changes if c.respondent_id == respondent]
+    results.problems[:] = [p for p in results.problems if p.row in kept]

@@ -211,9 +211,32 @@ class _Progress:
 )
 @click.option("--format", "output_format", help="Output format, if not given by the extension.")
 @click.option("--input-format", help="Input format, if not given by DATA's extension.")
+@click.option("--respondent", help="Report on this respondent only (a client report).")
+@click.option("--by", help="Break cohort figures down by this context column.")
+@click.option(
+    "--min-cell",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Hide breakdown groups with fewer respondents than this.",
+)
+@click.option(
+    "--templates",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Your own report templates, overriding the built-in ones.",
+)
 @instruments_option
 def score_command(
-    instrument_id, data, output, output_format, input_format, instrument_paths
+    instrument_id,
+    data,
+    output,
+    output_format,
+    input_format,
+    respondent,
+    by,
+    min_cell,
+    templates,
+    instrument_paths,
 ) -> None:
     """Score DATA (CSV, XLSX or JSON Lines; one row per administration) with an instrument.
 
@@ -223,14 +246,18 @@ def score_command(
     stderr and in the output's notes; the exit status is 1 if any row had one.
     """
     from . import api
+    from .renderers import RenderOptions
 
     registry = _registry(instrument_paths)
-    renderer = registry.renderer_for(output, output_format)
+    registry.renderer_for(output, output_format)  # an unknown format fails before any work
+    options = RenderOptions(respondent=respondent, by=by, min_cell=min_cell, templates=templates)
     progress = _Progress()
     results = api.score(instrument_id, data, registry, input_format, progress)
     if results.context_columns:
         click.echo(f"Carrying through as context: {', '.join(results.context_columns)}", err=True)
-    renderer.render(results, output)
+    if by is not None and by not in results.context_columns:
+        raise click.UsageError(f"--by {by}: DATA has no such context column")
+    api.render(results, output, output_format, options, registry)
     progress.done()
     for problem in results.problems:
         click.echo(f"Problem: {problem}", err=True)

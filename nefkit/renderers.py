@@ -3,25 +3,55 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import NefkitError
 
 if TYPE_CHECKING:
+    from .instrument import Instrument
     from .results import Results
+
+
+class RenderOptions(BaseModel):
+    """Choices a person makes about a report; a renderer uses those that apply to it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    respondent: Optional[str] = Field(
+        None, description="Only this respondent's administrations: a client report."
+    )
+    by: Optional[str] = Field(None, description="A context column to break cohort figures down by.")
+    min_cell: int = Field(
+        5, ge=1, description="Hide any breakdown group with fewer respondents than this."
+    )
+    templates: Optional[Path] = Field(
+        None, description="A directory of templates that override the renderer's own."
+    )
 
 
 class Renderer(ABC):
     """Writes scored results to one file format.
 
     ``format`` names it for ``--format``; ``extensions`` (with the dot, lower case) choose it from
-    an output file name. ``render`` must consume ``results.rows`` as an iterator, once, so that a
-    large dataset streams through without being held in memory.
+    an output file name. ``render`` gets the results of one instrument, or of several when
+    ``many`` is true (a client report across PHQ-9, GAD-7 and NEQ, say). It must consume each
+    ``results.rows`` as an iterator, once, so that a large dataset streams through.
     """
 
     format: ClassVar[str]
     extensions: ClassVar[tuple[str, ...]]
     summary: ClassVar[str]
+    many: ClassVar[bool] = False
 
     @abstractmethod
-    def render(self, results: Results, path: Path) -> None:
+    def render(self, results: Sequence[Results], path: Path, options: RenderOptions) -> None:
         """Write ``results`` to ``path``."""
+
+    def write_template(self, instrument: Instrument, path: Path) -> None:
+        """Write a blank data-entry file that ``nefkit score`` reads back without edits.
+        Optional: formats that cannot hold one keep this default."""
+        raise NefkitError(f"the {self.format} format does not write data-entry templates")

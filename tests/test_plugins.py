@@ -90,7 +90,7 @@ class MarkdownRenderer(nefkit.Renderer):
     extensions = (".md", ".markdown")
     summary = "A Markdown table."
 
-    def render(self, results, path):
+    def render(self, results, path, options):
         path.write_text("| results |\n")
 
 

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
-from nefkit.renderers import Renderer
+from nefkit.renderers import Renderer, RenderOptions
 from nefkit.results import Results
 from nefkit.tabular import change_columns, change_record, score_columns, score_record
 
@@ -24,7 +25,8 @@ class CsvRenderer(Renderer):
     extensions = (".csv",)
     summary = "Scores as CSV, one row per administration; change scores in <name>-changes.csv."
 
-    def render(self, results: Results, path: Path) -> None:
+    def render(self, batch: Sequence[Results], path: Path, options: RenderOptions) -> None:
+        [results] = batch
         with open(path, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(score_columns(results))

@@ -2,10 +2,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
-from nefkit.renderers import Renderer
+from nefkit.renderers import Renderer, RenderOptions
 from nefkit.results import Results, ScoredRow
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, default=_default, ensure_ascii=False)
 
 
 def _default(value):
@@ -17,37 +22,38 @@ def _default(value):
 
 
 class JsonRenderer(Renderer):
-    """One JSON document: provenance, then every row (streamed), then changes and problems."""
+    """One JSON document per instrument: provenance, then every row (streamed), then changes
+    and problems. Several instruments make a JSON list of such documents."""
 
     format = "json"
     extensions = (".json",)
     summary = "Scores, changes, problems and provenance as one JSON document."
+    many = True
 
-    def render(self, results: Results, path: Path) -> None:
-        dumps = lambda value: json.dumps(value, default=_default, ensure_ascii=False)  # noqa: E731
+    def render(self, batch: Sequence[Results], path: Path, options: RenderOptions) -> None:
         with open(path, "w", encoding="utf-8") as out:
-            out.write('{"provenance": ' + results.provenance.model_dump_json() + ',\n"rows": [')
-            for index, row in enumerate(results.rows):
-                out.write(("," if index else "") + "\n" + dumps(self._row(row)))
-            out.write(
-                '\n],\n"changes": '
-                + dumps(
-                    [
-                        {**{k: getattr(c, k) for k in c.__slots__}, "difference": c.difference}
-                        for c in results.changes
-                    ]
-                )
-            )
-            out.write(
-                ',\n"problems": '
-                + dumps(
-                    [
-                        {"row": p.row, "column": p.column, "value": p.value, "reason": p.reason}
-                        for p in results.problems
-                    ]
-                )
-                + "}\n"
-            )
+            if len(batch) > 1:
+                out.write("[")
+            for index, results in enumerate(batch):
+                out.write(",\n" if index else "")
+                self._document(results, out)
+            out.write("]\n" if len(batch) > 1 else "\n")
+
+    def _document(self, results: Results, out) -> None:
+        out.write('{"provenance": ' + results.provenance.model_dump_json() + ',\n"rows": [')
+        for index, row in enumerate(results.rows):
+            out.write(("," if index else "") + "\n" + _dumps(self._row(row)))
+        changes = [
+            {**{k: getattr(c, k) for k in c.__slots__}, "difference": c.difference}
+            for c in results.changes
+        ]
+        problems = [
+            {"row": p.row, "column": p.column, "value": p.value, "reason": p.reason}
+            for p in results.problems
+        ]
+        out.write(
+            '\n],\n"changes": ' + _dumps(changes) + ',\n"problems": ' + _dumps(problems) + "}"
+        )
 
     @staticmethod
     def _row(row: ScoredRow) -> dict:
