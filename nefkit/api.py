@@ -69,7 +69,9 @@ def render(
     """Write results with the renderer for ``path``'s extension (or ``format``). With
     ``options.respondent``, only that respondent's administrations are passed on."""
     reg = reg or get_registry()
-    options = options or RenderOptions()
+    options = (options or RenderOptions()).model_copy(
+        update={"plugin_templates": tuple(entry.value for entry in reg.templates)}
+    )
     renderer = reg.renderer_for(Path(path), format)
     batch = [results] if isinstance(results, Results) else list(results)
     if len(batch) != 1 and not renderer.many:

@@ -53,6 +53,17 @@ def register_readers(register):
 
 
 @hookspec
+def register_templates(register):
+    """Register a directory of report templates that override a renderer's own.
+
+    Call ``register(path)`` with a directory (a ``pathlib.Path`` or ``importlib.resources``
+    folder). Its templates take precedence over the built-in ones of the same name; a user's
+    ``--templates`` directory takes precedence over every plugin's. A template can still extend
+    the original as ``default:NAME`` (for example ``{% extends "default:client.html" %}``).
+    """
+
+
+@hookspec
 def register_commands(cli):
     """Add commands to the ``nefkit`` command line.
 

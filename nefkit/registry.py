@@ -45,6 +45,7 @@ class Registry:
     rules: dict[str, Entry[Rule]] = field(default_factory=dict)
     renderers: dict[str, Entry[Renderer]] = field(default_factory=dict)
     readers: dict[str, Entry[Reader]] = field(default_factory=dict)
+    templates: list[Entry[Any]] = field(default_factory=list)  # directories, in load order
 
     @property
     def rule_map(self) -> dict[str, Rule]:
@@ -175,6 +176,11 @@ def build_registry(
         lambda info: _Collector(info, _format_checker(Reader, "reader")),
         committer("reader format", registry.readers, lambda r: r.format),
     )
+    plugin_host.call_each(
+        "register_templates",
+        lambda info: _Collector(info, _check_directory),
+        lambda c: registry.templates.extend(Entry(d, c.info.label) for d in c.pending),
+    )
     rules = registry.rule_map
 
     def commit_instruments(collector: _Collector) -> None:
@@ -211,6 +217,12 @@ def build_registry(
             Entry(instrument, f"your file {path}", str(path)),
         )
     return registry
+
+
+def _check_directory(directory: Any) -> Any:
+    if hasattr(directory, "is_dir") and hasattr(directory, "joinpath") and directory.is_dir():
+        return directory
+    raise PluginError(f"registered {directory!r} as templates; give an existing directory")
 
 
 def _check_source(source: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Optional
+from typing import TYPE_CHECKING, Any, ClassVar, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +30,9 @@ class RenderOptions(BaseModel):
     )
     templates: Optional[Path] = Field(
         None, description="A directory of templates that override the renderer's own."
+    )
+    plugin_templates: tuple[Any, ...] = Field(
+        (), description="Template directories from plugins (register_templates), in order."
     )
 
 

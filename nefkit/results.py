@@ -40,6 +40,7 @@ class ScoredRow:
     session: Optional[int]
     context: dict[str, Any]
     answers: dict[str, Value]
+    cells: dict[str, Any]  # the item cells exactly as read, for a record of what was received
     scores: dict[str, ScoreValue] = field(default_factory=dict)
     flags: dict[str, Optional[bool]] = field(default_factory=dict)
     problems: list[CellProblem] = field(default_factory=list)

@@ -104,6 +104,10 @@ class ScoringRule(Rule):
         """
         return ()
 
+    def missing_policy(self, params: RuleParams) -> str:
+        """How unanswered questions are treated, in words for a codebook."""
+        return f"as the '{self.name}' rule defines"
+
     @abstractmethod
     def output(
         self,

@@ -182,6 +182,7 @@ def _score_chunk(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow
             session=session,
             context={name: cells[i][index] for name, index in columns.context},
             answers={item_id: answers[item_id][i] for item_id in answers},
+            cells={item_id: cells[i][index] for item_id, index in columns.items.items()},
             problems=problems[i],
         )
         if not problems[i]:

@@ -207,6 +207,58 @@ def test_hook_register_readers(register_plugin, tmp_path):
     assert row.scores["total"].value == 12
 
 
+def test_hook_register_templates(register_plugin, tmp_path):
+    """Template directories reach renderers through RenderOptions, plugins' in load order."""
+    templates = tmp_path / "templates"
+    templates.mkdir()
+
+    class TemplatePlugin:
+        @nefkit.hookimpl
+        def register_templates(self, register):
+            register(templates)
+
+    class SeeOptions(MarkdownRenderer):
+        format = "seeoptions"
+        extensions = (".seen",)
+        seen = None
+
+        def render(self, results, path, options):
+            SeeOptions.seen = options
+
+    class RendererPlugin:
+        @nefkit.hookimpl
+        def register_renderers(self, register):
+            register(SeeOptions())
+
+    register_plugin(TemplatePlugin(), name="looks", distribution="nefkit-looks", version="2.0")
+    register_plugin(RendererPlugin(), name="see")
+    registry = build_registry()
+    assert [(e.value, e.origin) for e in registry.templates] == [
+        (templates, "nefkit-looks 2.0 (plugin looks)")
+    ]
+    data = tmp_path / "in.csv"
+    data.write_text(
+        "respondent_id," + ",".join(f"gad7_{i}" for i in range(1, 8)) + "\nC1,0,0,0,0,0,0,0\n"
+    )
+    nefkit.render(nefkit.score("gad-7", data, registry), tmp_path / "out.seen", reg=registry)
+    assert SeeOptions.seen.plugin_templates == (templates,)
+
+
+def test_registering_a_missing_template_directory_is_one_warning(register_plugin, tmp_path):
+    class TemplatePlugin:
+        @nefkit.hookimpl
+        def register_templates(self, register):
+            register(tmp_path / "nowhere")
+
+    register_plugin(TemplatePlugin(), name="looks", distribution="nefkit-looks", version="2.0")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        registry = build_registry()
+    [message] = plugin_warnings(caught)
+    assert "nefkit-looks 2.0" in message and "give an existing directory" in message
+    assert registry.templates == []
+
+
 def test_hook_register_commands(register_plugin):
     class CommandPlugin:
         @nefkit.hookimpl

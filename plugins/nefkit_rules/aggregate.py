@@ -84,6 +84,9 @@ class _ItemsRule(ScoringRule):
     def _max_missing(self, params) -> int:
         return getattr(params, "max_missing", 0)
 
+    def missing_policy(self, params) -> str:
+        return "every applicable answer is needed; otherwise not scorable"
+
     def compute(self, values, params, names) -> ScoreValue:
         tally = _Tally()
         for value, name, flip in zip(values, names, _flips(params, names)):
@@ -177,6 +180,13 @@ class ProratedSumRule(SumRule):
     Params = ProratedParams
     _needs_answers = True
 
+    def missing_policy(self, params) -> str:
+        rounding = ", rounded half up" if params.round else ""
+        return (
+            f"up to {params.max_missing} blank answers: the sum is prorated (mean of the answered"
+            f" items times the number of items{rounding}); more blanks: not scorable"
+        )
+
     def output(self, score, params, instrument, outputs) -> Output:
         low, high, integer = self._bounds(score, outputs)
         return Output("number", low, high, integer and params.round)
@@ -192,6 +202,13 @@ class ProratedMeanRule(MeanRule):
     name = "prorated_mean"
     summary = "Mean of the answered items when at most max_missing are blank."
     Params = ProratedParams
+
+    def missing_policy(self, params) -> str:
+        rounding = ", rounded half up" if params.round else ""
+        return (
+            f"up to {params.max_missing} blank answers: the mean of the answered items{rounding};"
+            " more blanks: not scorable"
+        )
 
     def _value(self, tally, params):
         value = tally.total / tally.answered
@@ -221,6 +238,9 @@ class CountRule(ScoringRule):
 
     def output(self, score, params, instrument, outputs) -> Output:
         return Output("number", 0, len(score.items), integer=True)
+
+    def missing_policy(self, params) -> str:
+        return "every applicable answer is needed; otherwise not scorable"
 
     def compute(self, values, params, names) -> ScoreValue:
         wanted = set(params.values)

@@ -37,6 +37,9 @@ class _FromScore(ScoringRule):
             yield f"'{params.score}' is an item; name a score"
         yield from numeric_inputs([params.score], outputs)
 
+    def missing_policy(self, params) -> str:
+        return f"not scorable when {params.score} is not scorable"
+
     @staticmethod
     def _unscorable(value, names) -> ScoreValue | None:
         if value is None:

@@ -68,6 +68,12 @@ class _NeqRule(ScoringRule):
                 elif outputs[follow].kind != "number":
                     yield f"impact question '{follow}' must have numeric answers"
 
+    def missing_policy(self, params) -> str:
+        needed = ["whether each effect was experienced"]
+        needed += [f"the {part} of every effect experienced" for part in self._parts(params)]
+        allowed = f"up to {params.max_missing} unknown" if params.max_missing else "none unknown"
+        return f"needs {' and '.join(needed)} ({allowed}); otherwise not scorable"
+
     def compute(self, values, params, names) -> ScoreValue:
         n = len(names) // (1 + len(self._parts(params)))
         return self._score_item_rows([values[k::n] for k in range(n)], params, names[:n])
