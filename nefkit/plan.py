@@ -128,6 +128,13 @@ class Plan:
         values: dict[str, list[Any]] = {
             item.id: list(columns.get(item.id) or [None] * rows) for item in self.items
         }
+        problems = self.apply_conditions(values)
+        scores, flags = self.score_columns(values)
+        return scores, flags, problems
+
+    def apply_conditions(self, values: dict[str, list[Any]]) -> list[tuple[int, str, str]]:
+        """Mark follow-ups whose condition does not hold as NOT_ASKED, in place; return
+        (row index, item id, reason) for each such follow-up that was answered anyway."""
         problems = []
         for item, condition in self.follow_ups:
             column = values[item.id]
@@ -135,10 +142,16 @@ class Plan:
                 if not asked:
                     if column[index] is not None:
                         row = {ref: values[ref][index] for ref in values}
-                        problems.append(
-                            (index, item.id, self._not_asked_reason(item, condition, row))
-                        )
+                        reason = self._not_asked_reason(item, condition, row)
+                        problems.append((index, item.id, reason))
                     column[index] = NOT_ASKED
+        return problems
+
+    def score_columns(
+        self, values: dict[str, list[Any]]
+    ) -> tuple[dict[str, list[ScoreValue]], dict[str, list[Optional[bool]]]]:
+        """Scores and flags from answer columns that conditions were applied to. The score
+        columns are added to ``values``, for later scores and flags to read."""
         scores: dict[str, list[ScoreValue]] = {}
         for step in self.steps:
             results = step.rule.compute_batch(
@@ -154,7 +167,7 @@ class Plan:
                 True if up else (None if any(col[i] is None for col in refs) else False)
                 for i, up in enumerate(raised)
             ]
-        return scores, flags, problems
+        return scores, flags
 
     def _not_asked_reason(self, item: Item, condition, values: Mapping[str, Any]) -> str:
         facts = []

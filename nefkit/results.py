@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -29,6 +29,26 @@ class CellProblem:
         return f"{where}{value}: {self.reason}"
 
 
+class RowView(Mapping):
+    """One row of a chunk's columns, read on demand: building a dict of 60 answers for every
+    row costs more than scoring it, and most renderers never look."""
+
+    __slots__ = ("_columns", "_index")
+
+    def __init__(self, columns: Mapping[str, Sequence[Any]], index: int):
+        self._columns = columns
+        self._index = index
+
+    def __getitem__(self, key: str) -> Any:
+        return self._columns[key][self._index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+
 @dataclass(slots=True)
 class ScoredRow:
     """One input row. ``scores`` and ``flags`` are empty when the row is invalid (it has
@@ -39,8 +59,8 @@ class ScoredRow:
     administered_at: Optional[dt.date]
     session: Optional[int]
     context: dict[str, Any]
-    answers: dict[str, Value]
-    cells: dict[str, Any]  # the item cells exactly as read, for a record of what was received
+    answers: Mapping[str, Value]
+    cells: Mapping[str, Any]  # the item cells exactly as read, for a record of what was received
     scores: dict[str, ScoreValue] = field(default_factory=dict)
     flags: dict[str, Optional[bool]] = field(default_factory=dict)
     problems: list[CellProblem] = field(default_factory=list)

@@ -19,7 +19,7 @@ from .errors import NefkitError
 from .plan import Plan
 from .readers import Table
 from .responses import AnswerParser, CellError, parse_column, parse_session, parse_when
-from .results import CellProblem, ChangeRow, Provenance, Results, ScoredRow
+from .results import CellProblem, ChangeRow, Provenance, Results, RowView, ScoredRow
 
 RESERVED = ("respondent_id", "administered_at", "session")
 CHUNK = 4096
@@ -136,11 +136,12 @@ def _score_chunk(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow
                 )
             )
     answers: dict[str, list] = {}
+    raw: dict[str, list] = {}
     for item_id, index in columns.items.items():
-        raw = [row[index] for row in cells]
-        values, errors = parse_column(parsers[item_id], raw)
+        raw[item_id] = column = [row[index] for row in cells]
+        values, errors = parse_column(parsers[item_id], column)
         for i, reason in errors:
-            problems[i].append(CellProblem(numbers[i], item_id, raw[i], reason))
+            problems[i].append(CellProblem(numbers[i], item_id, column[i], reason))
         answers[item_id] = values
     meta = []
     for i, row in enumerate(cells):
@@ -164,14 +165,16 @@ def _score_chunk(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow
             else:
                 when = parsed
         meta.append((respondent, when, session))
+    for item in plan.items:  # an optional item without a column is blank throughout
+        answers.setdefault(item.id, [None] * len(chunk))
+    unreadable = [bool(p) for p in problems]
+    for i, item_id, reason in plan.apply_conditions(answers):
+        # A follow-up of an unreadable answer would only repeat that problem.
+        if not unreadable[i]:
+            problems[i].append(CellProblem(numbers[i], item_id, raw[item_id][i], reason))
     valid = [i for i, p in enumerate(problems) if not p]
     subset = {item_id: [values[i] for i in valid] for item_id, values in answers.items()}
-    scores, flags, not_asked = plan.score_batch(subset, len(valid))
-    for position, item_id, reason in not_asked:
-        i = valid[position]
-        problems[i].append(
-            CellProblem(numbers[i], item_id, cells[i][columns.items[item_id]], reason)
-        )
+    scores, flags = plan.score_columns(subset)
     position_of = {i: p for p, i in enumerate(valid)}
     out = []
     for i, (respondent, when, session) in enumerate(meta):
@@ -181,8 +184,8 @@ def _score_chunk(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow
             administered_at=when,
             session=session,
             context={name: cells[i][index] for name, index in columns.context},
-            answers={item_id: answers[item_id][i] for item_id in answers},
-            cells={item_id: cells[i][index] for item_id, index in columns.items.items()},
+            answers=RowView(answers, i),
+            cells=RowView(raw, i),
             problems=problems[i],
         )
         if not problems[i]:

@@ -87,6 +87,41 @@ neq_item = st.one_of(
 )
 
 
+any_neq_item = st.tuples(
+    st.sampled_from([None, 0, 1]),
+    st.sampled_from([None, NOT_ASKED, 0, 1, 2, 3, 4]),
+    st.sampled_from([None, NOT_ASKED, 0, 1]),
+)
+
+
+@given(st.lists(st.lists(any_neq_item, min_size=3, max_size=3), min_size=1, max_size=20))
+def test_neq_batch_form_agrees_with_per_row_form_on_any_input(rows):
+    """Even answers the plan would never pass on (a cause for an effect not experienced)."""
+    names = ["e1", "e2", "e3"]
+    for name, params in (
+        ("neq_count", {}),
+        ("neq_count", {"attribution": "treatment"}),
+        ("neq_count", {"attribution": "other", "max_missing": 1}),
+        ("neq_impact", {}),
+        ("neq_impact", {"statistic": "mean"}),
+        ("neq_impact", {"attribution": "treatment"}),
+        ("neq_impact", {"attribution": "other", "statistic": "mean", "max_missing": 1}),
+    ):
+        rule = RULES[name]
+        parsed = rule.parse_params(params)
+        parts = ["impact", "cause"] if name == "neq_impact" else ["cause"]
+        parts = [p for p in parts if p != "cause" or parsed.attribution != "any"]
+        inputs = names + [f"{n}_{p}" for p in parts for n in names]
+        index = {"impact": 1, "cause": 2}
+        flat = [
+            [item[0] for item in row] + [item[index[p]] for p in parts for item in row]
+            for row in rows
+        ]
+        columns = [list(column) for column in zip(*flat)]
+        expected = [rule.compute(values, parsed, inputs) for values in flat]
+        assert rule.compute_batch(columns, parsed, inputs) == expected, (name, params)
+
+
 @given(st.lists(neq_item, min_size=20, max_size=20))
 def test_neq_scores_add_up(items):
     p = plan("neq-20")

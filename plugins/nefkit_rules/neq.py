@@ -79,15 +79,32 @@ class _NeqRule(ScoringRule):
         return self._score_item_rows([values[k::n] for k in range(n)], params, names[:n])
 
     def compute_batch(self, columns, params, names) -> list[ScoreValue]:
+        """Column by column: each item's contribution to the score (0 when it does not count,
+        None when unknown), then one sum per row. Rows with anything unknown, or that the
+        fast path cannot decide, go through the per-row form, which also words the reason."""
         n = len(names) // (1 + len(self._parts(params)))
-        per_item = [columns[k::n] for k in range(n)]
-        rows = len(columns[0]) if columns else 0
-        return [
-            self._score_item_rows(
-                [[col[i] for col in parts] for parts in per_item], params, names[:n]
-            )
-            for i in range(rows)
+        parts = {
+            part: columns[(j + 1) * n : (j + 2) * n] for j, part in enumerate(self._parts(params))
+        }
+        code = self._code(params)
+        contributions = [self._contribution(columns[k], parts, k, code) for k in range(n)]
+        results = []
+        for i, (experienced, counted) in enumerate(zip(zip(*columns[:n]), zip(*contributions))):
+            fast = None if None in counted else self._fast(experienced, counted, params)
+            results.append(fast or self.compute([column[i] for column in columns], params, names))
+        return results
+
+    @staticmethod
+    def _code(params):
+        return {"any": None, "treatment": params.treatment, "other": params.other}[
+            params.attribution
         ]
+
+    def _contribution(self, experienced, parts, k, code) -> list:
+        raise NotImplementedError
+
+    def _fast(self, experienced, counted, params) -> ScoreValue | None:
+        raise NotImplementedError
 
     def _score_item_rows(self, items, params, names) -> ScoreValue:
         """``items`` holds, per NEQ item, [experienced, cause] or [experienced, impact, cause]."""
@@ -130,6 +147,17 @@ class NeqCountRule(_NeqRule):
     def _value(self, counted, missing, answered, params, names) -> ScoreValue:
         return ScoreValue(len(counted), "prorated" if missing else "complete", answered)
 
+    def _contribution(self, experienced, parts, k, code) -> list:
+        if code is None:
+            return [None if e is None else int(e == 1) for e in experienced]
+        return [
+            None if e is None or (e == 1 and not isinstance(c, int)) else int(e == 1 and c == code)
+            for e, c in zip(experienced, parts["cause"][k])
+        ]
+
+    def _fast(self, experienced, counted, params) -> ScoreValue:
+        return ScoreValue(sum(counted), "complete", len(experienced))
+
 
 class NeqImpactRule(_NeqRule):
     name = "neq_impact"
@@ -166,3 +194,22 @@ class NeqImpactRule(_NeqRule):
             reason = "no negative effect was reported, so there is no mean impact"
             return ScoreValue(None, "not scorable", answered, reason)
         return ScoreValue(sum(known) / len(known), status, answered)
+
+    def _contribution(self, experienced, parts, k, code) -> list:
+        impacts = parts["impact"][k]
+        causes = parts["cause"][k] if code is not None else [code] * len(impacts)
+        return [
+            None
+            if e is None or (e == 1 and (not isinstance(c, int) if code is not None else False))
+            else (0 if e != 1 or c != code else (v if isinstance(v, (int, float)) else None))
+            for e, v, c in zip(experienced, impacts, causes)
+        ]
+
+    def _fast(self, experienced, counted, params) -> ScoreValue | None:
+        total = sum(counted)
+        if params.statistic == "sum":
+            return ScoreValue(total, "complete", len(experienced))
+        effects = experienced.count(1)
+        if params.attribution != "any" or not effects:
+            return None  # the per-row form counts effects by cause and words "no effect"
+        return ScoreValue(total / effects, "complete", len(experienced))
