@@ -275,6 +275,29 @@ def score_command(
         )
 
 
+@cli.command(name="template")
+@click.argument("instrument_id")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The file to write (.xlsx or .csv).",
+)
+@click.option("--format", "output_format", help="Format, if not given by the extension.")
+@instruments_option
+def template_command(instrument_id, output, output_format, instrument_paths) -> None:
+    """Write a blank data-entry sheet for paper forms or other survey tools.
+
+    One column per answer, in the order nefkit score reads them; a spreadsheet template offers
+    only valid answers and carries the codebook. A filled template scores without edits.
+    """
+    registry = _registry(instrument_paths)
+    instrument = registry.instrument(instrument_id)
+    registry.renderer_for(output, output_format).write_template(instrument, output)
+    click.echo(f"Wrote a data-entry template for {instrument_id} to {output}", err=True)
+
+
 def _register_plugin_commands() -> None:
     host.load()
     host.call_each("register_commands", lambda info: cli)

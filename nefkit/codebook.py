@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .instrument import Instrument
 from .plan import Plan
 
 
@@ -13,9 +14,9 @@ def _params(params: Any) -> str:
     return "; ".join(f"{k} = {v}" for k, v in params.model_dump(exclude_defaults=True).items())
 
 
-def codebook(plan: Plan) -> dict[str, list[dict[str, Any]]]:
-    instrument = plan.instrument
-    items = [
+def item_table(instrument: Instrument) -> list[dict[str, Any]]:
+    """One row per question: its column, wording, answers and when it is asked."""
+    return [
         {
             "column": item.id,
             "question": item.text,
@@ -29,6 +30,9 @@ def codebook(plan: Plan) -> dict[str, list[dict[str, Any]]]:
         }
         for item in instrument.items
     ]
+
+
+def codebook(plan: Plan) -> dict[str, list[dict[str, Any]]]:
     scores = [
         {
             "score": step.score.id,
@@ -62,7 +66,8 @@ def codebook(plan: Plan) -> dict[str, list[dict[str, Any]]]:
         }
         for step in plan.changes
     ]
-    return {"items": items, "scores": scores, "flags": flags, "changes": changes}
+    tables = {"items": item_table(plan.instrument), "scores": scores}
+    return tables | {"flags": flags, "changes": changes}
 
 
 def _number_range(item) -> str:

@@ -93,3 +93,8 @@ def change_record(results: Results, change: ChangeRow) -> list[Any]:
         change.classification,
         results.provenance.instrument_label,
     ]
+
+
+def entry_columns(instrument) -> list[str]:
+    """The columns ``nefkit score`` reads, in the order a data-entry template offers them."""
+    return ["respondent_id", "administered_at", "session", *(item.id for item in instrument.items)]

@@ -4,9 +4,17 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
+from nefkit.codebook import item_table
+from nefkit.instrument import Instrument
 from nefkit.renderers import Renderer, RenderOptions
 from nefkit.results import Results
-from nefkit.tabular import change_columns, change_record, score_columns, score_record
+from nefkit.tabular import (
+    change_columns,
+    change_record,
+    entry_columns,
+    score_columns,
+    score_record,
+)
 
 
 def _cell(value):
@@ -39,3 +47,17 @@ class CsvRenderer(Renderer):
                 writer.writerow(change_columns())
                 for change in results.changes:
                     writer.writerow([_cell(v) for v in change_record(results, change)])
+
+    def write_template(self, instrument: Instrument, path: Path) -> None:
+        """The header line ``nefkit score`` expects, and the codebook beside it as
+        ``<name>-codebook.csv`` (question, answer codes and labels, when it is asked)."""
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle).writerow(entry_columns(instrument))
+        book = item_table(instrument)
+        with open(
+            path.with_name(f"{path.stem}-codebook{path.suffix}"), "w", encoding="utf-8", newline=""
+        ) as handle:
+            writer = csv.writer(handle)
+            writer.writerow(list(book[0]))
+            for row in book:
+                writer.writerow([_cell(v) for v in row.values()])
