@@ -21,11 +21,37 @@ def get_registry(instrument_paths: Sequence[Path | str] = ()) -> Registry:
     return build_registry([Path(p) for p in instrument_paths])
 
 
-def validate(path: Path | str, reg: Registry | None = None) -> list[Problem]:
-    """Every problem in one definition file (an empty list when it is valid)."""
+def validate(
+    path: Path | str, reg: Registry | None = None, check_examples: bool = False
+) -> list[Problem]:
+    """Every problem in one definition file (an empty list when it is valid); with
+    ``check_examples``, also every golden case whose scores differ from what it expects."""
+    return problems_in(Path(path), reg or get_registry(), check_examples)[1]
+
+
+def problems_in(
+    path: Path, reg: Registry, check_examples: bool = False
+) -> tuple[Instrument | None, list[Problem]]:
+    from .examples import check_cases
     from .loading import load_definition
 
-    return load_definition(Path(path), (reg or get_registry()).rule_map)[1]
+    instrument, problems = load_definition(path, reg.rule_map)
+    if instrument is None or not check_examples:
+        return instrument, problems
+    if not instrument.examples:
+        problems.append(
+            Problem(
+                file=str(path),
+                where="examples",
+                level="warning",
+                message="there are no [[examples]] to check",
+            )
+        )
+    cases = [example.model_dump() for example in instrument.examples]
+    for label, message in check_cases(Plan(instrument, reg.rule_map), cases):
+        problems.append(Problem(file=str(path), where=f'example "{label}"', message=message))
+    failed = any(p.level == "error" for p in problems)
+    return (None if failed else instrument), problems
 
 
 def load_instrument(path: Path | str, reg: Registry | None = None) -> Instrument:

@@ -146,28 +146,34 @@ def show_command(instrument_id: str, instrument_paths, as_json: bool) -> None:
 
 @cli.command(name="validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--check-examples",
+    is_flag=True,
+    help="Also score each definition's [[examples]] and compare with the scores they expect.",
+)
 @instruments_option
-def validate_command(files, instrument_paths) -> None:
+def validate_command(files, check_examples, instrument_paths) -> None:
     """Check definition files and report every problem in each, with where and why.
 
     Exits with status 1 if any file has an error; warnings alone do not fail.
     """
-    from .loading import load_definition
+    from .api import problems_in
 
-    rules = _registry(instrument_paths).rule_map
+    registry = _registry(instrument_paths)
     failed = 0
     for path in files:
-        instrument, problems = load_definition(path, rules)
+        instrument, problems = problems_in(path, registry, check_examples)
         for problem in problems:
-            click.echo(f"{problem.level}: {problem}", err=False)
-        if instrument is None:
+            click.echo(f"{problem.level}: {problem}")
+        errors = sum(p.level == "error" for p in problems)
+        if errors:
             failed += 1
-            errors = sum(p.level == "error" for p in problems)
             click.echo(f"{path}: {errors} error{'s' if errors != 1 else ''}", err=True)
         else:
+            checked = f", {len(instrument.examples)} examples agree" if check_examples else ""
             click.echo(
                 f"{path}: valid ({instrument.id} {instrument.version}, {len(instrument.items)}"
-                f" questions, {len(instrument.scores)} scores)"
+                f" questions, {len(instrument.scores)} scores{checked})"
             )
     if failed:
         raise click.ClickException(f"{failed} of {len(files)} definition files have errors")

@@ -101,6 +101,23 @@ class Norm(Model):
     note: str = ""
 
 
+class Example(Model):
+    """A golden case: answers, and the scores and flags they must give."""
+
+    label: Text
+    answers: dict[str, Any] = Field(default_factory=dict, description="Item id: code or label.")
+    fill: Optional[StrictInt | str] = Field(
+        None, description="The answer to every unlisted question that is always asked."
+    )
+    expected: dict[str, Any] = Field(
+        default_factory=dict, description='Score id: value, or "not scorable".'
+    )
+    flags: dict[str, bool | Literal["unknown"]] = Field(
+        default_factory=dict,
+        description='Flag id: raised (true), not (false), or "unknown" (an answer is missing).',
+    )
+
+
 class Instrument(Model):
     """A complete instrument definition."""
 
@@ -119,6 +136,9 @@ class Instrument(Model):
     flags: list[Flag] = Field(default_factory=list)
     changes: list[Change] = Field(default_factory=list)
     norms: list[Norm] = Field(default_factory=list)
+    examples: list[Example] = Field(
+        default_factory=list, description="Golden cases: nefkit validate --check-examples."
+    )
 
     @cached_property
     def content_hash(self) -> str:
