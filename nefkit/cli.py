@@ -304,6 +304,33 @@ def template_command(instrument_id, output, output_format, instrument_paths) -> 
     click.echo(f"Wrote a data-entry template for {instrument_id} to {output}", err=True)
 
 
+def _pip(*args: str) -> None:
+    """Run pip inside the environment nefkit runs in, so a plugin lands where nefkit finds it."""
+    import runpy
+
+    sys.argv = ["pip", *args]
+    runpy.run_module("pip", run_name="__main__")
+
+
+@cli.command(name="install")
+@click.argument("packages", nargs=-1, required=True)
+@click.option("-U", "--upgrade", is_flag=True, help="Upgrade packages to their latest version.")
+@click.option("-e", "--editable", is_flag=True, help="Install a local project in editable mode.")
+def install_command(packages, upgrade, editable) -> None:
+    """Install plugins (or any package) into the environment nefkit runs in."""
+    args = ["install", *(["--upgrade"] if upgrade else [])]
+    args += [arg for package in packages for arg in (["-e", package] if editable else [package])]
+    _pip(*args)
+
+
+@cli.command(name="uninstall")
+@click.argument("packages", nargs=-1, required=True)
+@click.option("-y", "--yes", is_flag=True, help="Don't ask for confirmation.")
+def uninstall_command(packages, yes) -> None:
+    """Uninstall plugins (or any package) from the environment nefkit runs in."""
+    _pip("uninstall", *packages, *(["-y"] if yes else []))
+
+
 def _register_plugin_commands() -> None:
     host.load()
     host.call_each("register_commands", lambda info: cli)
