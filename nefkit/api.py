@@ -102,6 +102,9 @@ def render(
     batch = [results] if isinstance(results, Results) else list(results)
     if len(batch) != 1 and not renderer.many:
         raise NefkitError(f"the {renderer.format} format holds one instrument's results at a time")
+    origin = reg.renderers[renderer.format].origin
+    for one in batch:
+        one.provenance.renderer = f"{renderer.format}: {origin}"
     if options.respondent is not None:
         for one in batch:
             one.rows = _only(one, options.respondent)

@@ -101,6 +101,7 @@ class Provenance(BaseModel):
     content_hash: str
     nefkit_version: str
     rules: dict[str, str]  # rule name: the plugin (and version) that provides it
+    renderer: str = ""  # format and plugin of the renderer writing these results
     input: str
     generated_at: dt.datetime
 

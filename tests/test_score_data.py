@@ -262,3 +262,23 @@ def test_unknown_output_extension(tmp_path):
     data = write(tmp_path / "in.csv", "respondent_id," + ",".join(PHQ_ITEMS) + "\n")
     result = run("phq-9", data, "-o", tmp_path / "out.pdf")
     assert result.exit_code == 1 and "no output format for '.pdf'" in result.output
+
+
+def test_every_export_names_the_plugins_behind_its_numbers(tmp_path):
+    data = write(
+        tmp_path / "in.csv",
+        "respondent_id," + ",".join(PHQ_ITEMS) + "\nx," + ",".join("1" * 9) + "\n",
+    )
+    assert run("phq-9", data, "-o", tmp_path / "out.csv").exit_code == 0
+    provenance = json.loads((tmp_path / "out-provenance.json").read_text())
+    assert provenance["renderer"] == "csv: nefkit 0.1.0 (built-in plugin csv)"
+    assert provenance["rules"] == {
+        "bands": "nefkit 0.1.0 (built-in plugin rules)",
+        "reliable_change": "nefkit 0.1.0 (built-in plugin rules)",
+        "sum": "nefkit 0.1.0 (built-in plugin rules)",
+        "threshold": "nefkit 0.1.0 (built-in plugin rules)",
+    }
+    assert provenance["content_hash"] == registry().instrument("phq-9").content_hash
+    assert run("phq-9", data, "-o", tmp_path / "out.json").exit_code == 0
+    document = json.loads((tmp_path / "out.json").read_text())
+    assert document["provenance"]["renderer"] == "json: nefkit 0.1.0 (built-in plugin json)"

@@ -27,11 +27,12 @@ def _cell(value):
 
 class CsvRenderer(Renderer):
     """One row per administration (see :func:`nefkit.tabular.score_columns`); change scores,
-    when there are any, go to a second file named ``<name>-changes.csv``."""
+    when there are any, go to ``<name>-changes.csv``, and where every number came from (the
+    definition, each rule's plugin, this renderer, nefkit) to ``<name>-provenance.json``."""
 
     format = "csv"
     extensions = (".csv",)
-    summary = "Scores as CSV, one row per administration; change scores in <name>-changes.csv."
+    summary = "Scores as CSV, one row per administration; changes and provenance beside it."
 
     def render(self, batch: Sequence[Results], path: Path, options: RenderOptions) -> None:
         [results] = batch
@@ -40,6 +41,8 @@ class CsvRenderer(Renderer):
             writer.writerow(score_columns(results))
             for row in results.rows:
                 writer.writerow([_cell(v) for v in score_record(results, row)])
+        provenance = path.with_name(f"{path.stem}-provenance.json")
+        provenance.write_text(results.provenance.model_dump_json(indent=2) + "\n", encoding="utf-8")
         if results.changes:
             changes = path.with_name(f"{path.stem}-changes{path.suffix}")
             with open(changes, "w", encoding="utf-8", newline="") as handle:
