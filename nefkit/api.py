@@ -107,14 +107,14 @@ def render(
         one.provenance.renderer = f"{renderer.format}: {origin}"
     if options.respondent is not None:
         for one in batch:
-            one.rows = _only(one, options.respondent)
+            one.rows = _only(one.rows, one, options.respondent)
     renderer.render(batch, Path(path), options)
 
 
-def _only(results: Results, respondent: str):
+def _only(rows, results: Results, respondent: str):
     """One respondent's rows; once they are exhausted, only their changes and problems remain."""
     kept = set()
-    for row in results.rows:
+    for row in rows:
         if row.respondent_id == respondent:
             kept.add(row.row)
             yield row

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, clinic_commands
 from .errors import NefkitError
 from .plugins import host
 
@@ -329,6 +329,9 @@ def install_command(packages, upgrade, editable) -> None:
 def uninstall_command(packages, yes) -> None:
     """Uninstall plugins (or any package) from the environment nefkit runs in."""
     _pip("uninstall", *packages, *(["-y"] if yes else []))
+
+
+clinic_commands.attach(cli, _registry, instruments_option)
 
 
 def _register_plugin_commands() -> None:

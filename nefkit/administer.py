@@ -1,0 +1,217 @@
+"""Asking a client the questions in a terminal, one at a time, saving each answer as it is given.
+
+Plain text only: no colour, no cursor tricks, keyboard only, so it works on any terminal and
+with a screen reader. The client may go back, skip a question the instrument lets them skip,
+stop and resume later, and review every answer before finishing.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+from . import conditions
+from .instrument import Item
+from .plan import Plan
+from .responses import AnswerParser, CellError
+from .rules import NOT_ASKED
+from .store import Store
+
+HELP = (
+    "Type the number of your answer, or its words. You can also type:\n"
+    "  b  to go back to the previous question\n"
+    "  s  to skip a question (only where skipping is allowed)\n"
+    "  q  to stop for now: your answers so far are kept, and you can carry on later\n"
+    "  ?  to see this help again"
+)
+
+
+def _wrap(text: str, indent: str = "", hanging: str | None = None) -> str:
+    hanging = indent if hanging is None else hanging
+    return textwrap.fill(text, width=78, initial_indent=indent, subsequent_indent=hanging)
+
+
+class Conversation:
+    """One administration of one instrument. ``ask`` reads a line (it may raise EOFError or
+    KeyboardInterrupt: every answer given so far is already stored); ``say`` prints."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        store: Store,
+        administration: int,
+        answers: dict[str, Any],
+        by: str,
+        ask: Callable[[str], str],
+        say: Callable[[str], None],
+    ):
+        self.plan = plan
+        self.store = store
+        self.administration = administration
+        self.answers = dict(answers)  # item id: stored value (None = skipped)
+        self.by = by
+        self.ask = ask
+        self.say = say
+        self.parsers = {item.id: AnswerParser(plan.instrument, item) for item in plan.items}
+        self.conditions = {item.id: cond for item, cond in plan.follow_ups}
+
+    # -- which questions apply -------------------------------------------------------------
+
+    def _values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for item in self.plan.items:
+            condition = self.conditions.get(item.id)
+            if condition is not None and not condition.evaluate(values):
+                values[item.id] = NOT_ASKED
+            else:
+                values[item.id] = self.answers.get(item.id)
+        return values
+
+    def asked(self) -> list[Item]:
+        values = self._values()
+        return [item for item in self.plan.items if values[item.id] is not NOT_ASKED]
+
+    def _withdraw_unasked(self) -> None:
+        """An answer to a follow-up that no longer applies (its question was answered
+        differently since) is withdrawn by a new record, so history keeps both."""
+        values = self._values()
+        for item in self.plan.items:
+            if values[item.id] is NOT_ASKED and self.answers.get(item.id) is not None:
+                self._store(item, None, reason="no longer asked after an earlier answer changed")
+
+    def _store(self, item: Item, value: Any, reason: str | None = None) -> None:
+        self.store.answer(self.administration, item.id, value, self.by, reason)
+        self.answers[item.id] = value
+
+    # -- the conversation ------------------------------------------------------------------
+
+    def run(self) -> bool:
+        """Ask every question that applies, then review. True when the client finished."""
+        instrument = self.plan.instrument
+        self.say(instrument.title)
+        if instrument.instructions:
+            self.say(_wrap(instrument.instructions))
+        self.say(HELP)
+        asked = self.asked()
+        position = next(
+            (i for i, item in enumerate(asked) if item.id not in self.answers), len(asked)
+        )
+        if position:
+            self.say(f"\nCarrying on from question {position + 1}; the earlier answers are kept.")
+        while True:
+            asked = self.asked()
+            if position >= len(asked):
+                change = self.review(asked)
+                if change is None:
+                    return True
+                position = change
+                continue
+            step = self.question(asked, position)
+            if step == "quit":
+                return False
+            position = max(0, position + step)
+
+    def question(self, asked: list[Item], position: int):
+        item = asked[position]
+        self.say("")
+        self.say(f"Question {position + 1} of {len(asked)}")
+        parent = self._parent_text(item)
+        if parent:
+            self.say(_wrap(f"About: {parent}"))
+        self.say(_wrap(item.text))
+        for value, label in self.plan.instrument.choices(item):
+            self.say(f"  {value:>3}  {label}")
+        if item.type == "multiple":
+            self.say("Type the numbers of all that apply, separated by commas.")
+        elif item.type == "number":
+            self.say("Type a number.")
+        elif item.type == "text":
+            self.say("Type your answer on one line (or press Enter to leave it).")
+        current = self.answers.get(item.id)
+        if item.id in self.answers:
+            shown = "skipped" if current is None else self._describe(item, current)
+            self.say(f"(Your answer so far: {shown}. Press Enter to keep it.)")
+        while True:
+            reply = self.ask("Your answer: ").strip()
+            command = reply.lower()
+            if command in ("q", "quit"):
+                return "quit"
+            if command in ("b", "back"):
+                if position == 0:
+                    self.say("This is the first question.")
+                    continue
+                return -1
+            if command == "?":
+                self.say(HELP)
+                continue
+            if command in ("s", "skip") or (reply == "" and item.type == "text" and item.optional):
+                if not item.optional:
+                    self.say("This question needs an answer. (Type q to stop for now.)")
+                    continue
+                self._store(item, None)
+                return 1
+            if reply == "":
+                if item.id in self.answers:
+                    return 1
+                self.say("Please type an answer (or ? for help).")
+                continue
+            try:
+                value = self.parsers[item.id].parse(reply)
+            except CellError:
+                self.say(self._refusal(item))
+                continue
+            self._store(item, value)
+            self._withdraw_unasked()
+            return 1
+
+    def review(self, asked: list[Item]) -> int | None:
+        """Show every answer; return the position of one to change, or None to finish."""
+        self.say("")
+        self.say("Please check your answers:")
+        for number, item in enumerate(asked, 1):
+            value = self.answers.get(item.id)
+            shown = "skipped" if value is None else self._describe(item, value)
+            self.say(_wrap(f"{number}. {item.text}", "", "    "))
+            self.say(f"     {shown}")
+        while True:
+            reply = self.ask(
+                "Type a question number to change it, or press Enter to finish: "
+            ).strip()
+            if reply == "":
+                return None
+            if reply.isdigit() and 1 <= int(reply) <= len(asked):
+                return int(reply) - 1
+            self.say(f"Type a number from 1 to {len(asked)}, or press Enter to finish.")
+
+    def _parent_text(self, item: Item) -> str | None:
+        condition = self.conditions.get(item.id)
+        if condition is None:
+            return None
+        refs = [t.ref for t in conditions.tests(condition)]
+        parent = self.plan.instrument.item_map.get(refs[0]) if len(set(refs)) == 1 else None
+        return parent.text if parent else None
+
+    def _describe(self, item: Item, value: Any) -> str:
+        labels = dict(self.plan.instrument.choices(item))
+        if isinstance(value, (list, tuple)):
+            return "; ".join(labels.get(v, str(v)) for v in value) or "none"
+        if value in labels:
+            return f"{value} {labels[value]}"
+        return str(value)
+
+    def _refusal(self, item: Item) -> str:
+        choices = self.plan.instrument.choices(item)
+        if item.type == "multiple":
+            return "Please type the numbers of your answers from the list, separated by commas."
+        if choices:
+            low, high = min(v for v, _ in choices), max(v for v, _ in choices)
+            return (
+                f"That is not one of the answers. Type a number from {low} to {high}, or the words."
+            )
+        if item.type == "number":
+            bounds = ""
+            if item.min is not None and item.max is not None:
+                bounds = f" between {item.min:g} and {item.max:g}"
+            return f"Please type a {'whole ' if item.integer else ''}number{bounds}."
+        return "Please type your answer."

@@ -1,0 +1,427 @@
+"""The clinic's commands: administer, record, follow clients, alerts, reports and the database.
+
+Attached to the ``nefkit`` group by :func:`attach`; every heavy import happens inside a command.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+
+def db_option(command):
+    return click.option(
+        "--db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The database file (default: NEFKIT_DB, else ~/.local/share/nefkit/nefkit.db).",
+    )(command)
+
+
+def by_option(command):
+    return click.option(
+        "--by",
+        "by",
+        help="Who is acting, for the audit trail (default: NEFKIT_USER or your login).",
+    )(command)
+
+
+def _open(db):
+    from .store import open_store
+
+    return open_store(db)
+
+
+def _by(by):
+    from .store import current_user
+
+    return by or current_user()
+
+
+def _context(pairs) -> dict[str, str]:
+    context = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"'{pair}' is not NAME=VALUE", param_hint="--context")
+        context[key.strip()] = value.strip()
+    return context
+
+
+def attach(cli, registry_for, instruments_option) -> None:
+    @cli.command(name="administer")
+    @click.argument("instrument_ids", nargs=-1, required=True)
+    @click.option("--client", required=True, help="The client's pseudonym (never a name).")
+    @click.option(
+        "--session", type=click.IntRange(min=0), help="Session number (default: the next)."
+    )
+    @click.option("--context", multiple=True, help="NAME=VALUE, e.g. format=group; repeatable.")
+    @db_option
+    @by_option
+    @instruments_option
+    def administer(instrument_ids, client, session, context, db, by, instrument_paths):
+        """Ask a client one or more questionnaires in this terminal, e.g.
+
+            nefkit administer phq-9 gad-7 neq-20 --client C017
+
+        Every answer is saved the moment it is given; stop at any time (q or Ctrl-C) and run the
+        same command to carry on. At the end, the clinician sees scores, change and alerts.
+        """
+        from .administer import Conversation
+        from .api import get_plan
+        from .clinic import complete, next_session
+
+        registry = registry_for(instrument_paths)
+        plans = [get_plan(i, registry) for i in instrument_ids]  # unknown ids fail before asking
+        store = _open(db)
+        by = _by(by)
+        context = _context(context)
+        session = next_session(store, client) if session is None else session
+        summaries = []
+        try:
+            for plan in plans:
+                administration = _resume_or_start(store, plan, client, session, context, by)
+                conversation = Conversation(
+                    plan, store, administration.id, administration.answers, by, input, click.echo
+                )
+                if not conversation.run():
+                    click.echo(
+                        "\nStopped for now. Every answer so far is saved; run the same command to carry on."
+                    )
+                    sys.exit(0)
+                summaries += complete(plan, store, administration.id, by)
+        except (KeyboardInterrupt, EOFError):
+            click.echo(
+                "\nStopped. Every answer given so far is saved; run the same command to carry on."
+            )
+            sys.exit(130)
+        finally:
+            store.close()
+        click.echo("\nThank you. The questionnaire is finished.\n")
+        click.echo("For the clinician:")
+        for line in summaries:
+            click.echo(line)
+
+    def _resume_or_start(store, plan, client, session, context, by):
+        instrument = plan.instrument
+        unfinished = store.unfinished(client, instrument.id)
+        if unfinished is not None and unfinished.content_hash == instrument.content_hash:
+            if not unfinished.answers:
+                return unfinished
+            started = f"{unfinished.started_at:%Y-%m-%d %H:%M} UTC"
+            question = (
+                f"An unfinished {instrument.title} for {client}, started {started}, has"
+                f" {len(unfinished.answers)} answers. Carry on with it?"
+            )
+            if click.confirm(question, default=True):
+                return unfinished
+            store.void(unfinished.id, "not finished; the client started again", by)
+        elif unfinished is not None:
+            store.void(unfinished.id, "not finished; the instrument's definition changed since", by)
+        administration = store.start(
+            client, instrument.id, instrument.version, instrument.content_hash, session, context, by
+        )
+        return store.get(administration)
+
+    @cli.command(name="record")
+    @click.argument("instrument_id")
+    @click.argument("answers", nargs=-1)
+    @click.option("--client", help="The client's pseudonym (answers on the command line).")
+    @click.option(
+        "--session", type=click.IntRange(min=0), help="Session number (default: the next)."
+    )
+    @click.option("--date", "administered_at", help="When the form was filled in (YYYY-MM-DD).")
+    @click.option("--context", multiple=True, help="NAME=VALUE, e.g. format=group; repeatable.")
+    @click.option(
+        "--file",
+        "data",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="A filled template or other data file: one completed form per row.",
+    )
+    @db_option
+    @by_option
+    @instruments_option
+    def record(
+        instrument_id,
+        answers,
+        client,
+        session,
+        administered_at,
+        context,
+        data,
+        db,
+        by,
+        instrument_paths,
+    ):
+        """Enter completed paper forms, with the same checks as nefkit score.
+
+        \b
+        One form on the command line:
+          nefkit record phq-9 --client C017 phq9_1=1 phq9_2="Several days" ...
+        Many from a file (respondent_id names the client):
+          nefkit record phq-9 --file filled-template.xlsx
+
+        A form with any problem is not stored; every problem is listed and the exit status is 1.
+        """
+        from .recording import record_file, record_one
+
+        registry = registry_for(instrument_paths)
+        if (data is None) == (client is None):
+            raise click.UsageError("give either --client with ANSWERS, or --file")
+        if data is not None and answers:
+            raise click.UsageError("ANSWERS go with --client; a file carries its own")
+        store = _open(db)
+        try:
+            if data is not None:
+                lines, problems = record_file(registry, instrument_id, data, store, _by(by))
+            else:
+                lines, problems = record_one(
+                    registry,
+                    instrument_id,
+                    client,
+                    session,
+                    administered_at,
+                    _context(context),
+                    answers,
+                    store,
+                    _by(by),
+                )
+        finally:
+            store.close()
+        for line in lines:
+            click.echo(line)
+        for problem in problems:
+            click.echo(f"Problem: {problem}", err=True)
+        if problems:
+            raise click.ClickException(
+                f"{len(problems)} problems; forms with problems were not stored"
+            )
+
+    @cli.command(name="clients")
+    @db_option
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+    def clients(db, as_json):
+        """List clients (pseudonyms) with their administrations and open alerts."""
+        store = _open(db)
+        try:
+            rows = store.clients()
+        finally:
+            store.close()
+        if as_json:
+            click.echo(json.dumps(rows, indent=2, default=str))
+            return
+        if not rows:
+            click.echo("No clients yet. Start with: nefkit administer phq-9 --client C001")
+        for row in rows:
+            alerts = f", {row['open_alerts']} open alerts" if row["open_alerts"] else ""
+            click.echo(
+                f"{row['client']}: {row['administrations']} administrations,"
+                f" {row['first']:%Y-%m-%d} to {row['last']:%Y-%m-%d}{alerts}"
+            )
+
+    @cli.command(name="history")
+    @click.option("--client", required=True, help="The client's pseudonym.")
+    @db_option
+    @instruments_option
+    def history(client, db, instrument_paths):
+        """A client's administrations, session by session, with scores and change."""
+        from .api import get_plan
+        from .clinic import changes_since, score_administration, summary_lines
+
+        registry = registry_for(instrument_paths)
+        store = _open(db)
+        try:
+            administrations = list(store.administrations(client, include_voided=True))
+            if not administrations:
+                raise click.ClickException(f"there is no client {client!r} in the database")
+            click.echo("Client ids are pseudonyms chosen by the clinic; nefkit stores no names.")
+            for administration in administrations:
+                session = (
+                    f"session {administration.session}, "
+                    if administration.session is not None
+                    else ""
+                )
+                click.echo(
+                    f"\n#{administration.id} {administration.instrument} ({session}"
+                    f"{administration.administered_at:%Y-%m-%d}): {administration.status}"
+                    + (f" ({administration.void_reason})" if administration.void_reason else "")
+                )
+                if administration.status != "finished":
+                    continue
+                plan = get_plan(administration.instrument, registry)
+                scored = score_administration(plan, administration)
+                for line in summary_lines(
+                    plan, scored, changes_since(plan, store, administration, scored)
+                ):
+                    click.echo(line)
+        finally:
+            store.close()
+
+    @cli.command(name="alerts")
+    @click.option("--all", "show_all", is_flag=True, help="Include acknowledged alerts.")
+    @click.option("--ack", "acknowledge", type=int, help="Acknowledge this alert (give --note).")
+    @click.option("--note", help="What was done about it, for the audit trail.")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+    @db_option
+    @by_option
+    def alerts(show_all, acknowledge, note, as_json, db, by):
+        """Open alerts across clients, newest first: risk, reliable deterioration, negative
+        effects attributed to the treatment. Acknowledge one with --ack ID --note TEXT."""
+        store = _open(db)
+        try:
+            if acknowledge is not None:
+                if not note:
+                    raise click.UsageError("say what was done with --note")
+                store.acknowledge(acknowledge, note, _by(by))
+                click.echo(f"Alert {acknowledge} acknowledged.")
+                return
+            rows = store.alerts(open_only=not show_all)
+        finally:
+            store.close()
+        if as_json:
+            click.echo(json.dumps([vars(a) for a in rows], indent=2, default=str))
+            return
+        if not rows:
+            click.echo("No open alerts.")
+        for alert in rows:
+            state = (
+                f" (acknowledged by {alert.acknowledged_by}: {alert.note})"
+                if alert.acknowledged_at
+                else ""
+            )
+            click.echo(
+                f"[{alert.id}] {alert.raised_at:%Y-%m-%d %H:%M} {alert.client} {alert.instrument}"
+                f" {alert.kind.upper()}: {alert.label}{state}"
+            )
+            if alert.action:
+                click.echo(f"      {alert.action}")
+
+    @cli.command(name="void")
+    @click.argument("administration", type=int)
+    @click.option("--reason", required=True, help="Why it should not count.")
+    @db_option
+    @by_option
+    def void(administration, reason, db, by):
+        """Void an administration: it is kept, marked void with the reason, and left out of
+        scores and reports."""
+        store = _open(db)
+        try:
+            store.void(administration, reason, _by(by))
+        finally:
+            store.close()
+        click.echo(f"Administration {administration} voided.")
+
+    @cli.command(name="correct")
+    @click.argument("administration", type=int)
+    @click.argument("answers", nargs=-1, required=True)
+    @click.option("--reason", required=True, help="Why the answer changes.")
+    @db_option
+    @by_option
+    @instruments_option
+    def correct(administration, answers, reason, db, by, instrument_paths):
+        """Correct stored answers (ITEM=VALUE ...): each correction is a new record with who,
+        when and why; the original stays in the history."""
+        from .recording import correct_answers
+
+        store = _open(db)
+        try:
+            problems = correct_answers(
+                registry_for(instrument_paths), store, administration, answers, reason, _by(by)
+            )
+        finally:
+            store.close()
+        if problems:
+            for problem in problems:
+                click.echo(f"Problem: {problem}", err=True)
+            raise click.ClickException("nothing was changed")
+        click.echo(f"Administration {administration} corrected.")
+
+    @cli.group(name="db")
+    def db_group():
+        """Back up, export or erase the clinic's database."""
+
+    @db_group.command(name="backup")
+    @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+    @db_option
+    def backup(path, db):
+        """Write a consistent copy of the database, even while others are using it."""
+        store = _open(db)
+        try:
+            store.backup(path)
+        finally:
+            store.close()
+        click.echo(f"Backed up to {path}")
+
+    @db_group.command(name="export")
+    @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+    @db_option
+    @instruments_option
+    def export(directory, db, instrument_paths):
+        """Everything, for analysis: per instrument, scores and answers as CSV; the full answer
+        history, alerts and audit trail as JSON Lines."""
+        from .exporting import export_all
+
+        store = _open(db)
+        try:
+            for line in export_all(registry_for(instrument_paths), store, directory):
+                click.echo(line)
+        finally:
+            store.close()
+
+    @db_group.command(name="erase")
+    @click.option("--client", required=True, help="The client whose data is erased.")
+    @click.option("--reason", required=True, help="E.g. 'data-protection request of 2026-11-27'.")
+    @click.option("--yes", is_flag=True, help="Don't ask for confirmation.")
+    @db_option
+    @by_option
+    def erase(client, reason, yes, db, by):
+        """Erase every record of a client (a data-protection request). The audit trail keeps
+        that an erasure happened, not whose. Backups are not touched."""
+        if not yes:
+            click.confirm(
+                f"Erase everything stored about {client}? This cannot be undone", abort=True
+            )
+        store = _open(db)
+        try:
+            counts = store.erase_client(client, reason, _by(by))
+        finally:
+            store.close()
+        click.echo("Erased " + ", ".join(f"{n} {what}" for what, n in counts.items()) + ".")
+
+    @cli.command(name="report")
+    @click.option("--client", help="A client report for this client.")
+    @click.option("--cohort", is_flag=True, help="A report on every client.")
+    @click.option("--instrument", "instrument_ids", multiple=True, help="Only these instruments.")
+    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--by", "by_column", help="Break cohort figures down by this context.")
+    @click.option(
+        "--min-cell",
+        type=click.IntRange(min=1),
+        default=5,
+        show_default=True,
+        help="Hide breakdown groups with fewer clients than this.",
+    )
+    @db_option
+    @instruments_option
+    def report(client, cohort, instrument_ids, output, by_column, min_cell, db, instrument_paths):
+        """A report from the database, through the same renderers as nefkit score:
+        --client ID for one client, or --cohort for everyone."""
+        from . import api
+        from .exporting import results_from_store
+        from .renderers import RenderOptions
+
+        if bool(client) == cohort:
+            raise click.UsageError("give either --client ID or --cohort")
+        registry = registry_for(instrument_paths)
+        store = _open(db)
+        try:
+            batch = results_from_store(registry, store, client, instrument_ids)
+            if not batch:
+                raise click.ClickException("nothing to report: no finished administrations")
+            options = RenderOptions(respondent=client, by=by_column, min_cell=min_cell)
+            api.render(batch, output, None, options, registry)
+        finally:
+            store.close()
+        click.echo(f"Wrote {output}", err=True)

@@ -1,0 +1,85 @@
+"""The store seen as data: a table per instrument that the scoring engine reads like a file,
+results for reports, and a full export for analysis."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Optional
+
+from . import api
+from .plan import Plan
+from .readers import Table
+from .registry import Registry
+from .results import Results
+from .scoring import score_table
+from .store import Store
+
+
+def store_table(plan: Plan, store: Store, client: Optional[str] = None) -> Table:
+    """Finished, not voided administrations of one instrument as a wide table; its row numbers
+    are administration ids, so a problem names the administration to correct."""
+    administrations = [
+        a for a in store.administrations(client, plan.instrument.id) if a.finished_at
+    ]
+    context = sorted({key for a in administrations for key in a.context})
+    items = [item.id for item in plan.items]
+    columns = ["respondent_id", "administered_at", "session", *context, *items]
+    rows = (
+        (
+            a.id,
+            [
+                a.client,
+                a.administered_at,
+                a.session,
+                *(a.context.get(k) for k in context),
+                *(a.answers.get(i) for i in items),
+            ],
+        )
+        for a in administrations
+    )
+    return Table(f"{store.path} (row numbers are administration ids)", columns, rows)
+
+
+def results_from_store(
+    registry: Registry, store: Store, client: Optional[str], instrument_ids: Sequence[str] = ()
+) -> list[Results]:
+    present = sorted({a.instrument for a in store.administrations(client) if a.finished_at})
+    origins = {name: entry.origin for name, entry in registry.rules.items()}
+    return [
+        score_table(
+            api.get_plan(i, registry),
+            store_table(api.get_plan(i, registry), store, client),
+            origins,
+        )
+        for i in (instrument_ids or present)
+    ]
+
+
+def export_all(registry: Registry, store: Store, directory: Path) -> Iterator[str]:
+    """Per instrument the scores (through the CSV renderer, with changes and provenance), then
+    every administration with its answers, the answer history, alerts and the audit trail."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for results in results_from_store(registry, store, None):
+        path = directory / f"{results.instrument.id}-scores.csv"
+        api.render(results, path, reg=registry)
+        yield f"wrote {path}"
+    tables = {
+        "administrations": (
+            {**vars(a), "status": a.status} for a in store.administrations(include_voided=True)
+        ),
+        "answer-history": (
+            {"administration": a.id, **vars(record)}
+            for a in store.administrations(include_voided=True)
+            for record in store.answer_history(a.id)
+        ),
+        "alerts": (vars(alert) for alert in store.alerts(open_only=False)),
+        "audit": iter(store.audit_log()),
+    }
+    for name, records in tables.items():
+        path = directory / f"{name}.jsonl"
+        with open(path, "w", encoding="utf-8") as out:
+            for record in records:
+                out.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
+        yield f"wrote {path}"

@@ -1,0 +1,170 @@
+"""Where a clinic's administrations live: every answer written the moment it is given, nothing
+ever overwritten, an audit trail of who did what.
+
+:class:`Store` is the interface the rest of nefkit uses; :mod:`nefkit.store.sqlite` implements
+it on one SQLite file, and a server database can implement it later without touching the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+
+def default_path() -> Path:
+    """``NEFKIT_DB``, else ``$XDG_DATA_HOME/nefkit/nefkit.db`` (``~/.local/share/...``)."""
+    if os.environ.get("NEFKIT_DB"):
+        return Path(os.environ["NEFKIT_DB"]).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or "~/.local/share"
+    return Path(data_home).expanduser() / "nefkit" / "nefkit.db"
+
+
+def current_user() -> str:
+    """Who is recorded as acting: ``NEFKIT_USER``, else the operating-system login."""
+    return os.environ.get("NEFKIT_USER") or getpass.getuser()
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+@dataclass
+class Administration:
+    id: int
+    client: str
+    instrument: str
+    instrument_version: str
+    content_hash: str
+    session: Optional[int]
+    context: dict[str, str]
+    started_at: dt.datetime
+    started_by: str
+    mode: str  # "administered" or "recorded"
+    finished_at: Optional[dt.datetime] = None
+    administered_at: Optional[dt.date] = None  # a date or date-time; the start by default
+    voided_at: Optional[dt.datetime] = None
+    void_reason: Optional[str] = None
+    answers: dict[str, Any] = field(default_factory=dict)  # latest answer per item; None = skipped
+
+    @property
+    def status(self) -> str:
+        if self.voided_at:
+            return "voided"
+        return "finished" if self.finished_at else "unfinished"
+
+
+@dataclass
+class AnswerRecord:
+    item: str
+    value: Any
+    at: dt.datetime
+    by: str
+    reason: Optional[str]
+
+
+@dataclass
+class Alert:
+    id: int
+    administration: int
+    client: str
+    instrument: str
+    kind: str  # "risk", "warning", "info" (from a flag) or "deterioration"
+    label: str
+    action: str
+    raised_at: dt.datetime
+    acknowledged_at: Optional[dt.datetime] = None
+    acknowledged_by: Optional[str] = None
+    note: Optional[str] = None
+
+
+class Store(ABC):
+    """The operations nefkit needs from a database of administrations."""
+
+    @abstractmethod
+    def start(
+        self,
+        client: str,
+        instrument: str,
+        version: str,
+        content_hash: str,
+        session: Optional[int],
+        context: Mapping[str, str],
+        by: str,
+        mode: str = "administered",
+        administered_at: Optional[dt.date] = None,
+    ) -> int:
+        """A new unfinished administration; returns its id. ``administered_at`` is when the
+        client answered (a paper form's date); it defaults to now."""
+
+    @abstractmethod
+    def answer(
+        self, administration: int, item: str, value: Any, by: str, reason: Optional[str] = None
+    ) -> None:
+        """Record one answer now (durably). A later answer to the same item supersedes it;
+        both are kept. ``reason`` says why, for a correction."""
+
+    @abstractmethod
+    def finish(self, administration: int, by: str) -> None: ...
+
+    @abstractmethod
+    def void(self, administration: int, reason: str, by: str) -> None:
+        """Mark an administration void; it is kept, with the reason."""
+
+    @abstractmethod
+    def get(self, administration: int) -> Administration: ...
+
+    @abstractmethod
+    def answer_history(self, administration: int) -> list[AnswerRecord]: ...
+
+    @abstractmethod
+    def administrations(
+        self,
+        client: Optional[str] = None,
+        instrument: Optional[str] = None,
+        include_voided: bool = False,
+    ) -> Iterator[Administration]:
+        """Administrations with their latest answers, oldest first."""
+
+    @abstractmethod
+    def unfinished(self, client: str, instrument: str) -> Optional[Administration]: ...
+
+    @abstractmethod
+    def clients(self) -> list[dict[str, Any]]:
+        """Per client: administrations, first and last date, open alerts."""
+
+    @abstractmethod
+    def raise_alert(self, administration: int, kind: str, label: str, action: str) -> int: ...
+
+    @abstractmethod
+    def alerts(self, open_only: bool = True) -> list[Alert]:
+        """Alerts, newest first."""
+
+    @abstractmethod
+    def acknowledge(self, alert: int, note: str, by: str) -> None: ...
+
+    @abstractmethod
+    def audit_log(self) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def backup(self, path: Path) -> None:
+        """A consistent copy, taken while others may be writing."""
+
+    @abstractmethod
+    def erase_client(self, client: str, reason: str, by: str) -> dict[str, int]:
+        """Delete everything about a client for a data-protection request; the audit log keeps
+        that an erasure happened and how much it removed, but not the client's id or data."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+def open_store(path: Optional[Path] = None) -> Store:
+    from .sqlite import SqliteStore
+
+    return SqliteStore(path or default_path())

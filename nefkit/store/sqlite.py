@@ -1,0 +1,406 @@
+"""The store on one SQLite file: WAL so that readers never block the writer, a busy timeout so
+that two terminals administering at once both succeed, one transaction per answer so a crash
+loses at most the answer being typed, and a schema versioned by ``PRAGMA user_version``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Optional
+
+from ..errors import NefkitError
+from . import Administration, Alert, AnswerRecord, Store, now
+
+# Each entry upgrades the schema by one version; never edit one that has shipped, add another.
+MIGRATIONS = (
+    """
+    CREATE TABLE administrations (
+        id INTEGER PRIMARY KEY,
+        client TEXT NOT NULL,
+        instrument TEXT NOT NULL,
+        instrument_version TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        session INTEGER,
+        administered_at TEXT,
+        context TEXT NOT NULL DEFAULT '{}',
+        mode TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        started_by TEXT NOT NULL,
+        finished_at TEXT,
+        voided_at TEXT,
+        void_reason TEXT,
+        voided_by TEXT
+    );
+    CREATE INDEX administrations_client ON administrations (client, instrument);
+    CREATE TABLE answers (
+        id INTEGER PRIMARY KEY,
+        administration INTEGER NOT NULL REFERENCES administrations (id),
+        item TEXT NOT NULL,
+        value TEXT NOT NULL,
+        at TEXT NOT NULL,
+        by TEXT NOT NULL,
+        reason TEXT
+    );
+    CREATE INDEX answers_administration ON answers (administration, item, id);
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        administration INTEGER NOT NULL REFERENCES administrations (id),
+        kind TEXT NOT NULL,
+        label TEXT NOT NULL,
+        action TEXT NOT NULL,
+        raised_at TEXT NOT NULL,
+        acknowledged_at TEXT,
+        acknowledged_by TEXT,
+        note TEXT
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        by TEXT NOT NULL,
+        action TEXT NOT NULL,
+        client TEXT,
+        administration INTEGER,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    """,
+)
+
+
+def _time(text: Optional[str]) -> Optional[dt.datetime]:
+    return dt.datetime.fromisoformat(text) if text else None
+
+
+def _when(text: Optional[str]) -> Optional[dt.date]:
+    """A paper form's date stays a date; an administration's start keeps its time."""
+    if not text:
+        return None
+    return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+
+
+class SqliteStore(Store):
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            # Created readable by its owner only, before SQLite opens it.
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        try:
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA busy_timeout = 30000")
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            raise NefkitError(f"{self.path} is not a nefkit database ({e})") from None
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise NefkitError(
+                f"{self.path} was written by a newer nefkit (schema {version}); upgrade nefkit"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], version + 1):
+            with self._transaction():
+                for statement in filter(str.strip, script.split(";")):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def _transaction(self):
+        # IMMEDIATE takes the write lock up front, so a busy database waits instead of failing
+        # half-way through.
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _audit(self, by: str, action: str, client=None, administration=None, detail="") -> None:
+        self.db.execute(
+            "INSERT INTO audit (at, by, action, client, administration, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            (now().isoformat(), by, action, client, administration, detail),
+        )
+
+    def start(
+        self,
+        client,
+        instrument,
+        version,
+        content_hash,
+        session,
+        context,
+        by,
+        mode="administered",
+        administered_at=None,
+    ) -> int:
+        started = now()
+        with self._transaction():
+            cursor = self.db.execute(
+                "INSERT INTO administrations (client, instrument, instrument_version, content_hash,"
+                " session, administered_at, context, mode, started_at, started_by)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    client,
+                    instrument,
+                    version,
+                    content_hash,
+                    session,
+                    (administered_at or started).isoformat(),
+                    json.dumps(dict(context)),
+                    mode,
+                    started.isoformat(),
+                    by,
+                ),
+            )
+            self._audit(by, "start", client, cursor.lastrowid, f"{instrument} {version} ({mode})")
+        return cursor.lastrowid
+
+    def _require(self, administration: int, open_only: bool = False) -> sqlite3.Row:
+        row = self.db.execute(
+            "SELECT client, finished_at, voided_at FROM administrations WHERE id = ?",
+            (administration,),
+        ).fetchone()
+        if row is None:
+            raise NefkitError(f"there is no administration {administration}")
+        if row[2]:
+            raise NefkitError(f"administration {administration} was voided")
+        if open_only and row[1]:
+            raise NefkitError(f"administration {administration} is finished; correct it instead")
+        return row
+
+    def answer(self, administration, item, value, by, reason=None) -> None:
+        value_json = json.dumps(list(value) if isinstance(value, tuple) else value)
+        with self._transaction():
+            client = self._require(administration)[0]
+            self.db.execute(
+                "INSERT INTO answers (administration, item, value, at, by, reason) VALUES (?, ?, ?, ?, ?, ?)",
+                (administration, item, value_json, now().isoformat(), by, reason),
+            )
+            if reason is not None:
+                self._audit(by, "correct", client, administration, f"{item}: {reason}")
+
+    def finish(self, administration, by) -> None:
+        with self._transaction():
+            client = self._require(administration, open_only=True)[0]
+            self.db.execute(
+                "UPDATE administrations SET finished_at = ? WHERE id = ?",
+                (now().isoformat(), administration),
+            )
+            self._audit(by, "finish", client, administration)
+
+    def void(self, administration, reason, by) -> None:
+        with self._transaction():
+            client = self._require(administration)[0]
+            self.db.execute(
+                "UPDATE administrations SET voided_at = ?, void_reason = ?, voided_by = ? WHERE id = ?",
+                (now().isoformat(), reason, by, administration),
+            )
+            self._audit(by, "void", client, administration, reason)
+
+    def _answers(self, administration: int) -> dict[str, Any]:
+        latest: dict[str, Any] = {}
+        for item, value in self.db.execute(
+            "SELECT item, value FROM answers WHERE administration = ? ORDER BY id",
+            (administration,),
+        ):
+            decoded = json.loads(value)
+            latest[item] = tuple(decoded) if isinstance(decoded, list) else decoded
+        return latest
+
+    def _administration(self, row) -> Administration:
+        return Administration(
+            id=row[0],
+            client=row[1],
+            instrument=row[2],
+            instrument_version=row[3],
+            content_hash=row[4],
+            session=row[5],
+            context=json.loads(row[6]),
+            mode=row[7],
+            started_at=_time(row[8]),
+            started_by=row[9],
+            finished_at=_time(row[10]),
+            voided_at=_time(row[11]),
+            void_reason=row[12],
+            administered_at=_when(row[13]),
+            answers=self._answers(row[0]),
+        )
+
+    _COLUMNS = (
+        "id, client, instrument, instrument_version, content_hash, session, context, mode,"
+        " started_at, started_by, finished_at, voided_at, void_reason, administered_at"
+    )
+
+    def get(self, administration) -> Administration:
+        row = self.db.execute(
+            f"SELECT {self._COLUMNS} FROM administrations WHERE id = ?", (administration,)
+        ).fetchone()
+        if row is None:
+            raise NefkitError(f"there is no administration {administration}")
+        return self._administration(row)
+
+    def answer_history(self, administration) -> list[AnswerRecord]:
+        return [
+            AnswerRecord(item, json.loads(value), _time(at), by, reason)
+            for item, value, at, by, reason in self.db.execute(
+                "SELECT item, value, at, by, reason FROM answers WHERE administration = ? ORDER BY id",
+                (administration,),
+            )
+        ]
+
+    def administrations(
+        self, client=None, instrument=None, include_voided=False
+    ) -> Iterator[Administration]:
+        where, args = [], []
+        if client is not None:
+            where.append("client = ?")
+            args.append(client)
+        if instrument is not None:
+            where.append("instrument = ?")
+            args.append(instrument)
+        if not include_voided:
+            where.append("voided_at IS NULL")
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self.db.execute(
+            f"SELECT {self._COLUMNS} FROM administrations{clause} ORDER BY id", args
+        ).fetchall()
+        return (self._administration(row) for row in rows)
+
+    def unfinished(self, client, instrument) -> Optional[Administration]:
+        row = self.db.execute(
+            f"SELECT {self._COLUMNS} FROM administrations WHERE client = ? AND instrument = ?"
+            " AND finished_at IS NULL AND voided_at IS NULL ORDER BY id DESC LIMIT 1",
+            (client, instrument),
+        ).fetchone()
+        return None if row is None else self._administration(row)
+
+    def clients(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT a.client, COUNT(*), MIN(a.started_at), MAX(a.started_at),"
+            " (SELECT COUNT(*) FROM alerts l JOIN administrations b ON l.administration = b.id"
+            "  WHERE b.client = a.client AND l.acknowledged_at IS NULL)"
+            " FROM administrations a WHERE a.voided_at IS NULL GROUP BY a.client ORDER BY a.client"
+        )
+        return [
+            {
+                "client": c,
+                "administrations": n,
+                "first": _time(first),
+                "last": _time(last),
+                "open_alerts": alerts,
+            }
+            for c, n, first, last, alerts in rows
+        ]
+
+    def raise_alert(self, administration, kind, label, action) -> int:
+        with self._transaction():
+            client = self._require(administration)[0]
+            cursor = self.db.execute(
+                "INSERT INTO alerts (administration, kind, label, action, raised_at) VALUES (?, ?, ?, ?, ?)",
+                (administration, kind, label, action, now().isoformat()),
+            )
+            self._audit("nefkit", "alert", client, administration, f"{kind}: {label}")
+        return cursor.lastrowid
+
+    def alerts(self, open_only=True) -> list[Alert]:
+        clause = " WHERE l.acknowledged_at IS NULL" if open_only else ""
+        rows = self.db.execute(
+            "SELECT l.id, l.administration, a.client, a.instrument, l.kind, l.label, l.action,"
+            " l.raised_at, l.acknowledged_at, l.acknowledged_by, l.note FROM alerts l"
+            f" JOIN administrations a ON l.administration = a.id{clause} ORDER BY l.id DESC"
+        )
+        return [
+            Alert(
+                i, adm, client, instrument, kind, label, action, _time(raised), _time(ack), by, note
+            )
+            for i, adm, client, instrument, kind, label, action, raised, ack, by, note in rows
+        ]
+
+    def acknowledge(self, alert, note, by) -> None:
+        with self._transaction():
+            row = self.db.execute(
+                "SELECT a.client, l.administration, l.acknowledged_at FROM alerts l"
+                " JOIN administrations a ON l.administration = a.id WHERE l.id = ?",
+                (alert,),
+            ).fetchone()
+            if row is None:
+                raise NefkitError(f"there is no alert {alert}")
+            if row[2]:
+                raise NefkitError(f"alert {alert} was already acknowledged")
+            self.db.execute(
+                "UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ?, note = ? WHERE id = ?",
+                (now().isoformat(), by, note, alert),
+            )
+            self._audit(by, "acknowledge", row[0], row[1], f"alert {alert}: {note}")
+
+    def audit_log(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT at, by, action, client, administration, detail FROM audit ORDER BY id"
+        )
+        return [
+            {
+                "at": _time(at),
+                "by": by,
+                "action": action,
+                "client": client,
+                "administration": adm,
+                "detail": detail,
+            }
+            for at, by, action, client, adm, detail in rows
+        ]
+
+    def backup(self, path: Path) -> None:
+        path = Path(path)
+        if path.exists():
+            raise NefkitError(f"{path} exists; choose a new file for the backup")
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        target = sqlite3.connect(path)
+        try:
+            self.db.backup(target)
+        finally:
+            target.close()
+
+    def erase_client(self, client, reason, by) -> dict[str, int]:
+        with self._transaction():
+            ids = [
+                r[0]
+                for r in self.db.execute(
+                    "SELECT id FROM administrations WHERE client = ?", (client,)
+                )
+            ]
+            if not ids:
+                raise NefkitError(f"there is no client {client!r} in {self.path}")
+            marks = ",".join("?" * len(ids))
+            counts = {
+                "administrations": len(ids),
+                "answers": self.db.execute(
+                    f"DELETE FROM answers WHERE administration IN ({marks})", ids
+                ).rowcount,
+                "alerts": self.db.execute(
+                    f"DELETE FROM alerts WHERE administration IN ({marks})", ids
+                ).rowcount,
+            }
+            self.db.execute(f"DELETE FROM administrations WHERE id IN ({marks})", ids)
+            # Earlier audit entries keep what was done and when, not about whom.
+            self.db.execute(
+                f"UPDATE audit SET client = NULL, detail = '' WHERE client = ? OR administration IN ({marks})",
+                [client, *ids],
+            )
+            summary = ", ".join(f"{n} {what}" for what, n in counts.items())
+            self._audit(
+                by, "erase", None, None, f"erased one client's data ({summary}); reason: {reason}"
+            )
+        # Deleted pages would otherwise linger in the file and its write-ahead log.
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.db.execute("VACUUM")
+        return counts
+
+    def close(self) -> None:
+        self.db.close()
