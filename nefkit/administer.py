@@ -99,18 +99,27 @@ class Conversation:
         )
         if position:
             self.say(f"\nCarrying on from question {position + 1}; the earlier answers are kept.")
+        reviewing = False
         while True:
             asked = self.asked()
             if position >= len(asked):
                 change = self.review(asked)
                 if change is None:
                     return True
-                position = change
+                position, reviewing = change, True
                 continue
             step = self.question(asked, position)
             if step == "quit":
                 return False
             position = max(0, position + step)
+            if reviewing and step == 1:
+                # After a change from the review, ask only what the change made newly
+                # applicable, then show the review again.
+                asked = self.asked()
+                position = next(
+                    (i for i in range(position, len(asked)) if asked[i].id not in self.answers),
+                    len(asked),
+                )
 
     def question(self, asked: list[Item], position: int):
         item = asked[position]

@@ -1,0 +1,164 @@
+"""``nefkit administer`` driven in a real pseudo-terminal, as a client would use it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import pexpect
+import pytest
+
+from nefkit.store import open_store
+
+ANSWER = "Your answer: "
+
+
+@pytest.fixture
+def db(tmp_path):
+    return tmp_path / "clinic.db"
+
+
+def spawn(db, *args):
+    env = {**os.environ, "NEFKIT_DB": str(db), "NEFKIT_LOAD_PLUGINS": "", "NEFKIT_USER": "dr-test"}
+    return pexpect.spawn(
+        sys.executable, ["-m", "nefkit", "administer", *args], env=env, encoding="utf-8", timeout=30
+    )
+
+
+def answer(child, *replies):
+    for reply in replies:
+        child.expect_exact(ANSWER)
+        child.sendline(str(reply))
+
+
+def finish(child):
+    child.expect_exact("press Enter to finish: ")
+    child.sendline("")
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.before
+
+
+def stored(db, client, instrument):
+    store = open_store(db)
+    try:
+        return list(store.administrations(client, instrument, include_voided=True))
+    finally:
+        store.close()
+
+
+def test_a_whole_phq9_with_back_a_refused_answer_and_a_refused_skip(db):
+    child = spawn(db, "phq-9", "--client", "C1")
+    child.expect_exact("Over the last 2 weeks")
+    answer(child, "1", "9")  # 9 is not an answer
+    child.expect_exact("That is not one of the answers. Type a number from 0 to 3, or the words.")
+    child.sendline("s")
+    child.expect_exact("This question needs an answer.")
+    child.sendline("more than half the days")
+    answer(child, "b")  # back to question 2, which keeps its answer on Enter
+    child.expect_exact("Your answer so far: 2 More than half the days")
+    child.sendline("")
+    answer(child, 3, 0, 1, 2, 3, 0, 1, "Very difficult")
+    output = finish(child)
+    assert "RISK: Thoughts of being better off dead" in output
+    assert "PHQ-9 total: 13" in output and "Depression severity: Moderate" in output
+    [administration] = stored(db, "C1", "phq-9")
+    assert administration.status == "finished"
+    assert administration.answers["phq9_2"] == 2 and administration.answers["phq9_10"] == 2
+
+
+def test_answers_survive_a_killed_process_and_the_client_carries_on(db):
+    child = spawn(db, "gad-7", "--client", "C2")
+    answer(child, 1, 2, 3)
+    child.expect_exact(ANSWER)  # the third answer has been stored
+    child.kill(signal.SIGKILL)
+    child.wait()
+    [unfinished] = stored(db, "C2", "gad-7")
+    assert unfinished.answers == {"gad7_1": 1, "gad7_2": 2, "gad7_3": 3}
+    child = spawn(db, "gad-7", "--client", "C2")
+    child.expect_exact("has 3 answers. Carry on with it? [Y/n]")
+    child.sendline("y")
+    child.expect_exact("Carrying on from question 4")
+    answer(child, 0, 0, 0, 1)
+    output = finish(child)
+    assert "GAD-7 total: 7" in output
+    [done] = stored(db, "C2", "gad-7")
+    assert done.id == unfinished.id and done.status == "finished"
+
+
+def test_ctrl_c_keeps_every_answer(db):
+    child = spawn(db, "gad-7", "--client", "C3")
+    answer(child, 2, 2)
+    child.expect_exact(ANSWER)
+    child.sendintr()
+    child.expect_exact("Every answer given so far is saved")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    [kept] = stored(db, "C3", "gad-7")
+    assert kept.answers == {"gad7_1": 2, "gad7_2": 2} and kept.status == "unfinished"
+
+
+def test_starting_again_voids_the_unfinished_one(db):
+    child = spawn(db, "gad-7", "--client", "C4")
+    answer(child, 2, "q")
+    child.expect(pexpect.EOF)
+    child = spawn(db, "gad-7", "--client", "C4")
+    child.expect_exact("Carry on with it? [Y/n]")
+    child.sendline("n")
+    answer(child, *[0] * 7)
+    finish(child)
+    first, second = stored(db, "C4", "gad-7")
+    assert (first.status, first.void_reason) == ("voided", "not finished; the client started again")
+    assert second.status == "finished"
+
+
+def test_follow_ups_skips_and_a_change_in_review(db):
+    child = spawn(db, "therapy-reflection", "--client", "C5")
+    answer(child, "Somewhat enhanced it", "s", "no", "yes")  # resilience, connection skipped
+    answer(child, "yes")  # banking: its follow-up is asked next
+    child.expect_exact("Has saving difficult experiences for your sessions been helpful to you?")
+    child.sendline("2")
+    answer(child, "no", "", "1, 9")  # group tried; why (blank: skipped); supports
+    child.expect_exact("What else supports you?")
+    child.sendline("<b>My choir</b>")
+    child.expect_exact("press Enter to finish: ")
+    child.sendline("5")  # question 5 is banking: change it to No
+    answer(child, "no")
+    child.expect_exact("press Enter to finish: ")
+    child.sendline("")
+    child.expect(pexpect.EOF)
+    [administration] = stored(db, "C5", "therapy-reflection")
+    answers = administration.answers
+    assert answers["banking"] == 0 and answers["banking_helpful"] is None
+    assert answers["supports"] == (1, 9) and answers["supports_other"] == "<b>My choir</b>"
+    assert answers["connection"] is None  # skipped, and the skip is recorded
+
+
+def test_several_instruments_in_one_sitting(db):
+    child = spawn(
+        db, "gad-7", "phq-9", "--client", "C6", "--session", "3", "--context", "format=group"
+    )
+    answer(child, *[1] * 7)
+    child.expect_exact("press Enter to finish: ")
+    child.sendline("")
+    answer(child, *[0] * 9)
+    output = finish(child)
+    assert "GAD-7 total: 7" in output and "PHQ-9 total: 0" in output
+    for instrument in ("gad-7", "phq-9"):
+        [administration] = stored(db, "C6", instrument)
+        assert administration.session == 3 and administration.context == {"format": "group"}
+
+
+def test_two_terminals_at_once(db):
+    first = spawn(db, "gad-7", "--client", "A")
+    second = spawn(db, "gad-7", "--client", "B")
+    for _ in range(7):
+        answer(first, 3)
+        answer(second, 0)
+    finish(first)
+    finish(second)
+    [a] = stored(db, "A", "gad-7")
+    [b] = stored(db, "B", "gad-7")
+    assert sum(a.answers.values()) == 21 and sum(b.answers.values()) == 0

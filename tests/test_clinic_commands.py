@@ -1,0 +1,151 @@
+"""Paper forms, follow-up, alerts, reports and the database, through the command line."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from nefkit.store import open_store
+
+PHQ = [f"phq9_{i}" for i in range(1, 10)]
+
+
+@pytest.fixture
+def cli(nefkit_cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEFKIT_DB", str(tmp_path / "clinic.db"))
+    monkeypatch.setenv("NEFKIT_USER", "dr-test")
+    return nefkit_cli
+
+
+def phq(*answers):
+    return [f"{item}={a}" for item, a in zip(PHQ, answers, strict=True)]
+
+
+def test_record_a_paper_form_and_follow_the_client(cli, tmp_path):
+    result = cli(
+        "record",
+        "phq-9",
+        "--client",
+        "C1",
+        "--session",
+        "1",
+        "--date",
+        "2026-10-01",
+        *phq(2, 2, 2, 2, 2, 1, 1, 0, 0),
+    )
+    assert result.exit_code == 0, result.output
+    assert "PHQ-9 total: 12" in result.output and "No alerts." in result.output
+    result = cli("record", "phq-9", "--client", "C1", *phq(3, 3, 3, 3, 2, 2, 1, 1, 1))
+    assert result.exit_code == 0, result.output
+    assert "client C1, session 2" in result.output
+    assert "DETERIORATION" in result.output and "12 to 19" in result.output
+    assert "RISK: Thoughts of being better off dead" in result.output
+    history = cli("history", "--client", "C1")
+    assert "Client ids are pseudonyms" in history.output
+    assert (
+        "Since the previous administration (session 1, 2026-10-01): 12 to 19, reliably deteriorated"
+        in history.output
+    )
+    alerts = cli("alerts")
+    assert alerts.output.count("C1 phq-9") == 2
+    clients = cli("clients", "--json")
+    [row] = json.loads(clients.output)
+    assert (row["client"], row["administrations"], row["open_alerts"]) == ("C1", 2, 2)
+
+
+def test_a_form_with_problems_is_not_stored(cli, tmp_path):
+    result = cli("record", "phq-9", "--client", "C1", "phq9_1=7", "phq9_99=1", "phq9_10=1", "oops")
+    assert result.exit_code == 1
+    for expected in (
+        "'oops' is not ITEM=VALUE",
+        "phq9_1 (value '7'): not an answer to phq9_1",
+        "phq9_99: phq-9 has no such question",
+        "phq9_10: answered, but this question is asked only when",
+    ):
+        assert expected in result.output
+    assert "forms with problems were not stored" in result.output
+    store = open_store(tmp_path / "clinic.db")
+    assert list(store.administrations()) == []
+    store.close()
+
+
+def test_record_a_filled_file(cli, tmp_path):
+    data = tmp_path / "forms.csv"
+    rows = [
+        ["respondent_id", "session", "administered_at", "site", *PHQ],
+        ["C7", "1", "2026-10-02", "north", *["1"] * 9],
+        ["C8", "1", "2026-10-02", "south", "4", *["1"] * 8],
+    ]
+    with open(data, "w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    result = cli("record", "phq-9", "--file", data)
+    assert result.exit_code == 1
+    assert "client C7, session 1" in result.output
+    assert "row 3, column phq9_1 (value '4'): not an answer" in result.output
+    store = open_store(tmp_path / "clinic.db")
+    [stored] = store.administrations()
+    assert (stored.client, stored.context, str(stored.administered_at)) == (
+        "C7",
+        {"site": "north"},
+        "2026-10-02",
+    )
+    assert stored.mode == "recorded"
+    store.close()
+
+
+def test_corrections_and_voids_are_kept_in_the_history(cli, tmp_path):
+    cli("record", "phq-9", "--client", "C1", *phq(0, 0, 0, 0, 0, 0, 0, 0, 0))
+    result = cli("correct", "1", "phq9_3=2", "--reason", "misread the paper form")
+    assert result.exit_code == 0, result.output
+    assert "PHQ-9 total: 2" in cli("history", "--client", "C1").output
+    bad = cli("correct", "1", "phq9_3=9", "--reason", "x")
+    assert bad.exit_code == 1 and "nothing was changed" in bad.output
+    assert cli("void", "1", "--reason", "entered for the wrong client").exit_code == 0
+    assert "voided (entered for the wrong client)" in cli("history", "--client", "C1").output
+    store = open_store(tmp_path / "clinic.db")
+    history = store.answer_history(1)
+    assert [(h.item, h.value, h.reason) for h in history if h.item == "phq9_3"] == [
+        ("phq9_3", 0, None),
+        ("phq9_3", 2, "misread the paper form"),
+    ]
+    assert [e["action"] for e in store.audit_log()][-2:] == ["correct", "void"]
+    store.close()
+
+
+def test_acknowledging_an_alert(cli):
+    cli("record", "phq-9", "--client", "C1", *phq(0, 0, 0, 0, 0, 0, 0, 0, 2))
+    assert cli("alerts", "--ack", "1").exit_code == 2  # a note is required
+    assert cli("alerts", "--ack", "1", "--note", "Risk assessed; safety plan").exit_code == 0
+    assert cli("alerts").output.strip() == "No open alerts."
+    assert "acknowledged by dr-test: Risk assessed; safety plan" in cli("alerts", "--all").output
+
+
+def test_reports_export_backup_and_erasure(cli, tmp_path):
+    cli("record", "phq-9", "--client", "C1", "--session", "1", *phq(2, 2, 2, 2, 2, 1, 1, 0, 0))
+    cli("record", "phq-9", "--client", "C1", "--session", "2", *phq(1, 1, 1, 1, 0, 0, 0, 0, 0))
+    cli("record", "phq-9", "--client", "C2", "--session", "1", *phq(0, 0, 0, 0, 0, 0, 0, 0, 0))
+    result = cli("report", "--client", "C1", "-o", tmp_path / "c1.json")
+    assert result.exit_code == 0, result.output
+    document = json.loads((tmp_path / "c1.json").read_text())
+    assert [r["scores"]["total"]["value"] for r in document["rows"]] == [12, 4]
+    assert {c["respondent_id"] for c in document["changes"]} == {"C1"}
+    cohort = cli("report", "--cohort", "-o", tmp_path / "all.csv")
+    assert cohort.exit_code == 0
+    with open(tmp_path / "all.csv") as handle:
+        assert [r["respondent_id"] for r in csv.DictReader(handle)] == ["C1", "C1", "C2"]
+    export = cli("db", "export", tmp_path / "export")
+    assert export.exit_code == 0
+    administrations = [
+        json.loads(line) for line in (tmp_path / "export" / "administrations.jsonl").open()
+    ]
+    assert len(administrations) == 3 and administrations[0]["answers"]["phq9_1"] == 2
+    assert (tmp_path / "export" / "phq-9-scores.csv").exists()
+    assert cli("db", "backup", tmp_path / "backup.db").exit_code == 0
+    erased = cli("db", "erase", "--client", "C1", "--reason", "request of 2026-11-27", "--yes")
+    assert erased.output.strip() == "Erased 2 administrations, 18 answers, 0 alerts."
+    assert [c["client"] for c in json.loads(cli("clients", "--json").output)] == ["C2"]
+    backup = open_store(tmp_path / "backup.db")
+    assert len(list(backup.administrations("C1"))) == 2  # backups are not touched
+    backup.close()

@@ -1,0 +1,158 @@
+"""The SQLite store: nothing overwritten, everything audited, safe under two writers, erasable."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import stat
+
+import pytest
+
+from nefkit.errors import NefkitError
+from nefkit.store import open_store
+from nefkit.store.sqlite import MIGRATIONS
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = open_store(tmp_path / "clinic.db")
+    yield s
+    s.close()
+
+
+def start(store, client="C1", instrument="phq-9", session=1):
+    return store.start(
+        client, instrument, "1.0.0", "sha256:x", session, {"format": "group"}, "dr-a"
+    )
+
+
+def test_the_database_file_is_private_and_versioned(tmp_path, store):
+    mode = stat.S_IMODE((tmp_path / "clinic.db").stat().st_mode)
+    assert mode == 0o600
+    version = sqlite3.connect(tmp_path / "clinic.db").execute("PRAGMA user_version").fetchone()[0]
+    assert version == len(MIGRATIONS)
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "future.db"
+    sqlite3.connect(path).execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(NefkitError, match="written by a newer nefkit"):
+        open_store(path)
+
+
+def test_not_a_database_is_a_plain_error(tmp_path):
+    path = tmp_path / "notes.db"
+    path.write_text("these are my notes, not a database" * 100)
+    with pytest.raises(NefkitError, match="is not a nefkit database"):
+        open_store(path)
+
+
+def test_answers_are_never_overwritten(store):
+    administration = start(store)
+    store.answer(administration, "phq9_1", 1, "dr-a")
+    store.answer(administration, "phq9_1", 2, "dr-a")
+    store.finish(administration, "dr-a")
+    store.answer(administration, "phq9_1", 3, "dr-b", reason="client corrected it by phone")
+    assert store.get(administration).answers == {"phq9_1": 3}
+    history = store.answer_history(administration)
+    assert [(h.value, h.by, h.reason) for h in history] == [
+        (1, "dr-a", None),
+        (2, "dr-a", None),
+        (3, "dr-b", "client corrected it by phone"),
+    ]
+    actions = [(e["action"], e["by"], e["detail"]) for e in store.audit_log()]
+    assert ("correct", "dr-b", "phq9_1: client corrected it by phone") in actions
+
+
+def test_voiding_keeps_the_administration_with_its_reason(store):
+    administration = start(store)
+    store.void(administration, "wrong client", "dr-a")
+    assert list(store.administrations("C1")) == []
+    [kept] = store.administrations("C1", include_voided=True)
+    assert (kept.status, kept.void_reason) == ("voided", "wrong client")
+    with pytest.raises(NefkitError, match="was voided"):
+        store.answer(administration, "phq9_1", 1, "dr-a")
+
+
+def test_unfinished_administration_is_found_for_resuming(store):
+    first = start(store)
+    store.answer(first, "phq9_1", 2, "dr-a")
+    assert store.unfinished("C1", "phq-9").answers == {"phq9_1": 2}
+    store.finish(first, "dr-a")
+    assert store.unfinished("C1", "phq-9") is None
+
+
+def test_alerts_are_acknowledged_with_a_note_and_audited(store):
+    administration = start(store)
+    alert = store.raise_alert(administration, "risk", "Item 9 endorsed", "Ask today.")
+    [open_alert] = store.alerts()
+    assert (open_alert.client, open_alert.kind, open_alert.label) == (
+        "C1",
+        "risk",
+        "Item 9 endorsed",
+    )
+    store.acknowledge(alert, "Safety plan made with the client", "dr-b")
+    assert store.alerts() == []
+    [done] = store.alerts(open_only=False)
+    assert (done.acknowledged_by, done.note) == ("dr-b", "Safety plan made with the client")
+    with pytest.raises(NefkitError, match="already acknowledged"):
+        store.acknowledge(alert, "again", "dr-b")
+
+
+def test_erasure_removes_the_client_even_from_the_file_bytes(tmp_path, store):
+    secret = "my neighbour Mrs Example knows about my treatment"
+    administration = start(store, client="C-ERASE")
+    store.answer(administration, "other", secret, "dr-a")
+    store.raise_alert(administration, "warning", "Attributed to treatment", "Talk.")
+    keep = start(store, client="C-KEEP")
+    store.answer(keep, "phq9_1", 1, "dr-a")
+    counts = store.erase_client("C-ERASE", "data-protection request", "dr-a")
+    assert counts == {"administrations": 1, "answers": 1, "alerts": 1}
+    assert [c["client"] for c in store.clients()] == ["C-KEEP"]
+    log = store.audit_log()
+    assert all(e["client"] != "C-ERASE" for e in log)
+    assert "erased one client's data (1 administrations, 1 answers, 1 alerts)" in log[-1]["detail"]
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("clinic.db*"))
+    assert secret.encode() not in raw and b"C-ERASE" not in raw
+    with pytest.raises(NefkitError, match="there is no client"):
+        store.erase_client("C-ERASE", "again", "dr-a")
+
+
+def test_backup_is_a_consistent_private_copy(tmp_path, store):
+    administration = start(store)
+    store.answer(administration, "phq9_1", 3, "dr-a")
+    store.backup(tmp_path / "copy.db")
+    assert stat.S_IMODE((tmp_path / "copy.db").stat().st_mode) == 0o600
+    copy = open_store(tmp_path / "copy.db")
+    assert copy.get(administration).answers == {"phq9_1": 3}
+    copy.close()
+    with pytest.raises(NefkitError, match="exists"):
+        store.backup(tmp_path / "copy.db")
+
+
+def _writer(path, client, count):
+    store = open_store(path)
+    administration = store.start(client, "phq-9", "1", "h", 1, {}, client)
+    for n in range(count):
+        store.answer(administration, f"q{n}", n, client)
+    store.finish(administration, client)
+    store.close()
+
+
+def test_two_writers_at_once_both_succeed_and_lose_nothing(tmp_path):
+    path = tmp_path / "busy.db"
+    open_store(path).close()
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=_writer, args=(path, f"C{i}", 200)) for i in range(2)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(60)
+        assert writer.exitcode == 0
+    store = open_store(path)
+    for client in ("C0", "C1"):
+        [administration] = store.administrations(client)
+        assert administration.finished_at is not None
+        assert len(administration.answers) == 200
+    store.close()
