@@ -390,6 +390,29 @@ def attach(cli, registry_for, instruments_option) -> None:
             store.close()
         click.echo("Erased " + ", ".join(f"{n} {what}" for what, n in counts.items()) + ".")
 
+    @cli.command(name="info-sheet")
+    @click.argument("instrument_id")
+    @click.option(
+        "-o",
+        "--output",
+        required=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The file to write (.html or .txt).",
+    )
+    @click.option("--format", "output_format", help="Format, if not given by the extension.")
+    @instruments_option
+    def info_sheet(instrument_id, output, output_format, instrument_paths):
+        """A plain-language sheet for clients before treatment: the negative effects the
+        instrument asks about, how often people report them (with sources), and an invitation
+        to raise any of them at any session."""
+        from .api import get_plan
+        from .info_sheet import build_info_sheet
+
+        registry = registry_for(instrument_paths)
+        sheet = build_info_sheet(get_plan(instrument_id, registry))
+        registry.renderer_for(output, output_format).write_info_sheet(sheet, output)
+        click.echo(f"Wrote {output}", err=True)
+
     @cli.command(name="report")
     @click.option("--client", help="A client report for this client.")
     @click.option("--cohort", is_flag=True, help="A report on every client.")

@@ -95,6 +95,9 @@ class Norm(Model):
     statistic: Literal["percent_experienced", "percent_attributed_to_treatment", "mean", "sd"]
     value: StrictInt | StrictFloat
     population: Text
+    plain_population: str = Field(
+        "", description="The population in words a client understands, for information sheets."
+    )
     source: Text
     n: Optional[StrictInt] = None
     verified: bool = Field(description="False when the figure was not checked in the source.")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .errors import NefkitError
 
 if TYPE_CHECKING:
+    from .info_sheet import InfoSheet
     from .instrument import Instrument
     from .results import Results
 
@@ -53,6 +54,10 @@ class Renderer(ABC):
     @abstractmethod
     def render(self, results: Sequence[Results], path: Path, options: RenderOptions) -> None:
         """Write ``results`` to ``path``."""
+
+    def write_info_sheet(self, sheet: InfoSheet, path: Path) -> None:
+        """Write a client information sheet (see :mod:`nefkit.info_sheet`). Optional."""
+        raise NefkitError(f"the {self.format} format does not write information sheets")
 
     def write_template(self, instrument: Instrument, path: Path) -> None:
         """Write a blank data-entry file that ``nefkit score`` reads back without edits.

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+from nefkit.info_sheet import InfoSheet, describe_figure
+from nefkit.renderers import Renderer, RenderOptions
+from nefkit.results import Results
+from nefkit.tabular import display
+
+_FLAG = {True: "RAISED", None: "could not be checked (an answer is missing)"}
+
+
+def _fill(text: str, indent: str = "") -> str:
+    return textwrap.fill(text, width=78, initial_indent=indent, subsequent_indent=indent)
+
+
+class TextRenderer(Renderer):
+    """For a terminal, an e-mail or a printout: one block per administration, risk first."""
+
+    format = "text"
+    extensions = (".txt",)
+    summary = "Plain text: one block per administration; also client information sheets."
+    many = True
+
+    def render(self, batch: Sequence[Results], path: Path, options: RenderOptions) -> None:
+        with open(path, "w", encoding="utf-8") as out:
+            for results in batch:
+                out.write(f"{results.instrument.title}\n{'=' * len(results.instrument.title)}\n")
+                for row in results.rows:
+                    when = f", {row.administered_at}" if row.administered_at else ""
+                    session = f", session {row.session}" if row.session is not None else ""
+                    out.write(f"\n{row.respondent_id}{session}{when} (row {row.row})\n")
+                    for step in results.plan.flags:
+                        state = _FLAG.get(row.flags.get(step.flag.id))
+                        if row.valid and state:
+                            out.write(
+                                _fill(f"{step.flag.level.upper()} {state}: {step.flag.label}", "  ")
+                                + "\n"
+                            )
+                    for problem in row.problems:
+                        out.write(_fill(f"NOT SCORED: {problem}", "  ") + "\n")
+                    for step in results.plan.steps:
+                        result = row.scores.get(step.score.id)
+                        if result is not None:
+                            shown = result.reason if result.value is None else display(result.value)
+                            out.write(_fill(f"{step.score.label}: {shown}", "  ") + "\n")
+                for change in results.changes:
+                    out.write(
+                        f"\n{change.respondent_id}: {change.score_id} {change.comparison},"
+                        f" {change.before:g} to {change.after:g}: {change.classification}\n"
+                    )
+                out.write(
+                    f"\n{results.instrument.citation}\n{results.provenance.instrument_label}\n\n"
+                )
+
+    def write_info_sheet(self, sheet: InfoSheet, path: Path) -> None:
+        lines = [sheet.title, "=" * len(sheet.title), "", _fill(sheet.introduction), ""]
+        lines.append("People in psychological treatment have reported, for example:")
+        for effect in sheet.effects:
+            lines.append(textwrap.fill(f'- "{effect.statement}"', 78, subsequent_indent="  "))
+            for figure in effect.figures:
+                lines.append(_fill(describe_figure(figure), "    "))
+        lines += ["", _fill(sheet.invitation), "", "Sources", "-------"]
+        lines += [_fill(f"[{n}] {source}") for n, source in enumerate(sheet.sources, 1)]
+        lines.append(_fill(f"The questions come from: {sheet.instrument}"))
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
