@@ -191,7 +191,9 @@ class GroupedSummary:
         if self.column is None or not row.valid:
             return
         group = self._group_of.setdefault(row.respondent_id, row.context.get(self.column))
-        self.groups.setdefault(group, Summary(self._plan)).add(row)
+        if group not in self.groups:
+            self.groups[group] = Summary(self._plan)
+        self.groups[group].add(row)
 
     def add_change(self, change: ChangeRow) -> None:
         self.overall.add_change(change)

@@ -1,0 +1,368 @@
+"""The client report: one respondent's administrations of every instrument in the batch, laid
+out for the clinician who will sit with them. Flags come first, then each score over time, what
+negative effects they reported and, for reflection questions, their answers in their own words.
+
+A client has few rows, so they are held in memory; everything here works on those lists."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from markupsafe import Markup
+
+from nefkit.results import ChangeRow, Results, ScoredRow
+from nefkit.summary import effect_items
+
+from . import charts
+from .facts import Scale, answer_text, day, derived_from, number, scales, when
+
+LEVELS = ("risk", "warning", "info")
+CLASS_WORDS = {
+    "reliably deteriorated": ("worse", "reliably worse than {}"),
+    "reliably improved": ("better", "reliably better than {}"),
+    "recovered": ("better", "recovered since {}"),
+}
+
+
+@dataclass
+class FlagEvent:
+    level: str
+    label: str
+    action: str
+    instrument: str
+    when: str
+    raised: Optional[bool]  # None: an answer it needs was missing
+
+
+@dataclass
+class Timeline:
+    scale: Scale
+    chart: Markup
+    rows: list[dict[str, str]]
+    changes: list[str]  # reliable changes in words: the chart's text equivalent
+    first: str
+    latest: str
+    overall: str  # the first-to-latest classification, or why there is none
+
+
+@dataclass
+class Effect:
+    text: str
+    impact: str
+    cause: str
+    treatment: bool
+
+
+@dataclass
+class Profile:
+    """The negative effects one administration reports."""
+
+    when: str
+    experienced: list[Effect]
+    not_experienced: list[str]
+    unanswered: list[str]
+
+
+@dataclass
+class Section:
+    """One instrument's part of the report."""
+
+    results: Results
+    administrations: list[str]
+    timelines: list[Timeline] = field(default_factory=list)
+    profiles: list[Profile] = field(default_factory=list)
+    scores: list[dict[str, Any]] = field(default_factory=list)  # {"label", "values": [...]}
+    answers: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+    matrix: list[tuple[str, list[str]]] = field(default_factory=list)  # item text, answers
+    own_words: list[tuple[str, str, str]] = field(default_factory=list)  # when, question, text
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def instrument(self):
+        return self.results.instrument
+
+    @property
+    def provenance(self):
+        return self.results.provenance
+
+
+@dataclass
+class ClientReport:
+    respondent: str
+    sections: list[Section]
+    flags: list[FlagEvent]
+    generated_at: dt.datetime
+    nefkit_version: str
+
+    @property
+    def raised(self) -> list[FlagEvent]:
+        return [f for f in self.flags if f.raised]
+
+    @property
+    def risks(self) -> list[FlagEvent]:
+        return [f for f in self.raised if f.level == "risk"]
+
+    @property
+    def unchecked(self) -> list[FlagEvent]:
+        return [f for f in self.flags if not f.raised]
+
+    @property
+    def unchecked_risks(self) -> list[FlagEvent]:
+        return [f for f in self.unchecked if f.level == "risk"]
+
+    @property
+    def checked(self) -> list[tuple[str, int]]:
+        """Instruments that can raise a risk flag, and how many administrations were checked."""
+        return [
+            (s.instrument.title, len(s.administrations))
+            for s in self.sections
+            if s.administrations and any(f.flag.level == "risk" for f in s.results.plan.flags)
+        ]
+
+    @property
+    def timelines(self) -> list[Timeline]:
+        return [t for s in self.sections for t in s.timelines]
+
+
+def _order(rows: list[ScoredRow]) -> tuple[list[ScoredRow], str]:
+    """Rows in the order they were given: by session when every row has one, else by date,
+    else as they appear in the file; and which of those it was."""
+    if rows and all(r.session is not None for r in rows):
+        return sorted(rows, key=lambda r: (r.session, r.row)), "session"
+    if rows and all(r.administered_at is not None for r in rows):
+        return sorted(rows, key=lambda r: (_moment(r.administered_at), r.row)), "date"
+    return sorted(rows, key=lambda r: r.row), "order"
+
+
+def _moment(date: dt.date) -> dt.datetime:
+    return date if isinstance(date, dt.datetime) else dt.datetime.combine(date, dt.time())
+
+
+def _tick(row: ScoredRow, by: str, index: int) -> tuple[float, str, str]:
+    if by == "session":
+        return (
+            row.session,
+            f"Session {row.session}",
+            day(row.administered_at) if row.administered_at else "",
+        )
+    if by == "date":
+        return _moment(row.administered_at).timestamp() / 86400, day(row.administered_at), ""
+    return index + 1, f"#{index + 1}", ""
+
+
+def _score_text(result) -> str:
+    if result.value is None:
+        return f"not scorable: {result.reason}" if result.reason else "not scorable"
+    value = result.value
+    text = (
+        ("yes" if value else "no")
+        if isinstance(value, bool)
+        else (number(value, 2) if isinstance(value, (int, float)) else str(value))
+    )
+    return text + (" (prorated)" if result.status == "prorated" else "")
+
+
+def _timeline(
+    scale: Scale, rows: list[ScoredRow], changes: list[ChangeRow], by: str, key: str
+) -> Timeline:
+    ticks = {row.row: _tick(row, by, i) for i, row in enumerate(rows)}
+    short = {row.row: ticks[row.row][1] for row in rows}
+    changes = [c for c in changes if c.score_id == scale.id]
+    marks: dict[int, list[tuple[str, str]]] = {}
+    for change in changes:
+        if change.classification in CLASS_WORDS:
+            kind, words = CLASS_WORDS[change.classification]
+            text = words.format(short.get(change.from_row, f"row {change.from_row}"))
+            if (kind, text) not in marks.setdefault(change.to_row, []):
+                marks[change.to_row].append((kind, text))
+    points, table = [], []
+    previous: dict[int, ChangeRow] = {
+        c.to_row: c for c in changes if c.comparison == "session to session"
+    }
+    for row in rows:
+        x, tick, subtick = ticks[row.row]
+        result = row.scores[scale.id]
+        points.append(charts.Point(x, tick, subtick, result.value, tuple(marks.get(row.row, ()))))
+        step = previous.get(row.row)
+        table.append(
+            {
+                "when": when(row.session, row.administered_at),
+                "score": _score_text(result),
+                "band": _score_text(row.scores[scale.band_id]) if scale.band_id else "",
+                "case": _score_text(row.scores[scale.threshold_id]) if scale.threshold_id else "",
+                "change": f"{step.difference:+g} ({step.classification})" if step else "",
+            }
+        )
+    values = [p.value for p in points if p.value is not None]
+    low = scale.low if scale.low is not None else min(values, default=0)
+    high = scale.high if scale.high is not None else max(values, default=1)
+    overall = next((c for c in changes if c.comparison == "baseline to latest"), None)
+    sentences = [
+        f"{short.get(c.from_row)} to {short.get(c.to_row)}: {number(c.before)} → "
+        f"{number(c.after)} ({c.difference:+g}), {c.classification}"
+        + (" (first to latest)" if c.comparison == "baseline to latest" else "")
+        for c in changes
+        if c.classification != "no reliable change" or c.comparison == "baseline to latest"
+    ]
+    scored = [(row, p) for row, p in zip(rows, points) if p.value is not None]
+    title = f"{scale.label} by {'session' if by == 'session' else 'date'}"
+    desc = "; ".join(f"{p.tick}: {number(p.value)}" for _, p in scored) or "no scores"
+    chart = charts.timeline(
+        key,
+        title,
+        desc + ". " + ". ".join(sentences),
+        points,
+        low,
+        high,
+        scale.bands,
+        scale.threshold,
+        scale.integer,
+    )
+    return Timeline(
+        scale,
+        chart,
+        table,
+        sentences,
+        f"{number(scored[0][1].value)} ({scored[0][1].tick})" if scored else "–",
+        f"{number(scored[-1][1].value)} ({scored[-1][1].tick})" if scored else "–",
+        overall.classification
+        if overall
+        else ("only one scored administration" if len(scored) < 2 else "not classified"),
+    )
+
+
+def _profile(results: Results, row: ScoredRow) -> Profile:
+    instrument = results.instrument
+    items = instrument.item_map
+    profile = Profile(when(row.session, row.administered_at), [], [], [])
+    for effect in effect_items(results.plan):
+        answer = row.answers.get(effect.item_id)
+        if answer == 1:
+            impact_item = items.get(effect.impact_id)
+            impact_value = row.answers.get(effect.impact_id) if impact_item else None
+            impact = answer_text(instrument, impact_item, impact_value) if impact_item else None
+            if isinstance(impact_value, int):
+                impact = f"{impact_value} – {impact}"
+            cause = row.answers.get(effect.cause_id)
+            profile.experienced.append(
+                Effect(
+                    effect.text,
+                    impact or "not asked",
+                    answer_text(instrument, items[effect.cause_id], cause),
+                    cause == effect.treatment,
+                )
+            )
+        elif answer == 0:
+            profile.not_experienced.append(effect.text)
+        else:
+            profile.unanswered.append(effect.text)
+    return profile
+
+
+def _section(results: Results, rows: list[ScoredRow], respondent: str, index: int) -> Section:
+    plan, instrument = results.plan, results.instrument
+    rows, by = _order(rows)
+    valid = [r for r in rows if r.valid]
+    section = Section(results, [when(r.session, r.administered_at) for r in valid])
+    numbers = {r.row for r in rows}
+    section.problems = [str(p) for p in results.problems if p.row in numbers]
+    if not valid:
+        return section
+    charted = scales(plan)
+    # Changes of this respondent only: the batch may hold everyone's when it was not filtered.
+    changes = [c for c in results.changes if c.respondent_id == respondent]
+    for scale in charted:
+        key = f"client-{index}-{instrument.id}-{scale.id}"
+        section.timelines.append(_timeline(scale, valid, changes, by, key))
+    if effect_items(plan):
+        section.profiles = [_profile(results, row) for row in valid]
+    shown = {s.id for s in charted}
+    shown |= derived_from(plan, shown)
+    section.scores = [
+        {"label": step.score.label, "values": [_score_text(r.scores[step.score.id]) for r in valid]}
+        for step in plan.steps
+        if step.score.id not in shown
+    ]
+    if not plan.steps:  # nothing scored, such as reflection questions: every answer, in words
+        section.answers = [
+            (when(row.session, row.administered_at), _answers(instrument, row)) for row in valid
+        ]
+        return section
+    section.own_words = [
+        (when(row.session, row.administered_at), item.text, text)
+        for row in valid
+        for item in instrument.items
+        if item.type == "text"
+        and isinstance(text := row.answers.get(item.id), str)
+        and text.strip()
+    ]
+    if charted:
+        section.matrix = [
+            (
+                item.text,
+                [
+                    answer_text(instrument, item, r.answers.get(item.id)) or "not asked"
+                    for r in valid
+                ],
+            )
+            for item in instrument.items
+        ]
+    return section
+
+
+def _answers(instrument, row: ScoredRow) -> list[tuple[str, str]]:
+    """Each question asked and its answer as the respondent gave it (follow-ups not asked are
+    left out)."""
+    return [
+        (item.text, answer)
+        for item in instrument.items
+        if (answer := answer_text(instrument, item, row.answers.get(item.id))) is not None
+    ]
+
+
+def _flags(results: Results, rows: list[ScoredRow]) -> list[FlagEvent]:
+    events = []
+    title = results.instrument.title
+    for row in _order(rows)[0]:
+        moment = when(row.session, row.administered_at)
+        if not row.valid:
+            if not results.plan.flags:
+                continue
+            events.append(
+                FlagEvent(
+                    "warning",
+                    "This administration could not be scored, so its flags "
+                    "were not checked (see Problems)",
+                    "",
+                    title,
+                    moment,
+                    None,
+                )
+            )
+            continue
+        for step in results.plan.flags:
+            raised = row.flags.get(step.flag.id)
+            if raised is not False:
+                flag = step.flag
+                events.append(FlagEvent(flag.level, flag.label, flag.action, title, moment, raised))
+    return events
+
+
+def build(batch: list[Results], rows: list[list[ScoredRow]], respondent: str) -> ClientReport:
+    """The report's content; ``rows`` are each results' rows, already read."""
+    from nefkit import __version__
+
+    sections = [
+        _section(results, kept, respondent, i) for i, (results, kept) in enumerate(zip(batch, rows))
+    ]
+    flags = [event for results, kept in zip(batch, rows) for event in _flags(results, kept)]
+    flags.sort(key=lambda f: LEVELS.index(f.level))
+    return ClientReport(
+        respondent,
+        sections,
+        flags,
+        max(r.provenance.generated_at for r in batch),
+        __version__,
+    )
