@@ -48,3 +48,26 @@ def test_the_text_renderer_writes_results_too(tmp_path):
     assert "C1, session 1 (row 2)" in text
     assert "RISK RAISED: Thoughts of being better off dead" in text
     assert "PHQ-9 total: 2" in text
+
+
+def test_the_html_sheet_is_self_contained_and_sourced(nefkit_cli, tmp_path):
+    from html.parser import HTMLParser
+
+    result = nefkit_cli("info-sheet", "neq-32", "-o", tmp_path / "sheet.html")
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "sheet.html").read_text()
+    tags = []
+
+    class Tags(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            tags.append((tag, dict(attrs)))
+
+    Tags().feed(page)
+    assert not [t for t, a in tags if t == "script" or "src" in a]
+    assert any(t == "meta" and a.get("http-equiv") == "Content-Security-Policy" for t, a in tags)
+    text = " ".join(page.split())
+    assert "&ldquo;Unpleasant memories resurfaced&rdquo;" in text
+    assert (
+        "About 38 in 100 people (38.4%)" in text and "we could not fully check this figure" in text
+    )
+    assert "please raise it at any session" in text

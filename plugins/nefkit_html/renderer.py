@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from nefkit.errors import NefkitError
+from nefkit.info_sheet import InfoSheet
 from nefkit.renderers import Renderer, RenderOptions
 from nefkit.results import Results, ScoredRow
 
@@ -41,6 +42,18 @@ class HtmlRenderer(Renderer):
             report = cohort.build(collectors or _collectors(batch, kept, options), options)
             template = "cohort.html"
         page = environment(options).get_template(template).render(report=report)
+        path.write_text(page, encoding="utf-8")
+
+    def write_info_sheet(self, sheet: InfoSheet, path: Path) -> None:
+        from types import SimpleNamespace
+
+        import nefkit
+        from nefkit.info_sheet import describe_figure
+
+        report = SimpleNamespace(
+            sheet=sheet, describe=describe_figure, nefkit_version=nefkit.__version__
+        )
+        page = environment(RenderOptions()).get_template("info-sheet.html").render(report=report)
         path.write_text(page, encoding="utf-8")
 
 
