@@ -206,9 +206,14 @@ class _Checker:
             unscored = [i for i in inputs if i in inst.item_map and not inst.item_map[i].scored]
             for ref in unscored:
                 yield self.problem(where, f"uses item '{ref}', which is marked scored = false")
-            for message in rule.check(score, params, inst, self.outputs):
+            try:  # a rule is plugin code: its failure is a problem of this score, not a crash
+                messages = list(rule.check(score, params, inst, self.outputs))
+                self.outputs[score.id] = rule.output(score, params, inst, self.outputs)
+            except Exception as e:
+                self.known_ids.add(score.id)
+                messages = [f"rule '{rule.name}' failed while checking it: {type(e).__name__}: {e}"]
+            for message in messages:
                 yield self.problem(where, message)
-            self.outputs[score.id] = rule.output(score, params, inst, self.outputs)
 
     def check_flags(self) -> Iterator[Problem]:
         for flag in self.instrument.flags:
@@ -234,7 +239,13 @@ class _Checker:
                 continue
             output = self.outputs.get(change.score)
             if output is not None:
-                for message in rule.check(change, params, output):
+                try:
+                    messages = list(rule.check(change, params, output))
+                except Exception as e:
+                    messages = [
+                        f"rule '{rule.name}' failed while checking it: {type(e).__name__}: {e}"
+                    ]
+                for message in messages:
                     yield self.problem(where, message)
 
     def check_norms(self) -> Iterator[Problem]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from . import __version__, clinic_commands
-from .errors import NefkitError
+from .errors import NefkitError, PluginError
 from .plugins import host
 
 
@@ -37,6 +37,8 @@ def cli() -> None:
       nefkit validate my-scale.toml    check a definition you wrote
       nefkit plugins --all             the plugins providing all this
     """
+    if _startup_error is not None:
+        raise click.ClickException(str(_startup_error))
 
 
 def instruments_option(command):
@@ -71,8 +73,19 @@ def _print_json(value) -> None:
 @click.option("--all", "show_all", is_flag=True, help="Include nefkit's built-in plugins.")
 @json_option
 def plugins_command(show_all: bool, as_json: bool) -> None:
-    """List installed plugins: name, version, hooks and any load failure."""
+    """List installed plugins: name, version, hooks and any failure to load or register."""
+    import warnings
+
+    from .plugins import PluginWarning
+    from .registry import build_registry
+
     host.load()
+    with warnings.catch_warnings():  # failures are listed below, with their plugin
+        warnings.simplefilter("ignore", PluginWarning)
+        try:
+            build_registry()
+        except NefkitError as e:
+            click.echo(f"Error: {e}", err=True)
     rows = [
         {
             "name": info.name,
@@ -334,9 +347,15 @@ def uninstall_command(packages, yes) -> None:
 clinic_commands.attach(cli, _registry, instruments_option)
 
 
-def _register_plugin_commands() -> None:
-    host.load()
-    host.call_each("register_commands", lambda info: cli)
+def _register_plugin_commands() -> PluginError | None:
+    """Plugins add their commands as the CLI is built; in strict mode a broken plugin is kept
+    as an error that any command then reports, instead of a traceback at import."""
+    try:
+        host.load()
+        host.call_each("register_commands", lambda info: cli)
+    except PluginError as e:
+        return e
+    return None
 
 
-_register_plugin_commands()
+_startup_error = _register_plugin_commands()

@@ -82,9 +82,7 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.info: dict[str, PluginInfo] = {}
         self.loaded = False
-        if os.environ.get("NEFKIT_TRACE_PLUGINS"):
-            self.pm.trace.root.setwriter(sys.stderr.write)
-            self.pm.enable_tracing()
+        self.trace = os.environ.get("NEFKIT_TRACE_PLUGINS", "") not in ("", "0")
 
     def load(self) -> None:
         """Load every selected entry point once; later calls do nothing."""
@@ -163,10 +161,14 @@ class PluginHost:
         ``done(argument)`` runs only when the plugin's hook returned, so what a plugin registered
         before raising is discarded with it. Duplicates are errors and propagate.
         """
-        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
+        # In registration order, nefkit's own first: where a name or an extension is shared,
+        # the first registration is the one kept.
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():
             info = self.info.get(impl.plugin_name) or PluginInfo(
                 impl.plugin_name, "unknown", "?", builtin=False
             )
+            if self.trace:
+                print(f"nefkit: calling {hook} of {info.label}", file=sys.stderr)
             argument = make(info)
             try:
                 impl.function(*(argument for _ in impl.argnames))

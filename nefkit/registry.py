@@ -15,7 +15,7 @@ from .checks import check_instrument
 from .errors import DuplicateRegistration, NefkitError, PluginError
 from .instrument import Instrument
 from .loading import load_definition
-from .plugins import PluginHost, PluginInfo
+from .plugins import PluginHost, PluginInfo, PluginWarning
 from .plugins import host as default_host
 from .problems import Problem
 from .readers import Reader
@@ -133,7 +133,7 @@ def _format_checker(kind: type, noun: str):
         fmt, extensions = getattr(thing, "format", None), getattr(thing, "extensions", None)
         if not isinstance(fmt, str) or not _NAME.match(fmt):
             raise PluginError(
-                f"registered a {noun} whose format {fmt!r} is not lowercase letters and digits"
+                f"registered a {noun} whose format {fmt!r} is not lowercase letters, digits and _"
             )
         if not isinstance(extensions, tuple) or not all(
             isinstance(e, str) and e.startswith(".") and e == e.lower() for e in extensions
@@ -181,6 +181,8 @@ def build_registry(
         lambda info: _Collector(info, _check_directory),
         lambda c: registry.templates.extend(Entry(d, c.info.label) for d in c.pending),
     )
+    for table in (registry.renderers, registry.readers):
+        _warn_shared_extensions(table)
     rules = registry.rule_map
 
     def commit_instruments(collector: _Collector) -> None:
@@ -217,6 +219,21 @@ def build_registry(
             Entry(instrument, f"your file {path}", str(path)),
         )
     return registry
+
+
+def _warn_shared_extensions(table: dict[str, Entry[Any]]) -> None:
+    """An extension claimed twice stays with the first claimant (nefkit's own come first)."""
+    claimed: dict[str, Entry[Any]] = {}
+    for fmt, entry in table.items():
+        for extension in entry.value.extensions:
+            first = claimed.setdefault(extension, entry)
+            if first is not entry:
+                warnings.warn(
+                    f"{entry.origin} also claims '{extension}' files, which stay with"
+                    f" {first.origin}; choose this one with --format {fmt}",
+                    PluginWarning,
+                    stacklevel=3,
+                )
 
 
 def _check_directory(directory: Any) -> Any:

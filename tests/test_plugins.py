@@ -730,3 +730,96 @@ def test_plugins_lists_a_third_party_plugin_and_its_hooks(register_plugin):
     assert result.output == (
         "both  (nefkit-both 3.0)\n  hooks: register_renderers, register_scoring_rules\n"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Plugin code failing where the host calls it, and support switches
+
+
+def run_nefkit(tmp_path, *args, **env):
+    import os
+    import subprocess
+
+    environment = {**os.environ, "PYTHONPATH": str(tmp_path), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "nefkit", *args], capture_output=True, text=True, env=environment
+    )
+
+
+def test_strict_mode_and_a_broken_plugin_give_an_error_not_a_traceback(fake_distribution, tmp_path):
+    fake_distribution("raise ImportError('no module named tabulate')\n")
+    result = run_nefkit(tmp_path, "instruments", NEFKIT_STRICT_PLUGINS="1")
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: nefkit-fake 0.3 (plugin fake) could not be loaded")
+    assert "Traceback" not in result.stderr
+
+
+def test_trace_plugins_prints_every_hook_call(tmp_path):
+    result = run_nefkit(tmp_path, "instruments", NEFKIT_TRACE_PLUGINS="1", NEFKIT_LOAD_PLUGINS="")
+    assert result.returncode == 0
+    assert (
+        "nefkit: calling register_instruments of nefkit 0.1.0 (built-in plugin instruments)"
+        in result.stderr
+    )
+    assert (
+        "nefkit: calling register_renderers of nefkit 0.1.0 (built-in plugin csv)" in result.stderr
+    )
+
+
+def test_a_rule_whose_check_raises_is_a_problem_not_a_crash(register_plugin, tmp_path):
+    class Explodes(HighestRule):
+        name = "explodes"
+
+        def check(self, score, params, instrument, outputs):
+            raise RuntimeError("lookup table missing")
+
+    class Plugin:
+        @nefkit.hookimpl
+        def register_scoring_rules(self, register):
+            register(Explodes())
+
+    register_plugin(Plugin(), name="boom", distribution="nefkit-boom")
+    path = tmp_path / "x.toml"
+    path.write_text(
+        DEFINITION.format(id="x")
+        + '\n[[scores]]\nid = "t"\nlabel = "T"\nrule = "explodes"\nitems = ["q1", "q2"]\n'
+    )
+    [problem] = nefkit.validate(path)
+    assert problem.where == 'score "t"'
+    assert (
+        problem.message
+        == "rule 'explodes' failed while checking it: RuntimeError: lookup table missing"
+    )
+
+
+def test_an_extension_claimed_twice_stays_with_nefkits_own_renderer(register_plugin):
+    class OtherCsv(MarkdownRenderer):
+        format = "othercsv"
+        extensions = (".csv",)
+
+    class Plugin:
+        @nefkit.hookimpl
+        def register_renderers(self, register):
+            register(OtherCsv())
+
+    register_plugin(Plugin(), name="othercsv", distribution="nefkit-othercsv", version="1.2")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        registry = build_registry()
+    [message] = plugin_warnings(caught)
+    assert "nefkit-othercsv 1.2 (plugin othercsv) also claims '.csv' files" in message
+    assert "choose this one with --format othercsv" in message
+    assert registry.renderer_for(Path("out.csv")).format == "csv"
+    assert registry.renderer_for(Path("out.csv"), "othercsv").format == "othercsv"
+
+
+def test_plugins_command_lists_registration_failures(register_plugin):
+    class Plugin:
+        @nefkit.hookimpl
+        def register_scoring_rules(self, register):
+            register("not a rule")
+
+    register_plugin(Plugin(), name="badrule", distribution="nefkit-badrule", version="0.9")
+    result = CliRunner().invoke(cli, ["plugins", "--json"])
+    [row] = [r for r in json.loads(result.output) if r["name"] == "badrule"]
+    assert "which is not a nefkit.ScoringRule or ChangeRule instance" in row["failures"][0]
