@@ -7,6 +7,8 @@ Each check yields :class:`Problem` objects; :func:`check_instrument` runs them a
 from __future__ import annotations
 
 import difflib
+import itertools
+import math
 from collections import Counter
 from collections.abc import Iterator, Mapping
 
@@ -51,6 +53,7 @@ class _Checker:
         self.file = file
         self.known_ids = known_ids
         self.outputs: dict[str, Output] = {}
+        self.used: set[str] = set()  # ids some score reads
 
     def problem(self, where: str, message: str, level: str = "error") -> Problem:
         return Problem(file=self.file, where=where, message=message, level=level)
@@ -63,6 +66,26 @@ class _Checker:
         yield from self.check_flags()
         yield from self.check_changes()
         yield from self.check_norms()
+        yield from self.check_unused_items()
+
+    def check_unused_items(self) -> Iterator[Problem]:
+        """Legal but suspicious: a scored item that no score reads and no flag tests."""
+        inst = self.instrument
+        if not inst.scores:
+            return  # an inventory reported item by item
+        used = set(self.used)
+        for flag in inst.flags:
+            try:
+                used |= {t.ref for t in conditions.tests(conditions.parse(flag.when))}
+            except conditions.ConditionSyntaxError:
+                pass  # reported by check_flags
+        for item in inst.items:
+            if item.scored and item.type != "text" and item.id not in used:
+                yield self.problem(
+                    f'item "{item.id}"',
+                    "no score uses it and no flag tests it; if it is only asked, mark it scored = false",
+                    level="warning",
+                )
 
     def check_ids(self) -> Iterator[Problem]:
         inst = self.instrument
@@ -143,6 +166,10 @@ class _Checker:
                 message = self.impossible(test, item)
                 if message:
                     yield self.problem(where, message)
+                    return
+        if _never_holds(condition, self.instrument):
+            what = "this question is never asked" if later else "this flag is never raised"
+            yield self.problem(where, f"'{text}' can never hold, so {what}", level="warning")
 
     def impossible(self, test: conditions.Test, item: Item) -> str | None:
         """Why a test can never hold for the answers an item accepts, or None."""
@@ -196,6 +223,7 @@ class _Checker:
                     yield self.param_problem(where, error)
                 continue
             inputs = rule.inputs(score, params)
+            self.used.update(inputs)
             missing = [i for i in inputs if i not in self.outputs and i not in self.known_ids]
             for ref in missing:
                 message = self.unknown("item or earlier score", ref, self.outputs)
@@ -278,6 +306,24 @@ class _Checker:
         hint = difflib.get_close_matches(name, list(known), n=1)
         suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
         return f"unknown {noun} '{name}'{suggestion}"
+
+
+def _never_holds(condition: conditions.Condition, instrument: Instrument) -> bool:
+    """True when no combination of answers (blank included) to the items a condition tests
+    makes it hold. Only decided for conditions on choice and yes/no items with few
+    combinations; anything else is assumed satisfiable."""
+    refs = list(dict.fromkeys(t.ref for t in conditions.tests(condition)))
+    domains = []
+    for ref in refs:
+        item = instrument.item_map.get(ref)
+        if item is None or item.type not in ("choice", "yes_no"):
+            return False
+        domains.append([None, *(value for value, _ in instrument.choices(item))])
+    if math.prod(len(d) for d in domains) > 100_000:
+        return False
+    return not any(
+        condition.evaluate(dict(zip(refs, values))) for values in itertools.product(*domains)
+    )
 
 
 def _codes(choices) -> str:

@@ -192,6 +192,38 @@ def validate_command(files, check_examples, instrument_paths) -> None:
         raise click.ClickException(f"{failed} of {len(files)} definition files have errors")
 
 
+@cli.command(name="new")
+@click.argument("instrument_id")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write it (default: ID.toml here).",
+)
+def new_command(instrument_id, output) -> None:
+    """Write a commented starter definition that already validates, showing every feature of
+    the format: scales, item types, follow-ups, scores, bands, flags, change, norms, examples."""
+    from importlib.resources import files
+
+    from pydantic import TypeAdapter, ValidationError
+
+    from .instrument import InstrumentId
+
+    try:
+        TypeAdapter(InstrumentId).validate_python(instrument_id)
+    except ValidationError:
+        raise click.BadParameter(
+            "use lowercase letters, digits, - _ and ., starting with a letter or digit",
+            param_hint="INSTRUMENT_ID",
+        ) from None
+    output = output or Path(f"{instrument_id}.toml")
+    if output.exists():
+        raise click.ClickException(f"{output} exists; choose another name with -o")
+    text = files("nefkit").joinpath("starter", "definition.toml").read_text(encoding="utf-8")
+    output.write_text(text.replace("__ID__", instrument_id), encoding="utf-8")
+    click.echo(f"Wrote {output}. Next: edit it, then nefkit validate --check-examples {output}")
+
+
 @cli.command(name="schema")
 def schema_command() -> None:
     """Print the JSON Schema of the definition format, for editor completion."""

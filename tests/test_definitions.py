@@ -191,6 +191,11 @@ MINIMAL = HEADER + textwrap.dedent(
 )
 
 
+def errors_in(path):
+    """The errors of a definition (its lint warnings are tested in test_authoring.py)."""
+    return [p for p in nefkit.validate(path) if p.level == "error"]
+
+
 def write(directory: Path, name: str, text: str) -> Path:
     path = directory / name
     path.write_text(text, encoding="utf-8")
@@ -218,7 +223,7 @@ def test_the_five_bundled_instruments_are_there():
 
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.name)
 def test_bundled_instrument_has_no_problems(path):
-    assert nefkit.validate(path) == []
+    assert errors_in(path) == []
 
 
 def test_validate_accepts_every_bundled_instrument():
@@ -242,7 +247,7 @@ def broken(tmp_path, monkeypatch) -> Path:
 @pytest.mark.parametrize("mistake", EXPECTED)
 def test_validate_finds_every_problem_at_once(broken, mistake):
     where, words = EXPECTED[mistake]
-    problems = nefkit.validate(broken)
+    problems = errors_in(broken)
     matching = [p for p in problems if p.where == where and all(w in p.message for w in words)]
     assert len(matching) == 1, f"{mistake}: no single problem at {where} saying {words}:\n" + (
         "\n".join(map(str, problems))
@@ -253,7 +258,7 @@ def test_validate_finds_every_problem_at_once(broken, mistake):
 
 
 def test_each_mistake_is_reported_once_and_nothing_else(broken):
-    problems = nefkit.validate(broken)
+    problems = errors_in(broken)
     assert len(problems) == len(EXPECTED), "\n".join(map(str, problems))
     assert len({(p.where, p.message) for p in problems}) == len(problems)
 
@@ -274,7 +279,7 @@ def test_validate_command_lists_every_problem_and_fails(broken):
 
 
 def test_a_bad_scale_value_is_reported_once(broken):
-    messages = [str(p) for p in nefkit.validate(broken)]
+    messages = [str(p) for p in errors_in(broken)]
     assert not [m for m in messages if "unknown scale 'agree'" in m], messages
 
 
@@ -294,7 +299,7 @@ def test_a_score_with_an_unknown_rule_is_reported_once(tmp_path):
         params = { score = "total", at_least = 1 }
         """
     )
-    problems = nefkit.validate(write(tmp_path, "x.toml", text))
+    problems = errors_in(write(tmp_path, "x.toml", text))
     assert [(p.where, p.message) for p in problems] == [
         ('score "total"', "unknown scoring rule 'summ'; did you mean 'sum'?")
     ]
@@ -303,7 +308,7 @@ def test_a_score_with_an_unknown_rule_is_reported_once(tmp_path):
 def test_empty_instrument(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write(tmp_path, "empty.toml", HEADER.format(id="empty"))
-    problems = nefkit.validate(tmp_path / "empty.toml")
+    problems = errors_in(tmp_path / "empty.toml")
     assert [(p.where, p.message) for p in problems] == [
         ("items", "the instrument has no items; add at least one [[items]]")
     ]
@@ -350,7 +355,7 @@ def test_validate_reports_a_missing_file(tmp_path, monkeypatch):
 def test_invalid_toml_is_reported_with_its_line(tmp_path, monkeypatch, text, line):
     monkeypatch.chdir(tmp_path)
     write(tmp_path, "syntax.toml", text)
-    [problem] = nefkit.validate(tmp_path / "syntax.toml")
+    [problem] = errors_in(tmp_path / "syntax.toml")
     assert "is not valid TOML" in problem.message
     assert re.search(rf"\bline {line}\b", problem.message), problem.message
     result = invoke("validate", "syntax.toml")
@@ -362,7 +367,7 @@ def test_invalid_toml_is_reported_with_its_line(tmp_path, monkeypatch, text, lin
 def test_a_file_that_is_not_utf8_is_reported(tmp_path):
     path = tmp_path / "latin1.toml"
     path.write_bytes(MINIMAL.format(id="latin", text="Gänsefüßchen").encode("latin-1"))
-    [problem] = nefkit.validate(path)
+    [problem] = errors_in(path)
     assert problem.message.startswith("is not UTF-8 text")
 
 
@@ -401,14 +406,14 @@ def test_a_long_chain_of_nots_does_not_crash_validate(tmp_path, monkeypatch):
 
 def test_unknown_top_level_key_suggests_the_right_one(tmp_path):
     text = 'titel = "oops"\n' + MINIMAL.format(id="x", text="Yes?")
-    [problem] = nefkit.validate(write(tmp_path, "x.toml", text))
+    [problem] = errors_in(write(tmp_path, "x.toml", text))
     assert problem.where == "top level"
     assert problem.message.startswith("unknown key 'titel' (did you mean 'title'?); allowed here: ")
 
 
 def test_missing_required_field_is_named(tmp_path):
     text = MINIMAL.format(id="x", text="Yes?").replace('licence = "Public domain."\n', "")
-    [problem] = nefkit.validate(write(tmp_path, "x.toml", text))
+    [problem] = errors_in(write(tmp_path, "x.toml", text))
     assert (problem.where, problem.message) == ("licence", "is required but missing")
 
 
@@ -424,7 +429,7 @@ TWO_ITEMS = MINIMAL + textwrap.dedent(
 
 def test_bad_item_id_is_explained(tmp_path):
     text = TWO_ITEMS.format(id="x", text="Yes?", second="Q 2")
-    [problem] = nefkit.validate(write(tmp_path, "x.toml", text))
+    [problem] = errors_in(write(tmp_path, "x.toml", text))
     assert problem.where == 'item "Q 2" › id'
     assert "lowercase letters, digits and _" in problem.message
     assert "(found 'Q 2')" in problem.message
@@ -432,7 +437,7 @@ def test_bad_item_id_is_explained(tmp_path):
 
 def test_an_item_id_starting_with_a_digit_is_explained_correctly(tmp_path):
     text = TWO_ITEMS.format(id="x", text="Yes?", second="2q")
-    [problem] = nefkit.validate(write(tmp_path, "x.toml", text))
+    [problem] = errors_in(write(tmp_path, "x.toml", text))
     assert problem.where == 'item "2q" › id'
     assert "starting with a letter" in problem.message
     assert "letter or digit" not in problem.message
@@ -441,7 +446,7 @@ def test_an_item_id_starting_with_a_digit_is_explained_correctly(tmp_path):
 
 def test_a_bad_instrument_id_is_explained(tmp_path):
     text = MINIMAL.format(id="My Scale", text="Yes?")
-    [problem] = nefkit.validate(write(tmp_path, "x.toml", text))
+    [problem] = errors_in(write(tmp_path, "x.toml", text))
     assert problem.where == "id"
     assert "-" in problem.message and "starting with a letter or digit" in problem.message
     assert problem.message.endswith("(found 'My Scale')")
@@ -449,7 +454,7 @@ def test_a_bad_instrument_id_is_explained(tmp_path):
 
 def test_an_invalid_only_item_is_not_reported_as_no_items(tmp_path):
     text = MINIMAL.format(id="x", text="Yes?").replace('type = "yes_no"', 'type = "yes/no"')
-    problems = nefkit.validate(write(tmp_path, "x.toml", text))
+    problems = errors_in(write(tmp_path, "x.toml", text))
     assert [p.where for p in problems] == ['item "q1" › type'], [str(p) for p in problems]
 
 
@@ -463,14 +468,14 @@ def test_impossible_comparison_on_a_scale(tmp_path):
         when = "q1 > 1"
         """
     )
-    [problem] = nefkit.validate(write(tmp_path, "x.toml", text))
+    [problem] = errors_in(write(tmp_path, "x.toml", text))
     assert problem.where == 'item "q2" › when'
     assert problem.message == "'q1 > 1' can never hold: q1 is one of 0 = No, 1 = Yes"
 
 
 def test_a_minimal_definition_has_no_problems(tmp_path):
     path = write(tmp_path, "ok.toml", MINIMAL.format(id="ok", text="Yes?"))
-    assert nefkit.validate(path) == []
+    assert errors_in(path) == []
 
 
 # --------------------------------------------------------------------------------------------
