@@ -64,11 +64,14 @@ def load_instrument(path: Path | str, reg: Registry | None = None) -> Instrument
     return instrument
 
 
-def get_plan(instrument: Instrument | str, reg: Registry | None = None) -> Plan:
-    """The checked scoring plan of an instrument (given by id or as a model)."""
+def get_plan(
+    instrument: Instrument | str, reg: Registry | None = None, language: str | None = None
+) -> Plan:
+    """The checked scoring plan of an instrument (given by id or as a model), with its texts
+    and answer labels in ``language`` when given."""
     reg = reg or get_registry()
     model = reg.instrument(instrument) if isinstance(instrument, str) else instrument
-    return Plan(model, reg.rule_map)
+    return Plan(model.in_language(language), reg.rule_map)
 
 
 def score(

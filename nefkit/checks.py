@@ -66,7 +66,47 @@ class _Checker:
         yield from self.check_flags()
         yield from self.check_changes()
         yield from self.check_norms()
+        yield from self.check_translations()
         yield from self.check_unused_items()
+
+    def check_translations(self) -> Iterator[Problem]:
+        """Every declared language has every text: a client never meets an untranslated item."""
+        inst = self.instrument
+        for language in inst.languages[1:]:
+            if language not in inst.translations:
+                yield self.problem(
+                    "translations",
+                    f"'{language}' is in languages but there is no [translations.{language}]",
+                )
+        for language, translation in inst.translations.items():
+            where = f"translations › {language}"
+            if language not in inst.languages[1:]:
+                yield self.problem(
+                    where, f"'{language}' is not one of the other languages listed in languages"
+                )
+            missing = [i.id for i in inst.items if i.id not in translation.items]
+            if missing:
+                shown = ", ".join(missing[:5]) + (", …" if len(missing) > 5 else "")
+                yield self.problem(where, f"{len(missing)} items have no {language} text: {shown}")
+            for item_id in translation.items:
+                if item_id not in inst.item_map:
+                    yield self.problem(where, self.unknown("item", item_id, inst.item_map))
+            used = {i.scale for i in inst.items if i.scale in inst.scales}
+            for name in sorted(used - set(translation.scales)):
+                yield self.problem(where, f"scale '{name}' has no {language} labels")
+            for name, labels in translation.scales.items():
+                if name not in inst.scales:
+                    yield self.problem(where, self.unknown("scale", name, inst.scales))
+                elif len(labels) != len(inst.scales[name].choices):
+                    yield self.problem(
+                        where,
+                        f"scale '{name}' has {len(inst.scales[name].choices)} answers but"
+                        f" {len(labels)} {language} labels",
+                    )
+            if translation.yes_no is None and any(i.type == "yes_no" for i in inst.items):
+                yield self.problem(
+                    where, f'give the {language} words for No and Yes: yes_no = ["…", "…"]'
+                )
 
     def check_unused_items(self) -> Iterator[Problem]:
         """Legal but suspicious: a scored item that no score reads and no flag tests."""

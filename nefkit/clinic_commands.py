@@ -28,6 +28,12 @@ def by_option(command):
     )(command)
 
 
+def lang_option(command):
+    return click.option(
+        "--lang", help="The language of questions and answer labels (one the definition has)."
+    )(command)
+
+
 def _open(db):
     from .store import open_store
 
@@ -60,8 +66,9 @@ def attach(cli, registry_for, instruments_option) -> None:
     @click.option("--context", multiple=True, help="NAME=VALUE, e.g. format=group; repeatable.")
     @db_option
     @by_option
+    @lang_option
     @instruments_option
-    def administer(instrument_ids, client, session, context, db, by, instrument_paths):
+    def administer(instrument_ids, client, session, context, db, by, lang, instrument_paths):
         """Ask a client one or more questionnaires in this terminal, e.g.
 
             nefkit administer phq-9 gad-7 neq-20 --client C017
@@ -74,7 +81,8 @@ def attach(cli, registry_for, instruments_option) -> None:
         from .clinic import complete, next_session
 
         registry = registry_for(instrument_paths)
-        plans = [get_plan(i, registry) for i in instrument_ids]  # unknown ids fail before asking
+        # Unknown ids and languages fail before the client is asked anything.
+        plans = [get_plan(i, registry, lang) for i in instrument_ids]
         store = _open(db)
         by = _by(by)
         context = _context(context)
@@ -142,6 +150,7 @@ def attach(cli, registry_for, instruments_option) -> None:
     )
     @db_option
     @by_option
+    @lang_option
     @instruments_option
     def record(
         instrument_id,
@@ -153,6 +162,7 @@ def attach(cli, registry_for, instruments_option) -> None:
         data,
         db,
         by,
+        lang,
         instrument_paths,
     ):
         """Enter completed paper forms, with the same checks as nefkit score.
@@ -175,7 +185,7 @@ def attach(cli, registry_for, instruments_option) -> None:
         store = _open(db)
         try:
             if data is not None:
-                lines, problems = record_file(registry, instrument_id, data, store, _by(by))
+                lines, problems = record_file(registry, instrument_id, data, store, _by(by), lang)
             else:
                 lines, problems = record_one(
                     registry,
@@ -187,6 +197,7 @@ def attach(cli, registry_for, instruments_option) -> None:
                     answers,
                     store,
                     _by(by),
+                    lang,
                 )
         finally:
             store.close()
@@ -400,8 +411,9 @@ def attach(cli, registry_for, instruments_option) -> None:
         help="The file to write (.html or .txt).",
     )
     @click.option("--format", "output_format", help="Format, if not given by the extension.")
+    @lang_option
     @instruments_option
-    def info_sheet(instrument_id, output, output_format, instrument_paths):
+    def info_sheet(instrument_id, output, output_format, lang, instrument_paths):
         """A plain-language sheet for clients before treatment: the negative effects the
         instrument asks about, how often people report them (with sources), and an invitation
         to raise any of them at any session."""
@@ -409,7 +421,7 @@ def attach(cli, registry_for, instruments_option) -> None:
         from .info_sheet import build_info_sheet
 
         registry = registry_for(instrument_paths)
-        sheet = build_info_sheet(get_plan(instrument_id, registry))
+        sheet = build_info_sheet(get_plan(instrument_id, registry, lang))
         registry.renderer_for(output, output_format).write_info_sheet(sheet, output)
         click.echo(f"Wrote {output}", err=True)
 
@@ -427,8 +439,11 @@ def attach(cli, registry_for, instruments_option) -> None:
         help="Hide breakdown groups with fewer clients than this.",
     )
     @db_option
+    @lang_option
     @instruments_option
-    def report(client, cohort, instrument_ids, output, by_column, min_cell, db, instrument_paths):
+    def report(
+        client, cohort, instrument_ids, output, by_column, min_cell, db, lang, instrument_paths
+    ):
         """A report from the database, through the same renderers as nefkit score:
         --client ID for one client, or --cohort for everyone."""
         from . import api
@@ -440,7 +455,7 @@ def attach(cli, registry_for, instruments_option) -> None:
         registry = registry_for(instrument_paths)
         store = _open(db)
         try:
-            batch = results_from_store(registry, store, client, instrument_ids)
+            batch = results_from_store(registry, store, client, instrument_ids, lang)
             if not batch:
                 raise click.ClickException("nothing to report: no finished administrations")
             options = RenderOptions(respondent=client, by=by_column, min_cell=min_cell)

@@ -43,18 +43,19 @@ def store_table(plan: Plan, store: Store, client: Optional[str] = None) -> Table
 
 
 def results_from_store(
-    registry: Registry, store: Store, client: Optional[str], instrument_ids: Sequence[str] = ()
+    registry: Registry,
+    store: Store,
+    client: Optional[str],
+    instrument_ids: Sequence[str] = (),
+    language: Optional[str] = None,
 ) -> list[Results]:
     present = sorted({a.instrument for a in store.administrations(client) if a.finished_at})
     origins = {name: entry.origin for name, entry in registry.rules.items()}
-    return [
-        score_table(
-            api.get_plan(i, registry),
-            store_table(api.get_plan(i, registry), store, client),
-            origins,
-        )
-        for i in (instrument_ids or present)
-    ]
+    results = []
+    for instrument_id in instrument_ids or present:
+        plan = api.get_plan(instrument_id, registry, language)
+        results.append(score_table(plan, store_table(plan, store, client), origins))
+    return results
 
 
 def export_all(registry: Registry, store: Store, directory: Path) -> Iterator[str]:

@@ -12,7 +12,17 @@ import json
 from functools import cached_property
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+)
+
+from .errors import NefkitError
 
 ItemId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 InstrumentId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)]
@@ -121,6 +131,20 @@ class Example(Model):
     )
 
 
+class Translation(Model):
+    """The texts of a definition in one more language; codes and scoring stay the same."""
+
+    title: Optional[Text] = None
+    instructions: Optional[str] = None
+    items: dict[ItemId, Text] = Field(default_factory=dict, description="Item id: question.")
+    scales: dict[str, list[Text]] = Field(
+        default_factory=dict, description="Scale name: its labels, in the scale's order."
+    )
+    yes_no: Optional[list[Text]] = Field(
+        None, min_length=2, max_length=2, description='The words for "No" and "Yes".'
+    )
+
+
 class Instrument(Model):
     """A complete instrument definition."""
 
@@ -142,11 +166,17 @@ class Instrument(Model):
     examples: list[Example] = Field(
         default_factory=list, description="Golden cases: nefkit validate --check-examples."
     )
+    translations: dict[str, Translation] = Field(
+        default_factory=dict, description="Texts in the other languages listed in languages."
+    )
+    _source: Optional[Instrument] = PrivateAttr(None)  # the definition a translation came from
 
     @cached_property
     def content_hash(self) -> str:
         """SHA-256 of the definition's canonical JSON: results carry it so a number can be traced
         to the exact definition that produced it (comments and layout of the file don't count)."""
+        if self._source is not None:
+            return self._source.content_hash
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
         return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -154,10 +184,49 @@ class Instrument(Model):
     def item_map(self) -> dict[str, Item]:
         return {item.id: item for item in self.items}
 
+    def in_language(self, language: Optional[str]) -> Instrument:
+        """The definition with its texts in ``language`` (None or the first language: itself).
+        Its content hash stays the definition's: it is the same instrument."""
+        if language is None or language == self.languages[0]:
+            return self
+        if language not in self.translations:
+            raise NefkitError(
+                f"{self.id} is not available in '{language}'; it has {', '.join(self.languages)}"
+            )
+        t = self.translations[language]
+        scales = {
+            name: scale.model_copy(
+                update={
+                    "choices": [
+                        c.model_copy(update={"label": label})
+                        for c, label in zip(scale.choices, t.scales.get(name) or [], strict=False)
+                    ]
+                    or scale.choices
+                }
+            )
+            for name, scale in self.scales.items()
+        }
+        items = [i.model_copy(update={"text": t.items.get(i.id, i.text)}) for i in self.items]
+        localized = self.model_copy(
+            update={
+                "title": t.title or self.title,
+                "instructions": t.instructions if t.instructions is not None else self.instructions,
+                "scales": scales,
+                "items": items,
+                "languages": [language],
+                "translations": {},
+            }
+        )
+        localized._source = self
+        localized._yes_no = tuple(zip((0, 1), t.yes_no)) if t.yes_no else YES_NO_CHOICES
+        return localized
+
+    _yes_no: tuple[tuple[int, str], ...] = PrivateAttr(YES_NO_CHOICES)
+
     def choices(self, item: Item) -> tuple[tuple[int, str], ...]:
         """The (code, label) pairs an item accepts; empty for number and text items."""
         if item.type == "yes_no":
-            return YES_NO_CHOICES
+            return self._yes_no
         if item.type in ("choice", "multiple") and item.scale in self.scales:
             return tuple((c.value, c.label) for c in self.scales[item.scale].choices)
         return ()

@@ -52,9 +52,10 @@ def record_one(
     answers: tuple[str, ...],
     store: Store,
     by: str,
+    language: Optional[str] = None,
 ) -> tuple[list[str], list[str]]:
     """Store one form given as ITEM=VALUE pairs; nothing is stored if it has any problem."""
-    plan = get_plan(instrument_id, registry)
+    plan = get_plan(instrument_id, registry, language)
     pairs, problems = _pairs(answers)
     parsed, more = _parse(plan, pairs)
     problems += more
@@ -91,10 +92,15 @@ def _store_form(plan, store, client, session, context, when, answers, by) -> lis
 
 
 def record_file(
-    registry: Registry, instrument_id: str, path: Path, store: Store, by: str
+    registry: Registry,
+    instrument_id: str,
+    path: Path,
+    store: Store,
+    by: str,
+    language: Optional[str] = None,
 ) -> tuple[list[str], list[str]]:
     """Store every valid form of a data file (one per row); report every problem of the rest."""
-    plan = get_plan(instrument_id, registry)
+    plan = get_plan(instrument_id, registry, language)
     table = registry.reader_for(path).read(path)
     origins = {name: entry.origin for name, entry in registry.rules.items()}
     results = score_table(plan, table, origins)
