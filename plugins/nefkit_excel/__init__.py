@@ -1,4 +1,5 @@
-"""Excel workbooks (.xlsx) in. openpyxl is imported only when a workbook is actually read."""
+"""Excel workbooks (.xlsx) in and out, and Excel data-entry templates. openpyxl is imported only
+when a workbook is actually read or written."""
 
 from nefkit import hookimpl
 
@@ -8,3 +9,10 @@ def register_readers(register):
     from .reader import XlsxReader
 
     register(XlsxReader())
+
+
+@hookimpl
+def register_renderers(register):
+    from .renderer import XlsxRenderer
+
+    register(XlsxRenderer())
