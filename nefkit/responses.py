@@ -16,7 +16,6 @@ from typing import Any
 from .instrument import Instrument, Item
 from .rules import Value
 
-_MULTI_SEPARATOR = re.compile(r"\s*[;,|]\s*")
 _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
 
 
@@ -89,9 +88,15 @@ class AnswerParser:
     def _multiple(self, cell: Any) -> Value:
         if _blank(cell):
             return None
-        parts = (
-            cell if isinstance(cell, (list, tuple)) else _MULTI_SEPARATOR.split(str(cell).strip())
-        )
+        if isinstance(cell, (list, tuple)):
+            parts = list(cell)
+        else:
+            text = str(cell).strip()
+            if text.casefold() in self.labels:  # one label, which may itself hold a comma
+                return (self.labels[text.casefold()],)
+            # Semicolons or bars separate answers when present, so labels may contain commas.
+            separator = next((s for s in ";|" if s in text), ",")
+            parts = [part.strip() for part in text.split(separator)]
         codes = sorted({self._code(part) for part in parts if not _blank(part)})
         return tuple(codes)
 

@@ -36,6 +36,9 @@ def test_multiple_choice_reads_codes_and_labels_in_any_order(tri):
     assert supports.parse("Friends; Family") == (1, 2)
     assert supports.parse("9,3") == (3, 9)
     assert supports.parse([7, 8]) == (7, 8)
+    # A label may hold a comma: alone it is one answer; with semicolons they separate.
+    assert supports.parse("Movement, exercise or sport") == (5,)
+    assert supports.parse("Family; movement, exercise or sport") == (1, 5)
     with pytest.raises(CellError):
         supports.parse("Family; Television")
 

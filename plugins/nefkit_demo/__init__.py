@@ -18,7 +18,10 @@ def register_commands(cli):
     )
     def demo(output_dir):
         """Score the bundled demo data: 12 pseudonymous clients of a fictional clinic, PHQ-9 and
-        GAD-7 at every session and the NEQ-20 at the last one."""
+        GAD-7 at every session, the NEQ-20 and the reflection inventory at the last one.
+
+        Writes CSV scores, an Excel workbook, a cohort and a client HTML report, and a clinic
+        database holding the same forms."""
         from pathlib import Path
 
         from .run import run_demo

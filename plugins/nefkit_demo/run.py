@@ -2,30 +2,68 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import ExitStack
 from importlib.resources import as_file, files
 from pathlib import Path
 
 import nefkit
+from nefkit.renderers import RenderOptions
 
-INSTRUMENTS = ("phq-9", "gad-7", "neq-20")
+INSTRUMENTS = ("phq-9", "gad-7", "neq-20", "therapy-reflection")
+CLIENT = "C005"  # deteriorates, and endorses PHQ-9 item 9 at session 3
 
 
 def run_demo(output_dir: Path) -> Iterator[str]:
-    """Score each demo file to CSV and JSON, and say what a clinician would look at first."""
+    """Score the demo clinic's data every way nefkit can, and keep it in a clinic database."""
     output_dir.mkdir(parents=True, exist_ok=True)
     registry = nefkit.get_registry()
-    for instrument_id in INSTRUMENTS:
-        with as_file(files(__package__) / "data" / f"{instrument_id}.csv") as data:
-            for suffix in (".csv", ".json"):
-                out = output_dir / f"{instrument_id}-scores{suffix}"
-                results = nefkit.score(instrument_id, data, registry)
-                flags, statuses = Counter(), Counter()
-                results.rows = _watch(results.rows, flags, statuses)
-                nefkit.render(results, out, reg=registry)
-                yield f"{instrument_id}: wrote {out}"
-                if results.changes and suffix == ".csv":
-                    yield f"{instrument_id}: wrote {out.with_name(out.stem + '-changes.csv')}"
-        yield from _summary(results, flags, statuses)
+    with ExitStack() as stack:
+        data = {
+            i: stack.enter_context(as_file(files(__package__) / "data" / f"{i}.csv"))
+            for i in INSTRUMENTS
+        }
+
+        def score(instrument_id):
+            return nefkit.score(instrument_id, data[instrument_id], registry)
+
+        for instrument_id in INSTRUMENTS:
+            out = output_dir / f"{instrument_id}-scores.csv"
+            results = score(instrument_id)
+            flags, statuses = Counter(), Counter()
+            results.rows = _watch(results.rows, flags, statuses)
+            nefkit.render(results, out, reg=registry)
+            yield f"{instrument_id}: wrote {out}"
+            yield from _summary(results, flags, statuses)
+        reports = (
+            ("demo-clinic.xlsx", RenderOptions()),
+            ("cohort-report.html", RenderOptions(by="format", min_cell=4)),
+            (f"client-report-{CLIENT}.html", RenderOptions(respondent=CLIENT)),
+        )
+        for name, options in reports:
+            nefkit.render(
+                [score(i) for i in INSTRUMENTS], output_dir / name, options=options, reg=registry
+            )
+            yield f"wrote {output_dir / name}"
+        yield from _clinic(registry, data, output_dir / "clinic.db")
+
+
+def _clinic(registry, data, db: Path) -> Iterator[str]:
+    """The same forms entered into a clinic database, as `nefkit record --file` would."""
+    from nefkit.recording import record_file
+    from nefkit.store import open_store
+
+    for suffix in ("", "-wal", "-shm"):
+        db.with_name(db.name + suffix).unlink(missing_ok=True)
+    store = open_store(db)
+    try:
+        for instrument_id in INSTRUMENTS:
+            record_file(registry, instrument_id, data[instrument_id], store, "demo")
+        alerts = store.alerts()
+        clients = store.clients()
+    finally:
+        store.close()
+    yield f"wrote {db}: {len(clients)} clients, {len(alerts)} open alerts"
+    yield f"  try: nefkit alerts --db {db}    nefkit history --client {CLIENT} --db {db}"
 
 
 def _watch(rows, flags: Counter, statuses: Counter):
