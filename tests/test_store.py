@@ -156,3 +156,24 @@ def test_two_writers_at_once_both_succeed_and_lose_nothing(tmp_path):
         assert administration.finished_at is not None
         assert len(administration.answers) == 200
     store.close()
+
+
+def _open_new(path, results):
+    try:
+        open_store(path).close()
+        results.put("ok")
+    except Exception as e:  # reported to the test
+        results.put(repr(e))
+
+
+def test_two_processes_creating_one_new_database_at_once(tmp_path):
+    context = multiprocessing.get_context("spawn")
+    for attempt in range(3):  # the race needs both to start before either has migrated
+        path = tmp_path / f"new-{attempt}.db"
+        results = context.Queue()
+        openers = [context.Process(target=_open_new, args=(path, results)) for _ in range(4)]
+        for opener in openers:
+            opener.start()
+        for opener in openers:
+            opener.join(60)
+        assert sorted(results.get() for _ in openers) == ["ok"] * 4

@@ -99,13 +99,15 @@ class SqliteStore(Store):
             raise NefkitError(f"{self.path} is not a nefkit database ({e})") from None
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(MIGRATIONS):
-            raise NefkitError(
-                f"{self.path} was written by a newer nefkit (schema {version}); upgrade nefkit"
-            )
-        for number, script in enumerate(MIGRATIONS[version:], version + 1):
-            with self._transaction():
+        # The version is read under the write lock: two terminals opening a new database at
+        # once must not both create its tables.
+        with self._transaction():
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise NefkitError(
+                    f"{self.path} was written by a newer nefkit (schema {version}); upgrade nefkit"
+                )
+            for number, script in enumerate(MIGRATIONS[version:], version + 1):
                 for statement in filter(str.strip, script.split(";")):
                     self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {number}")
