@@ -148,10 +148,16 @@ def load_definition(
 ) -> tuple[Instrument | None, list[Problem]]:
     """Read, parse and check one definition file: the instrument if it has no errors, and every
     problem found (warnings included)."""
-    file = str(source)
     data, problems = read_toml(source)
     if data is None:
         return None, problems
+    return load_definition_data(data, str(source), rules)
+
+
+def load_definition_data(
+    data: dict[str, Any], file: str, rules: Mapping[str, Rule]
+) -> tuple[Instrument | None, list[Problem]]:
+    """Parse and check a definition given as data (a TOML table, or one read from elsewhere)."""
     instrument, problems = parse_instrument(data, file)
     valid = (
         {i.id for i in instrument.items}

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .errors import NefkitError
+
 
 @dataclass
 class Table:
@@ -31,6 +33,13 @@ class Reader(ABC):
     format: ClassVar[str]
     extensions: ClassVar[tuple[str, ...]]
     summary: ClassVar[str]
+
+    def read_definition(self, path: Path) -> dict[str, Any]:
+        """An instrument definition written outside nefkit (e.g. a spreadsheet with items,
+        choices and scores sheets) as the data a TOML definition holds, for nefkit to check
+        (``nefkit import-definition``). Raise :class:`DefinitionError` naming the sheet, row
+        and column of each problem. Optional."""
+        raise NefkitError(f"the {self.format} format does not hold instrument definitions")
 
     @abstractmethod
     def read(self, path: Path) -> Table:

@@ -12,8 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from .errors import NefkitError
 
 if TYPE_CHECKING:
+    from .analysis import Analysis
     from .info_sheet import InfoSheet
     from .instrument import Instrument
+    from .plan import Plan
     from .results import Results
 
 
@@ -54,6 +56,19 @@ class Renderer(ABC):
     @abstractmethod
     def render(self, results: Sequence[Results], path: Path, options: RenderOptions) -> None:
         """Write ``results`` to ``path``."""
+
+    def write_analysis(self, analysis: Analysis, path: Path, options: RenderOptions) -> None:
+        """Write the psychometrics of a dataset (``nefkit analyze``). Optional."""
+        raise NefkitError(f"the {self.format} format does not write analyses")
+
+    def write_codebook(self, plan: Plan, path: Path) -> None:
+        """Write a printable codebook of an instrument (``nefkit codebook``). Optional."""
+        raise NefkitError(f"the {self.format} format does not write codebooks")
+
+    def write_definition(self, instrument: Instrument, path: Path) -> None:
+        """Write an instrument definition for editing outside nefkit, in a shape the same
+        format's reader turns back into the definition (``nefkit export-definition``)."""
+        raise NefkitError(f"the {self.format} format does not hold instrument definitions")
 
     def write_info_sheet(self, sheet: InfoSheet, path: Path) -> None:
         """Write a client information sheet (see :mod:`nefkit.info_sheet`). Optional."""
