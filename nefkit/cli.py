@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, clinic_commands
+from . import __version__, clinic_commands, research_commands
 from .errors import NefkitError, PluginError
 from .plugins import host
 
@@ -377,6 +377,7 @@ def uninstall_command(packages, yes) -> None:
 
 
 clinic_commands.attach(cli, _registry, instruments_option)
+research_commands.attach(cli, _registry, instruments_option)
 
 
 def _register_plugin_commands() -> PluginError | None:

@@ -725,3 +725,25 @@ def test_a_file_that_breaks_halfway_leaves_no_workbook(tmp_path):
     assert result.exit_code == 1
     assert "is not UTF-8" in result.output
     assert not out.exists()  # no empty or half-written workbook to mistake for results
+
+
+def test_text_xml_cannot_carry_still_makes_a_workbook_that_opens(tmp_path):
+    from openpyxl import load_workbook
+
+    items = ",".join(f"gad7_{i}" for i in range(1, 8))
+    data = tmp_path / "odd.csv"
+    data.write_text(f"respondent_id,site,{items}\nC1,north\ufffe\uffff\x07,0,0,0,0,0,0,0\n", encoding="utf-8")
+    nefkit.render(nefkit.score("gad-7", data), tmp_path / "odd.xlsx")
+    sheet = load_workbook(tmp_path / "odd.xlsx", read_only=True)["Scores"]
+    sites = [row for row in sheet.iter_rows(values_only=True)]
+    assert any(cell == "north\ufffd\ufffd\ufffd" for row in sites for cell in row)
+
+
+def test_a_corrupt_workbook_is_a_plain_error(tmp_path, nefkit_cli):
+    import zipfile
+
+    path = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types")
+    result = nefkit_cli("score", "gad-7", path, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 1 and "cannot be opened as an Excel workbook" in result.output

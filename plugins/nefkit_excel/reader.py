@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from nefkit.errors import NefkitError
 from nefkit.readers import Reader, Table
@@ -15,14 +16,22 @@ class XlsxReader(Reader):
     extensions = (".xlsx", ".xlsm")
     summary = "Excel workbook: the first sheet, one row per administration."
 
+    def read_definition(self, path: Path) -> dict[str, Any]:
+        """A definition written as a workbook (settings, choices, items, scores... sheets; see
+        :mod:`.definition`), as the data of a TOML definition."""
+        from .definition import read_definition
+
+        return read_definition(path)
+
     def read(self, path: Path) -> Table:
         import zipfile
+        from xml.etree.ElementTree import ParseError
 
         from openpyxl import load_workbook
 
         try:
             workbook = load_workbook(path, read_only=True, data_only=True)
-        except (OSError, zipfile.BadZipFile, KeyError, ValueError) as e:
+        except (OSError, zipfile.BadZipFile, KeyError, ValueError, ParseError) as e:
             raise NefkitError(f"{path}: cannot be opened as an Excel workbook ({e})") from None
         sheet = workbook.worksheets[0]
         rows = sheet.iter_rows(values_only=True)

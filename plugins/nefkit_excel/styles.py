@@ -18,12 +18,17 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Any
 
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.cell.cell import ERROR_CODES, Cell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
+
+# What XML 1.0 cannot carry (openpyxl's own pattern misses U+FFFE and U+FFFF, which make a
+# workbook Excel cannot open).
+UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 # Excel's own limits.
 MAX_CELL_TEXT = 32_767
@@ -57,8 +62,8 @@ def safe_text(text: str) -> str:
     """The text as Excel can hold it: characters that XML cannot carry (control characters other
     than tab and line breaks) become U+FFFD, and text beyond Excel's 32,767 characters a cell is
     cut with a note saying how much is missing, never silently."""
-    if ILLEGAL_CHARACTERS_RE.search(text):
-        text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+    if UNWRITABLE.search(text):
+        text = UNWRITABLE.sub("\ufffd", text)
     if len(text) > MAX_CELL_TEXT:
         note = " … [{:,} more characters: Excel holds 32,767 in a cell]"
         keep = MAX_CELL_TEXT
@@ -74,7 +79,7 @@ def needs_cell(text: str) -> bool:
         text[:1] in RISKY_START
         or text in _ERROR_CODES
         or len(text) > MAX_CELL_TEXT
-        or ILLEGAL_CHARACTERS_RE.search(text) is not None
+        or UNWRITABLE.search(text) is not None
     )
 
 

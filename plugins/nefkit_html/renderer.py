@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from nefkit.errors import NefkitError
 from nefkit.info_sheet import InfoSheet
 from nefkit.renderers import Renderer, RenderOptions
 from nefkit.results import Results, ScoredRow
+
+if TYPE_CHECKING:
+    from nefkit.analysis import Analysis
+    from nefkit.plan import Plan
 
 
 class HtmlRenderer(Renderer):
@@ -55,6 +59,30 @@ class HtmlRenderer(Renderer):
         )
         page = environment(RenderOptions()).get_template("info-sheet.html").render(report=report)
         path.write_text(page, encoding="utf-8")
+
+    def write_analysis(self, analysis: Analysis, path: Path, options: RenderOptions) -> None:
+        """One page: notes, scores with alpha and omega, per scale the item-total statistics
+        and a heat map of the inter-item correlations, the items and their answers, the NEQ
+        effects, and the methods with references (see :mod:`.analysis`)."""
+        from .analysis import build
+
+        page = environment(options).get_template("analysis.html").render(report=build(analysis))
+        _write(path, page)
+
+    def write_codebook(self, plan: Plan, path: Path) -> None:
+        """A printable codebook: licence, citation, caveats, instructions, then the items,
+        scores, flags, changes and norms tables (see :mod:`.codebook`)."""
+        from .codebook import build
+
+        page = environment(RenderOptions()).get_template("codebook.html").render(report=build(plan))
+        _write(path, page)
+
+
+def _write(path: Path, page: str) -> None:
+    try:
+        path.write_text(page, encoding="utf-8")
+    except OSError as e:
+        raise NefkitError(f"{path}: cannot be written ({e.strerror})") from None
 
 
 def _read(batch: Sequence[Results], options: RenderOptions):
