@@ -32,6 +32,34 @@ def item_table(instrument: Instrument) -> list[dict[str, Any]]:
     ]
 
 
+STATISTICS = {
+    "percent_experienced": "% experienced",
+    "percent_attributed_to_treatment": "% attributed to treatment",
+    "mean": "mean",
+    "sd": "SD",
+}
+
+
+def norm_table(instrument: Instrument) -> list[dict[str, Any]]:
+    """One row per published figure; ``verified`` stays a bool, for each format to word."""
+    about = {item.id: item.text for item in instrument.items}
+    about |= {score.id: score.label for score in instrument.scores}
+    return [
+        {
+            "target": norm.target,
+            "about": about.get(norm.target, ""),
+            "statistic": STATISTICS.get(norm.statistic, norm.statistic),
+            "value": norm.value,
+            "population": norm.population,
+            "source": norm.source,
+            "n": norm.n,
+            "verified": norm.verified,
+            "note": norm.note,
+        }
+        for norm in instrument.norms
+    ]
+
+
 def codebook(plan: Plan) -> dict[str, list[dict[str, Any]]]:
     scores = [
         {

@@ -16,7 +16,7 @@ from typing import Any
 from openpyxl import Workbook
 
 from nefkit import __version__
-from nefkit.codebook import codebook
+from nefkit.codebook import codebook, norm_table
 from nefkit.errors import NefkitError
 from nefkit.instrument import Instrument
 from nefkit.plan import Plan
@@ -26,12 +26,6 @@ from .report import Lines
 from .styles import alert
 
 # Plain words for a norm's statistic.
-STATISTICS = {
-    "percent_experienced": "% experienced",
-    "percent_attributed_to_treatment": "% attributed to treatment",
-    "mean": "mean",
-    "sd": "SD",
-}
 UNVERIFIED = "UNVERIFIED: not checked in the source"
 VERIFIED = "verified in the source"
 SHEETS = {
@@ -41,26 +35,6 @@ SHEETS = {
     "changes": "how change between administrations is classified",
     "norms": "published figures, with their population and source, verified or not",
 }
-
-
-def norm_table(instrument: Instrument) -> list[dict[str, Any]]:
-    """One row per published figure; ``verified`` is a bool (each format shows it plainly)."""
-    about = {item.id: item.text for item in instrument.items}
-    about |= {score.id: score.label for score in instrument.scores}
-    return [
-        {
-            "target": norm.target,
-            "about": about.get(norm.target, ""),
-            "statistic": STATISTICS.get(norm.statistic, norm.statistic),
-            "value": norm.value,
-            "population": norm.population,
-            "source": norm.source,
-            "n": norm.n,
-            "verified": norm.verified,
-            "note": norm.note,
-        }
-        for norm in instrument.norms
-    ]
 
 
 def write_codebook(plan: Plan, path: Path) -> None:

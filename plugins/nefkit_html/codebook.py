@@ -9,17 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from nefkit.codebook import codebook
+from nefkit.codebook import codebook, norm_table
 from nefkit.instrument import Instrument
 from nefkit.plan import Plan
 
 # Plain words for a norm's statistic.
-STATISTICS = {
-    "percent_experienced": "% experienced",
-    "percent_attributed_to_treatment": "% attributed to treatment",
-    "mean": "mean",
-    "sd": "SD",
-}
 # Table name: (heading, what it holds, the key whose column heads each row).
 TABLES = {
     "items": (
@@ -67,31 +61,13 @@ class CodebookPage:
     tables: list[Table]
 
 
-def norm_table(instrument: Instrument) -> list[dict[str, Any]]:
-    """One row per published figure; ``verified`` stays a bool for the template to word."""
-    about = {item.id: item.text for item in instrument.items}
-    about |= {score.id: score.label for score in instrument.scores}
-    return [
-        {
-            "target": norm.target,
-            "about": about.get(norm.target, ""),
-            "statistic": STATISTICS.get(norm.statistic, norm.statistic),
-            "value": norm.value,
-            "population": norm.population,
-            "source": norm.source,
-            "n": "" if norm.n is None else norm.n,
-            "verified": norm.verified,
-            "note": norm.note,
-        }
-        for norm in instrument.norms
-    ]
-
-
 def build(plan: Plan) -> CodebookPage:
     import nefkit
 
     tables = codebook(plan)
-    tables["norms"] = norm_table(plan.instrument)
+    tables["norms"] = [
+        row | {"n": "" if row["n"] is None else row["n"]} for row in norm_table(plan.instrument)
+    ]
     shown = []
     for name, rows in tables.items():
         heading, description, key = TABLES.get(name, (name.capitalize(), "", ""))
