@@ -2,7 +2,7 @@
 
 1. Writes N synthetic NEQ-20 administrations (default 1,000,000) to data.csv, streaming and
    deterministic for a given --seed.
-2. Run A: ``nefkit score neq-20 data.csv -o nefkit.csv`` in a subprocess.
+2. Run A: ``nefkit score neq-20 data.csv --engine python -o nefkit.csv`` (the row engine) in a subprocess.
 3. Run B: a small pandas program computing the same seven scores, in a subprocess.
    Both are measured the same way: wall time and peak resident set size from ``/usr/bin/time -v``
    (GNU time), or, without it, from a wrapper process's ``getrusage(RUSAGE_CHILDREN)``.
@@ -415,7 +415,7 @@ def _benchmark(args, nefkit: Path, pandas_version: Optional[str], timer: str, wo
     baseline.write_text(PANDAS_PROGRAM.lstrip(), encoding="utf-8")
     for size in sizes:
         suffix = "" if size == n else f"-{size}"
-        jobs = [("nefkit", [str(nefkit), "score", "neq-20", str(data[size]), "-o"], f"nefkit{suffix}.csv")]
+        jobs = [("nefkit", [str(nefkit), "score", "neq-20", str(data[size]), "--engine", "python", "-o"], f"nefkit{suffix}.csv")]
         if pandas_version:
             jobs.append(("pandas", [sys.executable, str(baseline), str(data[size])], f"pandas{suffix}.csv"))
         for name, cmd, out in jobs:

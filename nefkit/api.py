@@ -80,9 +80,22 @@ def score(
     reg: Registry | None = None,
     input_format: str | None = None,
     progress: Callable[[int], None] | None = None,
+    engine: str = "python",
 ) -> Results:
-    """Score a data file; iterate ``results.rows`` (once) to run it."""
+    """Score a data file; iterate ``results.rows`` (once) to run it. ``engine`` is "python",
+    "duckdb" (the columnar engine, for large files) or "auto" (see nefkit.engine)."""
     reg = reg or get_registry()
+    if engine != "python":
+        from .engine import choose_engine
+        from .engine import input_format as columnar_format
+
+        if choose_engine(engine, Path(data), None, input_format).name == "duckdb":
+            from .engine.columnar import score as score_columnar
+
+            fmt = columnar_format(Path(data), input_format)
+            reader = None if fmt == "parquet" else reg.reader_for(Path(data), fmt)
+            origins = {name: entry.origin for name, entry in reg.rules.items()}
+            return score_columnar(get_plan(instrument, reg), Path(data), reader, fmt, origins)
     table = reg.reader_for(Path(data), input_format).read(Path(data))
     origins = {name: entry.origin for name, entry in reg.rules.items()}
     return score_table(get_plan(instrument, reg), table, origins, progress)
@@ -101,6 +114,9 @@ def render(
     options = (options or RenderOptions()).model_copy(
         update={"plugin_templates": tuple(entry.value for entry in reg.templates)}
     )
+    write_direct = getattr(results, "write_direct", None)  # the columnar engine writes itself
+    if write_direct is not None and options.respondent is None and write_direct(path, format):
+        return
     renderer = reg.renderer_for(Path(path), format)
     batch = [results] if isinstance(results, Results) else list(results)
     if len(batch) != 1 and not renderer.many:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, clinic_commands, research_commands
+from . import __version__, clinic_commands, research_commands, sql_commands
 from .errors import NefkitError, PluginError
 from .plugins import host
 
@@ -276,6 +276,13 @@ class _Progress:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Your own report templates, overriding the built-in ones.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "python", "duckdb"]),
+    default="auto",
+    show_default=True,
+    help="python: row by row; duckdb: columnar, for large files and Parquet; auto: by size and format.",
+)
 @instruments_option
 def score_command(
     instrument_id,
@@ -287,6 +294,7 @@ def score_command(
     by,
     min_cell,
     templates,
+    engine,
     instrument_paths,
 ) -> None:
     """Score DATA (CSV, XLSX or JSON Lines; one row per administration) with an instrument.
@@ -297,13 +305,18 @@ def score_command(
     stderr and in the output's notes; the exit status is 1 if any row had one.
     """
     from . import api
+    from .engine import choose_engine, columnar_output
     from .renderers import RenderOptions
 
     registry = _registry(instrument_paths)
-    registry.renderer_for(output, output_format)  # an unknown format fails before any work
+    chosen = choose_engine(engine, data, output, input_format, output_format)
+    if engine == "auto":
+        click.echo(f"Engine: {chosen.name} ({chosen.reason})", err=True)
+    if not (chosen.name == "duckdb" and columnar_output(output, output_format)):
+        registry.renderer_for(output, output_format)  # an unknown format fails before any work
     options = RenderOptions(respondent=respondent, by=by, min_cell=min_cell, templates=templates)
     progress = _Progress()
-    results = api.score(instrument_id, data, registry, input_format, progress)
+    results = api.score(instrument_id, data, registry, input_format, progress, chosen.name)
     if results.context_columns:
         click.echo(f"Carrying through as context: {', '.join(results.context_columns)}", err=True)
     if by is not None and by not in results.context_columns:
@@ -378,6 +391,7 @@ def uninstall_command(packages, yes) -> None:
 
 clinic_commands.attach(cli, _registry, instruments_option)
 research_commands.attach(cli, _registry, instruments_option)
+sql_commands.attach(cli, _registry, instruments_option)
 
 
 def _register_plugin_commands() -> PluginError | None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
+    from .engine.sql import SqlBuilder, SqlInput, SqlScore
     from .instrument import Change, Instrument, Score
 
 
@@ -132,6 +133,15 @@ class ScoringRule(Rule):
         per-row form, which every override must agree with."""
         return [self.compute(row, params, names) for row in zip(*columns)]
 
+    def to_sql(
+        self, params: RuleParams, inputs: Sequence[SqlInput], sql: SqlBuilder
+    ) -> Optional[SqlScore]:
+        """Optional: the score as SQL expressions over ``inputs`` (one per input, in ``inputs``
+        order), for the columnar engine and ``nefkit sql``; ``sql`` holds the dialect's helpers.
+        The expressions must agree exactly with ``compute`` (see nefkit/engine/sql.py). The
+        default, None, makes the columnar engine run ``compute_batch`` on batches instead."""
+        return None
+
 
 class ChangeRule(Rule):
     """Classifies the change in a score between two administrations of one respondent."""
@@ -142,3 +152,8 @@ class ChangeRule(Rule):
     @abstractmethod
     def classify(self, before: float, after: float, params: RuleParams) -> str:
         """The class of a change from ``before`` to ``after``, e.g. "reliably deteriorated"."""
+
+    def to_sql(self, params: RuleParams, before: str, after: str, sql: SqlBuilder) -> Optional[str]:
+        """Optional: ``classify`` as a SQL expression over the ``before`` and ``after`` values;
+        None (the default) makes the columnar engine classify in Python."""
+        return None

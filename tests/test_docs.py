@@ -119,6 +119,19 @@ def test_every_hook_is_documented_under_its_exact_signature():
     assert len(headings) == len(documented), "a hook has two sections"
 
 
+@pytest.mark.parametrize("cls", [nefkit.ScoringRule, nefkit.ChangeRule])
+def test_each_rule_contract_lists_the_methods_under_their_exact_signature(cls):
+    """The contract tables name each method as ``name(args)``; the class has it, so."""
+    table = TEXT.split(f"### The {cls.__name__} contract", 1)[1].split("\n### ", 1)[0]
+    documented = re.findall(r"^\| `(\w+)\(([^)]*)\)` \|", table, re.M)
+    assert documented
+    for name, args in documented:
+        method = getattr(cls, name, None)
+        assert callable(method), f"{cls.__name__} has no {name}, which docs/plugins.md lists"
+        declared = [p for p in inspect.signature(method).parameters if p != "self"]
+        assert [a.strip() for a in args.split(",") if a.strip()] == declared, name
+
+
 @pytest.mark.parametrize("hook", sorted(hook_specs()))
 def test_each_hook_section_has_its_parts_and_an_example_implementing_it(hook):
     section = sections()[hook]

@@ -12,6 +12,7 @@ from typing import Optional
 
 from pydantic import Field, model_validator
 
+from nefkit.engine.sql import SqlScore
 from nefkit.rules import NOT_ASKED, Output, RuleParams, ScoreValue, ScoringRule
 
 from ._common import half_up, missing_reason, numeric_inputs
@@ -133,6 +134,45 @@ class _ItemsRule(ScoringRule):
     def _value(self, tally: _Tally, params):
         raise NotImplementedError
 
+    def to_sql(self, params, inputs, sql):
+        """Tally in SQL as ``compute`` does: not-asked inputs do not apply, blanks are missing,
+        answers (reverse-keyed where asked) are added left to right."""
+        flips = _flips(params, [i.id for i in inputs])
+        terms = [
+            f"COALESCE({i.value if flip is None else f'({flip} - {i.value})'}, 0)"
+            for i, flip in zip(inputs, flips)
+        ]
+        asked = [f"NOT {i.not_asked}" for i in inputs if i.not_asked != "FALSE"]
+        applicable = sql.let(
+            sql.count(asked) + f" + {len(inputs) - len(asked)}" if asked else str(len(inputs)),
+            "app",
+        )
+        missing, names = sql.missing([(i.missing, i.id) for i in inputs])
+        total = sql.let(sql.sum(terms), "total")
+        total_float = sql.any(
+            [f"({i.value} IS NOT NULL AND {i.is_float})" for i in inputs if i.is_float != "FALSE"]
+        )
+        answered = f"({applicable} - {missing})"
+        allowed = self._max_missing(params)
+        reason = sql.missing_reason(names, missing, applicable, allowed, len(inputs) > 5)
+        empty = f"{answered} = 0" if self._needs_answers else "FALSE"
+        value, is_float = self._sql_value(
+            params, sql, total, total_float, applicable, missing, answered
+        )
+        return SqlScore(
+            value=f"(CASE WHEN {missing} > {allowed} OR {empty} THEN NULL ELSE {value} END)",
+            status=f"(CASE WHEN {missing} > {allowed} OR {empty} THEN 'not scorable'"
+            f" WHEN {missing} > 0 THEN 'prorated' ELSE 'complete' END)",
+            reason=f"(CASE WHEN {missing} > {allowed} THEN {reason}"
+            f" WHEN {empty} THEN 'no question of this score applied' ELSE '' END)",
+            answered=answered,
+            is_float=is_float,
+        )
+
+    def _sql_value(self, params, sql, total, total_float, applicable, missing, answered):
+        """(value, is_float) expressions from the tally's columns."""
+        return None, "FALSE"
+
     def _bounds(self, score, outputs) -> tuple[Optional[float], Optional[float], bool]:
         outs = [outputs[i] for i in score.items if i in outputs]
         if any(o.minimum is None or o.maximum is None for o in outs):
@@ -156,6 +196,9 @@ class SumRule(_ItemsRule):
     def _value(self, tally, params):
         return tally.total
 
+    def _sql_value(self, params, sql, total, total_float, applicable, missing, answered):
+        return total, total_float
+
 
 class MeanRule(_ItemsRule):
     name = "mean"
@@ -170,6 +213,9 @@ class MeanRule(_ItemsRule):
 
     def _value(self, tally, params):
         return tally.total / tally.answered
+
+    def _sql_value(self, params, sql, total, total_float, applicable, missing, answered):
+        return f"({sql.double(total)} / NULLIF({answered}, 0))", "TRUE"
 
 
 class ProratedSumRule(SumRule):
@@ -197,6 +243,15 @@ class ProratedSumRule(SumRule):
         value = tally.total * tally.applicable / tally.answered
         return half_up(value) if params.round else value
 
+    def _sql_value(self, params, sql, total, total_float, applicable, missing, answered):
+        prorated = f"({sql.double(f'{total} * {applicable}')} / NULLIF({answered}, 0))"
+        if params.round:
+            prorated = sql.half_up(prorated)
+        value = f"(CASE WHEN {missing} = 0 THEN {total} ELSE {prorated} END)"
+        if params.round:
+            return value, f"({missing} = 0 AND {total_float})"
+        return value, f"({missing} > 0 OR {total_float})"
+
 
 class ProratedMeanRule(MeanRule):
     name = "prorated_mean"
@@ -213,6 +268,12 @@ class ProratedMeanRule(MeanRule):
     def _value(self, tally, params):
         value = tally.total / tally.answered
         return half_up(value) if params.round else value
+
+    def _sql_value(self, params, sql, total, total_float, applicable, missing, answered):
+        value = f"({sql.double(total)} / NULLIF({answered}, 0))"
+        if params.round:
+            return sql.half_up(value), "FALSE"
+        return value, "TRUE"
 
 
 class CountParams(RuleParams):
@@ -272,3 +333,20 @@ class CountRule(ScoringRule):
             else ScoreValue(c, "complete", a)
             for c, a, m in zip(counts, applicable, missing)
         ]
+
+    def to_sql(self, params, inputs, sql):
+        wanted = [sql.number(v) for v in params.values]
+        asked = [f"NOT {i.not_asked}" for i in inputs if i.not_asked != "FALSE"]
+        applicable = sql.let(
+            sql.count(asked) + f" + {len(inputs) - len(asked)}" if asked else str(len(inputs)),
+            "app",
+        )
+        missing, names = sql.missing([(i.missing, i.id) for i in inputs])
+        counted = sql.count([f"COALESCE({sql.in_list(i.value, wanted)}, FALSE)" for i in inputs])
+        reason = sql.missing_reason(names, missing, applicable, 0, len(inputs) > 5)
+        return SqlScore(
+            value=f"(CASE WHEN {missing} > 0 THEN NULL ELSE {counted} END)",
+            status=f"(CASE WHEN {missing} > 0 THEN 'not scorable' ELSE 'complete' END)",
+            reason=f"(CASE WHEN {missing} > 0 THEN {reason} ELSE '' END)",
+            answered=f"({applicable} - {missing})",
+        )

@@ -112,6 +112,32 @@ class ReliableChangeRule(ChangeRule):
             return RECOVERED
         return IMPROVED
 
+    def to_sql(self, params: ReliableChangeParams, before: str, after: str, sql) -> str:
+        improvement = (
+            f"({before} - {after})" if params.better == "lower" else f"({after} - {before})"
+        )
+        if params.threshold is not None:
+            reliable = f"ABS({improvement}) >= {sql.number(params.threshold)}"
+        else:
+            reliable = (
+                f"{sql.double(f'ABS({improvement})')} / {sql.number(params.s_diff)}"
+                f" > {sql.number(params.critical)}"
+            )
+        recovered = ""
+        cutoff = params.clinical_cutoff
+        if cutoff is not None:
+            op = ">=" if params.better == "lower" else "<="
+            limit = sql.number(cutoff)
+            recovered = (
+                f" WHEN {before} {op} {limit} AND NOT ({after} {op} {limit})"
+                f" THEN {sql.text(RECOVERED)}"
+            )
+        return (
+            f"(CASE WHEN NOT ({reliable}) OR {improvement} = 0 THEN {sql.text(NO_CHANGE)}"
+            f" WHEN {improvement} < 0 THEN {sql.text(DETERIORATED)}{recovered}"
+            f" ELSE {sql.text(IMPROVED)} END)"
+        )
+
 
 def _clinical(score: float, cutoff: float, params: ReliableChangeParams) -> bool:
     """Whether a score lies on the clinical side; a fixed cutoff is the first clinical value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from nefkit.engine.sql import SqlScore
 from nefkit.rules import Output, RuleParams, ScoreValue, ScoringRule
 
 from ._common import numeric_inputs
@@ -39,6 +40,10 @@ class _FromScore(ScoringRule):
 
     def missing_policy(self, params) -> str:
         return f"not scorable when {params.score} is not scorable"
+
+    @staticmethod
+    def _sql_unscorable(source, sql) -> str:
+        return sql.text(f"{source.id} could not be scored")
 
     @staticmethod
     def _unscorable(value, names) -> ScoreValue | None:
@@ -96,6 +101,27 @@ class BandsRule(_FromScore):
         label = next(b.label for b in reversed(bands) if b.min <= value)
         return ScoreValue(label, "complete", 1)
 
+    def to_sql(self, params, inputs, sql):
+        [source] = inputs
+        x = source.value
+        bands = sorted(params.bands, key=lambda b: b.min)
+        outside = f"({x} < {sql.number(bands[0].min)} OR {x} > {sql.number(bands[-1].max)})"
+        label = " ".join(
+            f"WHEN {x} >= {sql.number(b.min)} THEN {sql.text(b.label)}" for b in reversed(bands)
+        )
+        outside_reason = sql.concat(
+            sql.text(f"{source.id} = "),
+            sql.number_text(x, source.is_float),
+            sql.text(" is outside every band"),
+        )
+        return SqlScore(
+            value=f"(CASE WHEN {x} IS NULL OR {outside} THEN NULL ELSE (CASE {label} END) END)",
+            status=f"(CASE WHEN {x} IS NULL OR {outside} THEN 'not scorable' ELSE 'complete' END)",
+            reason=f"(CASE WHEN {x} IS NULL THEN {self._sql_unscorable(source, sql)}"
+            f" WHEN {outside} THEN {outside_reason} ELSE '' END)",
+            answered=f"(CASE WHEN {x} IS NULL THEN 0 ELSE 1 END)",
+        )
+
 
 class ThresholdParams(RuleParams):
     score: str = Field(description="The score compared with the threshold.")
@@ -113,3 +139,13 @@ class ThresholdRule(_FromScore):
     def compute(self, values, params, names) -> ScoreValue:
         value = values[0]
         return self._unscorable(value, names) or ScoreValue(value >= params.at_least, "complete", 1)
+
+    def to_sql(self, params, inputs, sql):
+        [source] = inputs
+        x = source.value
+        return SqlScore(
+            value=f"(CASE WHEN {x} IS NULL THEN NULL ELSE {x} >= {sql.number(params.at_least)} END)",
+            status=f"(CASE WHEN {x} IS NULL THEN 'not scorable' ELSE 'complete' END)",
+            reason=f"(CASE WHEN {x} IS NULL THEN {self._sql_unscorable(source, sql)} ELSE '' END)",
+            answered=f"(CASE WHEN {x} IS NULL THEN 0 ELSE 1 END)",
+        )

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from nefkit.engine.sql import SqlScore
 from nefkit.rules import NOT_ASKED, Output, RuleParams, ScoreValue, ScoringRule
 
 from ._common import missing_reason
@@ -136,6 +137,29 @@ class _NeqRule(ScoringRule):
     def _value(self, counted, missing, answered, params, names) -> ScoreValue:
         raise NotImplementedError
 
+    def _sql_tally(self, params, inputs, sql):
+        """What ``_score_item_rows`` finds, as SQL: per item whether it counts, the first
+        round of missing answers (experienced, then cause) and how many were answered."""
+        parts = self._parts(params)
+        n = len(inputs) // (1 + len(parts))
+        items = inputs[:n]
+        part = {p: inputs[(j + 1) * n : (j + 2) * n] for j, p in enumerate(parts)}
+        code = self._code(params)
+        counted, named = [], []
+        for k, item in enumerate(items):
+            yes = f"COALESCE({item.value} = 1, FALSE)"
+            named.append((item.missing, item.id))
+            if code is None:
+                counted.append(yes)
+                continue
+            cause = part["cause"][k].value
+            # Experienced unknown and cause unknown exclude each other: one name per item.
+            named.append((f"({yes} AND {cause} IS NULL)", item.id + " cause"))
+            counted.append(f"({yes} AND COALESCE({cause} = {sql.number(code)}, FALSE))")
+        first, names = sql.missing(named)
+        answered = sql.let(sql.count([f"NOT {i.missing}" for i in items]), "answered")
+        return items, part, counted, first, names, answered
+
 
 class NeqCountRule(_NeqRule):
     name = "neq_count"
@@ -157,6 +181,18 @@ class NeqCountRule(_NeqRule):
 
     def _fast(self, experienced, counted, params) -> ScoreValue:
         return ScoreValue(sum(counted), "complete", len(experienced))
+
+    def to_sql(self, params, inputs, sql):
+        items, _, counted, missing, names, answered = self._sql_tally(params, inputs, sql)
+        allowed = params.max_missing
+        reason = sql.missing_reason(names, missing, str(len(items)), allowed, len(items) > 5)
+        return SqlScore(
+            value=f"(CASE WHEN {missing} > {allowed} THEN NULL ELSE {sql.count(counted)} END)",
+            status=f"(CASE WHEN {missing} > {allowed} THEN 'not scorable'"
+            f" WHEN {missing} > 0 THEN 'prorated' ELSE 'complete' END)",
+            reason=f"(CASE WHEN {missing} > {allowed} THEN {reason} ELSE '' END)",
+            answered=answered,
+        )
 
 
 class NeqImpactRule(_NeqRule):
@@ -213,3 +249,42 @@ class NeqImpactRule(_NeqRule):
         if params.attribution != "any" or not effects:
             return None  # the per-row form counts effects by cause and words "no effect"
         return ScoreValue(total / effects, "complete", len(experienced))
+
+    def to_sql(self, params, inputs, sql):
+        items, part, counted, first, names, answered = self._sql_tally(params, inputs, sql)
+        impacts = part["impact"]
+        known = [f"({c} AND {i.value} IS NOT NULL)" for c, i in zip(counted, impacts)]
+        lacking = [f"({c} AND {i.value} IS NULL)" for c, i in zip(counted, impacts)]
+        second, second_names = sql.missing([(m, i.id + " impact") for m, i in zip(lacking, items)])
+        total = sql.let(
+            sql.sum([f"(CASE WHEN {k} THEN {i.value} ELSE 0 END)" for k, i in zip(known, impacts)]),
+            "total",
+        )
+        effects = sql.let(sql.count(known), "known")
+        total_float = sql.any(
+            [f"({k} AND {i.is_float})" for k, i in zip(known, impacts) if i.is_float != "FALSE"]
+        )
+        n, allowed = len(items), params.max_missing
+        every = f"({first} + {second})"
+        # Past the first round's limit only its names count; else both rounds' (one list, so
+        # that the names are built only for the rows that need them).
+        names = (
+            f"COALESCE(concat_ws(', ', NULLIF({names}, ''), CASE WHEN {first} <= {allowed}"
+            f" THEN NULLIF({second_names}, '') END), '')"
+        )
+        counted_missing = f"(CASE WHEN {first} > {allowed} THEN {first} ELSE {every} END)"
+        mean = params.statistic == "mean"
+        none = f"{effects} = 0" if mean else "FALSE"
+        unscorable = f"({first} > {allowed} OR {every} > {allowed} OR {none})"
+        value = f"({sql.double(total)} / NULLIF({effects}, 0))" if mean else total
+        return SqlScore(
+            value=f"(CASE WHEN {unscorable} THEN NULL ELSE {value} END)",
+            status=f"(CASE WHEN {unscorable} THEN 'not scorable'"
+            f" WHEN {every} > 0 THEN 'prorated' ELSE 'complete' END)",
+            reason=f"(CASE WHEN {first} > {allowed} OR {every} > {allowed}"
+            f" THEN {sql.missing_reason(names, counted_missing, str(n), allowed, True)}"
+            f" WHEN {none} THEN 'no negative effect was reported, so there is no mean impact'"
+            " ELSE '' END)",
+            answered=answered,
+            is_float="TRUE" if mean else total_float,
+        )

@@ -1,0 +1,1207 @@
+"""The columnar engine: a scoring plan run on DuckDB over CSV, JSON Lines or Parquet.
+
+It produces what the Python engine produces, cell for cell: the same rows, scores, statuses,
+flags, notes and change scores, and the same problems with the same row numbers and words.
+
+How:
+
+1. **Source** (:mod:`nefkit.engine.sources`): the file as a relation of raw cells, read by
+   DuckDB, streaming.
+2. **Parse**: every item cell becomes an answer in SQL when it is a code, an exact label, or
+   plain ASCII text (any letter case, spaces, ``1.0``); anything else (other whitespace, other
+   scripts, JSON booleans and floats, multiple-choice and number items) is parsed by a Python
+   function DuckDB calls for that cell alone, running the very parser the Python engine uses.
+   An unreadable cell becomes a sentinel, so every row knows whether it is valid.
+3. **Score**: the compiled plan (:mod:`nefkit.engine.sql`): follow-up conditions, every
+   score's ``to_sql``, flags; reasons only where a status is not 'complete'.
+4. **Invalid rows** are rare and their notes must read exactly as the Python engine writes
+   them, so DuckDB hands each one (its raw cells) to the Python engine's own row checker, which
+   returns the notes and records the problems.
+5. **Output**: CSV, Parquet and JSON Lines are written by DuckDB (``COPY``), streaming; any
+   other format (JSON, XLSX, HTML, text) gets :class:`ScoredRow` objects fetched in batches.
+   Change scores are computed in SQL over the scored rows.
+
+Row numbers: DuckDB numbers the rows of a CSV file on one thread only. So a regular CSV file
+is scored in two parallel passes: every line is scored into a temporary Parquet file in file
+order (with whether it has content at all), then Parquet's row positions give the row numbers,
+lines without content are dropped and invalid rows get their notes. JSON Lines and normalised
+files are numbered as they are read; Parquet input knows its row positions.
+
+Memory stays bounded: DuckDB streams the file through the query; what must be held (the scored
+rows of an instrument with change scores, sorted per respondent) lives in a temporary database
+on disk with a memory limit (``NEFKIT_DUCKDB_MEMORY``, default 512MB; ``NEFKIT_DUCKDB_THREADS``
+sets the threads).
+
+Rules without ``to_sql`` run in Python: rows are fetched in batches and ``compute_batch`` runs on
+them (the output then goes through the renderers, also for CSV).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import inspect
+import json
+import os
+import re
+import shutil
+import tempfile
+import weakref
+from collections.abc import Iterator, Sequence
+from itertools import count
+from pathlib import Path
+from typing import Any, Optional
+
+from .. import __version__
+from ..errors import NefkitError
+from ..plan import Plan
+from ..responses import AnswerParser, CellError, parse_session, parse_when
+from ..results import CellProblem, ChangeRow, Provenance, Results, ScoredRow
+from ..rules import NOT_ASKED, ScoreValue
+from ..scoring import Columns, _respondent, _score_chunk
+from ..tabular import change_columns, score_columns
+from . import sql as sqlc
+from .sources import WS, open_source, parquet_header, sql_text
+
+BATCH = 8192
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _ascii(column: str) -> str:
+    return f"regexp_full_match({column}, '[ -~]*')"
+
+
+def _neutral(expr: str) -> str:
+    """A text a spreadsheet would take for a formula gets a leading apostrophe (as the CSV
+    renderer does): one starting with =, +, -, @, tab or carriage return."""
+    return (
+        f"(CASE WHEN (ascii({expr}) = 61 OR ascii({expr}) = 43 OR ascii({expr}) = 45"
+        f" OR ascii({expr}) = 64 OR ascii({expr}) = 9 OR ascii({expr}) = 13)"
+        f" THEN '''' || {expr} ELSE {expr} END)"
+    )
+
+
+class _Udfs:
+    """Python functions DuckDB calls for the cells SQL cannot decide; each is the Python
+    engine's own parser."""
+
+    def __init__(self, con):
+        self.con = con
+        self.count = count()
+
+    def add(
+        self, name: str, fn, params: Sequence[str], returns: str, side_effects: bool = False
+    ) -> str:
+        full = f"nefkit_{name}_{next(self.count)}"
+
+        def wrapper(*args):
+            return fn(*args)
+
+        # DuckDB checks the number of parameters against the function's signature.
+        wrapper.__signature__ = inspect.Signature(
+            [
+                inspect.Parameter(f"a{k}", inspect.Parameter.POSITIONAL_ONLY)
+                for k in range(len(params))
+            ]
+        )
+        self.con.create_function(
+            full,
+            wrapper,
+            [_type(p) for p in params],
+            _type(returns),
+            null_handling="special",
+            side_effects=side_effects,
+        )
+        return full
+
+
+def _cleanup(con, workdir: Path) -> None:
+    try:
+        con.close()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _type(name: str):
+    import duckdb
+
+    return duckdb.sqltype(name)
+
+
+class ColumnarResults(Results):
+    """Results whose rows come from DuckDB. ``write_direct`` writes CSV, Parquet or JSON Lines
+    in DuckDB; iterating ``rows`` gives :class:`ScoredRow` objects for any other renderer."""
+
+    engine: "ColumnarEngine"
+
+    def write_direct(self, path: Path, fmt: Optional[str]) -> bool:
+        return self.engine.write_direct(self, Path(path), fmt)
+
+
+class ColumnarEngine:
+    def __init__(self, plan: Plan, source_path: Path, fmt: str, reader, origins: dict[str, str]):
+        import duckdb
+
+        self.plan = plan
+        self.path = source_path
+        self.format = fmt
+        self.workdir = Path(tempfile.mkdtemp(prefix="nefkit-duckdb-"))
+        self.con = duckdb.connect(str(self.workdir / "work.duckdb"))
+        # The temporary database goes when the results do (or when Python exits).
+        self._cleanup = weakref.finalize(self, _cleanup, self.con, self.workdir)
+        memory = os.environ.get("NEFKIT_DUCKDB_MEMORY", "512MB")
+        self.con.execute(f"SET memory_limit = {sql_text(memory)}")
+        self.con.execute(f"SET temp_directory = {sql_text(str(self.workdir / 'spill'))}")
+        self.con.execute("SET preserve_insertion_order = true")
+        if os.environ.get("NEFKIT_DUCKDB_THREADS"):
+            self.con.execute(f"SET threads = {int(os.environ['NEFKIT_DUCKDB_THREADS'])}")
+        self.udf = _Udfs(self.con)
+        self.problems: dict[int, list[CellProblem]] = {}
+        if fmt == "parquet":
+            header = [name for name, _ in parquet_header(self.con, source_path)]
+        else:
+            table = reader.read(source_path)
+            header = list(table.columns)
+            table.rows.close()
+        self.columns = Columns(plan, header, str(source_path))
+        self.header = header
+        self.reader = reader
+        self.source = open_source(self.con, source_path, fmt, header, self.workdir, reader)
+        self.parsers = {item.id: AnswerParser(plan.instrument, item) for item in plan.items}
+        self.d = sqlc.DIALECTS["duckdb"]
+        self.origins = origins
+        self._build()
+
+    def close(self) -> None:
+        self._cleanup()
+
+    # -----------------------------------------------------------------------------------------
+    # The query
+
+    def _cell(self, index: int):
+        return self.source.cells[index]
+
+    def _build(self) -> None:
+        plan, cols = self.plan, self.columns
+        parse: list[str] = []  # parse layer columns
+        bad_items = []
+        for item in plan.items:
+            index = cols.items.get(item.id)
+            if index is None:
+                parse.append(f"NULL AS {_q('p_' + item.id)}")
+                bad = "FALSE"
+            else:
+                expr, bad, _ = self._parse_item(item, self._cell(index))
+                parse.append(f"{expr} AS {_q('p_' + item.id)}")
+            bad_items.append(bad.replace("{p}", _q("p_" + item.id)))
+        reserved = cols.reserved
+        rid = self._respondent(self._cell(reserved["respondent_id"]))
+        parse.append(f"{rid} AS __rid")
+        if reserved["session"] is not None:
+            parse.append(f"{self._session(self._cell(reserved['session']))} AS __ses")
+        else:
+            parse.append("CAST(NULL AS BIGINT) AS __ses")
+        if reserved["administered_at"] is not None:
+            parse.append(f"{self._when(self._cell(reserved['administered_at']))} AS __when")
+        else:
+            parse.append("CAST(NULL AS VARCHAR) AS __when")
+        shape = "FALSE"
+        if self.source.normalised and self.source.format == "csv":
+            width = len(self.header)
+            shape = f"(__len < {width} OR __extra)"
+        # Layer 2: values, not-asked flags, validity.
+        values = []
+        item_sql: dict[str, sqlc.ItemColumns] = {}
+        for item in plan.items:
+            p = _q("p_" + item.id)
+            v = _q("v_" + item.id)
+            if item.type == "number":
+                values.append(
+                    f"(CASE WHEN {p} IS NULL OR {p} = 'e' THEN NULL ELSE CAST({p}[3:] AS DOUBLE) END) AS {v}"
+                )
+                values.append(f"COALESCE({p}[1] = 'f', FALSE) AS {_q('f_' + item.id)}")
+                is_float = _q("f_" + item.id)
+            elif item.type == "multiple":
+                values.append(
+                    f"(CASE WHEN {p} IS NULL OR {p} = 'e' THEN NULL WHEN {p} = 'v:' THEN []::INTEGER[]"
+                    f" ELSE list_transform(string_split({p}[3:], ','), lambda x: CAST(x AS INTEGER)) END) AS {v}"
+                )
+                is_float = "FALSE"
+            elif item.type == "text":
+                values.append(f"{p} AS {v}")
+                is_float = "FALSE"
+            else:
+                sentinel = self._sentinel(item)
+                values.append(f"NULLIF({p}, {sentinel}) AS {v}")
+                is_float = "FALSE"
+            item_sql[item.id] = sqlc.ItemColumns(v, None, is_float)
+        tests = [shape, *[b for b in bad_items if b != "FALSE"]]
+        tests += ["__rid = ''", "__ses = -1", "__when = 'e'"]
+        bad_cells = "COALESCE(" + " OR ".join(tests) + ", FALSE)"
+        # Follow-ups: not asked when the condition fails on the raw answers (for a valid row
+        # the same as Python's in-order evaluation, see nefkit/plan.py).
+        refs = {
+            item.id: sqlc.SqlRef(
+                item_sql[item.id].value,
+                _item_kind(plan, item),
+                f"({item_sql[item.id].value} IS NULL)",
+            )
+            for item in plan.items
+        }
+        asked = []
+        unasked_answers = []
+        for item, condition in plan.follow_ups:
+            na = _q("na_" + item.id)
+            asked.append(f"NOT {sqlc.condition_sql(condition, refs, self.d)} AS {na}")
+            unasked_answers.append(f"({na} AND {item_sql[item.id].value} IS NOT NULL)")
+            item_sql[item.id] = sqlc.ItemColumns(
+                item_sql[item.id].value, na, item_sql[item.id].is_float
+            )
+        self.item_sql = item_sql
+        compiled = sqlc.compile_plan(plan, self.d, item_sql)
+        self.compiled = compiled
+
+        def compose(src: str, lean: bool) -> str:
+            query = f"SELECT *, {', '.join(parse)} FROM ({src})"
+            query = f"SELECT *, {', '.join(values)}, ({bad_cells}) AS __badcell FROM ({query})"
+            if asked:
+                query = f"SELECT *, {', '.join(asked)} FROM ({query})"
+            bad = " OR ".join(["__badcell", *unasked_answers])
+            query = f"SELECT *, ({bad}) AS __bad FROM ({query})"
+            if lean:
+                # From here on only invalid rows need their raw cells (for their notes), as one
+                # list; carrying ~60 columns through every later step costs more than scoring.
+                query = f"SELECT *, (CASE WHEN __bad THEN {self._raw_pack()} END) AS __raw FROM ({query})"
+                context = {f"c{index}" for _, index in self.columns.context}
+                drop = [c.column for c in self.source.cells if c.column not in context]
+                drop += [_q("p_" + item.id) for item in plan.items]
+                query = f"SELECT * EXCLUDE ({', '.join(drop)}) FROM ({query})"
+            for layer in compiled.layers():
+                cols_sql = ", ".join(f"{expr} AS {name}" for name, expr in layer)
+                query = f"SELECT *, {cols_sql} FROM ({query})"
+            # Reasons, only where a status is not 'complete', each in a layer of its own:
+            # DuckDB computes a subexpression that expressions of one layer share (the names
+            # of missing answers in two scores' reasons) for every row, even inside a CASE
+            # branch few rows take.
+            for s in compiled.scores:
+                if s.sql is not None:
+                    reason = (
+                        f"(CASE WHEN {s.column('st', self.d)} <> 'complete'"
+                        f" THEN {compiled.reason(s)} END)"
+                    )
+                    query = f"SELECT *, {reason} AS {self._reason(s)} FROM ({query})"
+            return query
+
+        self.scored_query = compose(self.source.relation, lean=False)
+        self.parallel_query = (
+            compose(self.source.parallel, lean=True) if self.source.parallel else None
+        )
+        self._history = None
+        self.notes_udf = self._notes_udf()
+
+    def _raw_pack(self) -> str:
+        """An invalid row's raw cells as one list of text (cast back by ``_raw_unpack``; a
+        struct of the typed cells would cost DuckDB its parallelism here)."""
+        return "[" + ", ".join(f"CAST({c.native} AS VARCHAR)" for c in self.source.cells) + "]"
+
+    def _raw_unpack(self) -> list[str]:
+        return [
+            f"__raw[{k + 1}]"
+            if c.sql_type == "VARCHAR"
+            else f"CAST(__raw[{k + 1}] AS {c.sql_type})"
+            for k, c in enumerate(self.source.cells)
+        ]
+
+    def _reason(self, score) -> str:
+        return _q(score.prefix + "r")
+
+    def _sentinel(self, item) -> int:
+        codes = [v for v, _ in self.plan.instrument.choices(item)]
+        return min(codes, default=0) - 1
+
+    def _parse_item(self, item, cell) -> tuple[str, str, str]:
+        """(parse expression, badness test with {p} for the parsed column, is_float)."""
+        parser = self.parsers[item.id]
+        c = cell.text
+        if item.type in ("choice", "yes_no"):
+            sentinel = self._sentinel(item)
+            udf = self.udf.add(
+                f"choice_{len(item.id)}",
+                self._choice_fn(parser, cell, sentinel),
+                [cell.sql_type],
+                "INTEGER",
+            )
+            fast = " ".join(
+                f"WHEN {c} = {sql_text(key)} THEN {value}"
+                for key, value in parser.fast.items()
+                if isinstance(key, str) and key
+            )
+            labels = {}
+            for value, label in parser.choices:
+                labels.setdefault(label.casefold(), value)
+            label_map = " ".join(f"WHEN {sql_text(k)} THEN {v}" for k, v in labels.items())
+            codes = [str(v) for v, _ in parser.choices]
+            t = f"trim({c})"
+            integral = f"TRY_CAST(regexp_extract({t}, '^[-+]?[0-9]+') AS HUGEINT)"
+            ascii_path = (
+                f"(CASE WHEN {t} = '' THEN NULL"
+                f" WHEN regexp_full_match({t}, '[-+]?[0-9]+(\\.0*)?') THEN"
+                f" (CASE WHEN {self.d.in_list(integral, codes)} THEN CAST({integral} AS INTEGER)"
+                f" ELSE {sentinel} END)"
+                f" ELSE (CASE lower({t}) {label_map} ELSE {sentinel} END) END)"
+            )
+            expr = (
+                f"(CASE WHEN {cell.plain} THEN (CASE WHEN {c} IS NULL OR {c} = '' THEN NULL {fast}"
+                f" WHEN {_ascii(c)} THEN {ascii_path} ELSE {udf}({cell.native}) END)"
+                f" ELSE {udf}({cell.native}) END)"
+            )
+            if cell.plain == "TRUE":
+                expr = (
+                    f"(CASE WHEN {c} IS NULL OR {c} = '' THEN NULL {fast}"
+                    f" WHEN {_ascii(c)} THEN {ascii_path} ELSE {udf}({cell.native}) END)"
+                )
+            return expr, f"{{p}} = {sentinel}", "FALSE"
+        if item.type == "text":
+            udf = self.udf.add("text", self._text_fn(parser, cell), [cell.sql_type], "VARCHAR")
+            blank = f"({c} IS NULL OR {c} = '' OR regexp_full_match({c}, '{WS}+'))"
+            expr = f"(CASE WHEN {cell.plain} THEN (CASE WHEN {blank} THEN NULL ELSE {c} END) ELSE {udf}({cell.native}) END)"
+            return expr, "FALSE", "FALSE"
+        # number and multiple: parsed in Python, encoded as 'i:5', 'f:2.5', 'v:1,3' or 'e'
+        fn = self._encoded_fn(parser, cell, item.type)
+        udf = self.udf.add(item.type, fn, [cell.sql_type], "VARCHAR")
+        expr = f"(CASE WHEN {cell.native} IS NULL THEN NULL ELSE {udf}({cell.native}) END)"
+        return expr, "{p} = 'e'", "FALSE"
+
+    @staticmethod
+    def _choice_fn(parser, cell, sentinel):
+        convert, parse = cell.convert, parser.parse
+
+        def fn(value):
+            try:
+                answer = parse(convert(value))
+            except CellError:
+                return sentinel
+            return answer
+
+        return fn
+
+    @staticmethod
+    def _text_fn(parser, cell):
+        convert, parse = cell.convert, parser.parse
+
+        def fn(value):
+            return parse(convert(value))
+
+        return fn
+
+    @staticmethod
+    def _encoded_fn(parser, cell, kind):
+        convert, parse = cell.convert, parser.parse
+
+        def fn(value):
+            try:
+                answer = parse(convert(value))
+            except CellError:
+                return "e"
+            if answer is None:
+                return None
+            if kind == "multiple":
+                return "v:" + ",".join(map(str, answer))
+            return ("f:" if isinstance(answer, float) else "i:") + repr(answer)
+
+        return fn
+
+    def _respondent(self, cell) -> str:
+        udf = self.udf.add(
+            "respondent", lambda v: _respondent(cell.convert(v)), [cell.sql_type], "VARCHAR"
+        )
+        c = cell.text
+        stripped = (
+            f"(CASE WHEN regexp_matches({c}, '^{WS}|{WS}$') THEN"
+            f" regexp_replace({c}, '^{WS}+|{WS}+$', '', 'g') ELSE {c} END)"
+        )
+        if cell.plain == "TRUE":
+            return f"COALESCE({stripped}, '')"
+        return (
+            f"(CASE WHEN {cell.plain} THEN COALESCE({stripped}, '') ELSE {udf}({cell.native}) END)"
+        )
+
+    def _session(self, cell) -> str:
+        """The session as BIGINT; -1 for a cell that is not a session number."""
+
+        def fn(value):
+            try:
+                session = parse_session(cell.convert(value))
+            except CellError:
+                return -1
+            return session if session is None or session < 2**62 else -1
+
+        udf = self.udf.add("session", fn, [cell.sql_type], "BIGINT")
+        c = cell.text
+        t = f"trim({c})"
+        ascii_path = (
+            f"(CASE WHEN {t} = '' THEN NULL WHEN regexp_full_match({t}, '[-+]?[0-9]{{1,17}}(\\.0*)?')"
+            f" THEN (CASE WHEN CAST(regexp_extract({t}, '^[-+]?[0-9]+') AS BIGINT) >= 0"
+            f" THEN CAST(regexp_extract({t}, '^[-+]?[0-9]+') AS BIGINT) ELSE -1 END)"
+            f" WHEN regexp_full_match({t}, '[-+]?[0-9]+(\\.0*)?') THEN {udf}({cell.native}) ELSE -1 END)"
+        )
+        text = (
+            f"(CASE WHEN {c} IS NULL OR {c} = '' THEN NULL WHEN {_ascii(c)} THEN {ascii_path}"
+            f" ELSE {udf}({cell.native}) END)"
+        )
+        if cell.plain == "TRUE":
+            return text
+        return f"(CASE WHEN {cell.plain} THEN {text} ELSE {udf}({cell.native}) END)"
+
+    def _when(self, cell) -> str:
+        """The date as the Python engine prints it ('2026-03-01' or '2026-03-01 14:30:00');
+        'e' for a cell that is not a date."""
+
+        def fn(value):
+            try:
+                when = parse_when(cell.convert(value))
+            except CellError:
+                return "e"
+            return None if when is None else str(when)
+
+        udf = self.udf.add("when", fn, [cell.sql_type], "VARCHAR")
+        c = cell.text
+        date = (
+            f"(CASE WHEN regexp_full_match({c}, '[1-9][0-9]{{3}}-[0-9]{{2}}-[0-9]{{2}}')"
+            f" AND TRY_CAST({c} AS DATE) IS NOT NULL THEN {c} ELSE {udf}({cell.native}) END)"
+        )
+        if cell.sql_type == "DATE":
+            return f"CAST({cell.native} AS VARCHAR)"
+        text = f"(CASE WHEN {c} IS NULL OR {c} = '' THEN NULL ELSE {date} END)"
+        if cell.plain == "TRUE":
+            return text
+        return f"(CASE WHEN {cell.plain} THEN {text} ELSE {udf}({cell.native}) END)"
+
+    def _notes_udf(self) -> str:
+        """The notes of an invalid row, from the Python engine's own checks; the problems are
+        kept for the report."""
+        plan, columns = self.plan, self.columns
+        parsers = self.parsers
+        problems = self.problems
+
+        def fn(bad, number, length, extra, *values):
+            if not bad:  # DuckDB may evaluate a CASE branch for rows that do not take it
+                return None
+            row = self.source.raw_row(list(values), length, extra)
+            [scored] = _score_chunk(plan, [(number, row)], columns, parsers)
+            problems[number] = scored.problems
+            return "; ".join(str(p) for p in scored.problems)
+
+        cells = self.source.cells
+        params = ["BOOLEAN", "BIGINT", "BIGINT", "BOOLEAN", *(c.sql_type for c in cells)]
+        return self.udf.add("notes", fn, params, "VARCHAR", side_effects=True)
+
+    def _notes_call(self) -> str:
+        length = "__len" if self.source.normalised and self.source.format == "csv" else "NULL"
+        extra = "__extra" if length != "NULL" else "NULL"
+        natives = ", ".join(c.native for c in self.source.cells)
+        return f"{self.notes_udf}(__bad, __row, {length}, {extra}, {natives})"
+
+    # -----------------------------------------------------------------------------------------
+    # Output columns
+
+    def output_columns(self, typed: bool) -> list[tuple[str, str]]:
+        """(name, expression) of the tabular layout; text formatted as the CSV renderer writes
+        it, or, with ``typed``, native values for Parquet and JSON Lines."""
+        d = self.d
+        out: list[tuple[str, str]] = [("row", "__row")]
+        rid = "NULLIF(__rid, '')"
+        out.append(("respondent_id", rid if typed else _neutral(rid)))
+        when = "(CASE WHEN __when = 'e' THEN NULL ELSE __when END)"
+        out.append(("administered_at", when))
+        ses = "(CASE WHEN __ses = -1 THEN NULL ELSE __ses END)"
+        out.append(("session", ses if typed else f"CAST({ses} AS VARCHAR)"))
+        for name, index in self.columns.context:
+            cell = self._cell(index)
+            out.append((name, self._context(cell, typed)))
+        notes = []
+        complete = []
+        for score in self.compiled.scores:
+            v, st, f = (score.column(p, d) for p in ("v", "st", "f"))
+            if score.kind == "number":
+                # Native numbers print as Python prints them: DuckDB writes a BIGINT's digits
+                # and a DOUBLE's shortest round-trip form ('9.0'), as repr does.
+                if typed:
+                    value = v if self._integer_score(score.score_id) else f"CAST({v} AS DOUBLE)"
+                elif score.sql.is_float == "TRUE":
+                    value = f"CAST({v} AS DOUBLE)"
+                elif score.sql.is_float == "FALSE":
+                    value = f"CAST({v} AS BIGINT)"
+                else:
+                    value = d.number_text(v, f)
+            elif score.kind == "boolean" and not typed:
+                value = f"(CASE WHEN {v} THEN 'yes' WHEN NOT {v} THEN 'no' END)"
+            elif typed:
+                value = v
+            else:
+                value = _neutral(f"CAST({v} AS VARCHAR)")
+            out.append((score.score_id, f"(CASE WHEN __bad THEN NULL ELSE {value} END)"))
+            out.append((f"{score.score_id}_status", f"(CASE WHEN __bad THEN NULL ELSE {st} END)"))
+            reason = self._reason(score)
+            notes.append(
+                f"(CASE WHEN {reason} <> '' THEN {sql_text(score.score_id + ': ')} || {reason} END)"
+            )
+            complete.append(f"{st} = 'complete'")
+        for flag_id, raised, unknown in self.compiled.flags:
+            text = sqlc.flag_text(raised, unknown)
+            out.append((f"flag_{flag_id}", f"(CASE WHEN __bad THEN NULL ELSE {text} END)"))
+        out.append(("row_status", "(CASE WHEN __bad THEN 'invalid' ELSE 'scored' END)"))
+        valid_notes = d.concat_ws("'; '", notes) if notes else "NULL"
+        all_complete = " AND ".join(complete) or "TRUE"
+        note = (
+            f"(CASE WHEN __bad THEN {self._notes_call()} WHEN {all_complete} THEN NULL"
+            f" ELSE NULLIF({valid_notes}, '') END)"
+        )
+        # Notes start with a score id or "row", never with a formula's first character.
+        out.append(("notes", note))
+        out.append(("instrument", sql_text(self.instrument_label)))
+        return out
+
+    def _integer_score(self, score_id: str) -> bool:
+        step = next(s for s in self.plan.steps if s.score.id == score_id)
+        return step.output.integer
+
+    def _context(self, cell, typed: bool) -> str:
+        if typed and self.source.format == "parquet":
+            return cell.native
+
+        def fn(value):
+            value = cell.convert(value)
+            return None if value is None else str(value)
+
+        udf = self.udf.add("context", fn, [cell.sql_type], "VARCHAR")
+        text = f"(CASE WHEN {cell.plain} THEN {cell.text} ELSE {udf}({cell.native}) END)"
+        if cell.plain == "TRUE":
+            text = cell.text
+        if typed:
+            return f"NULLIF({text}, '')"
+        neutral = f"(CASE WHEN {cell.is_text_type} THEN {_neutral(text)} ELSE {text} END)"
+        if cell.is_text_type == "TRUE":
+            neutral = _neutral(text)
+        return f"NULLIF({neutral}, '')"
+
+    @property
+    def instrument_label(self) -> str:
+        i = self.plan.instrument
+        return f"{i.id} {i.version} {i.content_hash[:19]}"
+
+    # -----------------------------------------------------------------------------------------
+    # Running
+
+    def results(self) -> ColumnarResults:
+        plan = self.plan
+        provenance = Provenance(
+            instrument_id=plan.instrument.id,
+            instrument_version=plan.instrument.version,
+            content_hash=plan.instrument.content_hash,
+            nefkit_version=__version__,
+            rules={name: self.origins.get(name, "unknown") for name in plan.rules_used},
+            input=str(self.path),
+            generated_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
+        )
+        results = ColumnarResults(
+            plan.instrument, plan, [name for name, _ in self.columns.context], iter(()), provenance
+        )
+        results.engine = self
+        results.rows = self._rows(results)
+        return results
+
+    def _materialise(self) -> str:
+        """The scored rows as a table, when change scores need a second look at them."""
+        if not getattr(self, "_table", None):
+            self.con.execute(f"CREATE TABLE scored AS {self._with_notes()}")
+            self._table = "scored"
+        return self._table
+
+    def _with_notes(self) -> str:
+        return f"SELECT *, (CASE WHEN __bad THEN {self._notes_call()} END) AS __notes FROM ({self.scored_query})"
+
+    def _normalise(self) -> bool:
+        """After DuckDB failed to read the file directly (broken quoting or encoding, ragged
+        rows), read it through nefkit's reader instead; that raises the Python engine's error
+        for a file that cannot be read at all. False when there is nothing left to try."""
+        from .sources import normalise_csv, normalise_jsonl
+
+        if self.source.normalised or self.format not in ("csv", "jsonl"):
+            return False
+        normalise = normalise_csv if self.format == "csv" else normalise_jsonl
+        self.source = normalise(self.path, self.header, self.workdir, self.reader)
+        self.con.execute("DROP TABLE IF EXISTS scored")
+        self._table = None
+        self._build()
+        return True
+
+    def write_direct(self, results: ColumnarResults, path: Path, fmt: Optional[str]) -> bool:
+        import duckdb
+
+        try:
+            return self._write_direct(results, path, fmt)
+        except duckdb.Error:
+            if not self._normalise():
+                raise
+            return self._write_direct(results, path, fmt)
+
+    def _write_direct(self, results: ColumnarResults, path: Path, fmt: Optional[str]) -> bool:
+        from . import output_format
+
+        kind = output_format(path, fmt)
+        if kind not in ("csv", "parquet", "jsonl") or not self.compiled.complete:
+            if kind in ("parquet", "jsonl"):
+                raise NefkitError(
+                    f"{kind} output needs every scoring rule in SQL; write csv, json or xlsx instead"
+                )
+            return False
+        typed = kind != "csv"
+        names = score_columns(results)
+        if kind != "csv" and len(set(names)) != len(names):
+            raise NefkitError(
+                f"a context column has the name of an output column ({', '.join(sorted({n for n in names if names.count(n) > 1}))}); rename it"
+            )
+        self.problems.clear()
+        columns = self.output_columns(typed)
+        if self.parallel_query:
+            query = self._scored_in_parallel(columns)
+        else:
+            source = self._materialise() if self.plan.changes else f"({self._with_notes()})"
+            select = ", ".join(
+                f"{expr.replace(self._notes_call(), '__notes')} AS {_q(f'o{k}')}"
+                for k, (_, expr) in enumerate(columns)
+            )
+            query = f"SELECT {select} FROM {source}"
+        results.provenance.renderer = (
+            f"{kind}: nefkit {__version__} (duckdb engine {_duckdb_version()})"
+        )
+        rows = self._copy(query, names, path, kind)
+        results.row_count = rows
+        results.invalid_count = len(self.problems)
+        results.problems = [p for number in sorted(self.problems) for p in self.problems[number]]
+        results.rows = iter(())
+        stem = path.with_name(path.stem)
+        provenance = path.with_name(f"{path.stem}-provenance.json")
+        provenance.write_text(results.provenance.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        if self.plan.changes:
+            changes, problems = self.changes()
+            results.changes = changes
+            results.problems.extend(problems)
+            if changes:
+                self._write_changes(
+                    results, path.with_name(f"{stem.name}-changes{path.suffix}"), kind
+                )
+        return True
+
+    def _scored_in_parallel(self, columns: list[tuple[str, str]]) -> str:
+        """Score every line in parallel into a temporary Parquet file, in file order; return the
+        query that numbers its rows (Parquet knows each row's position, in parallel too), drops
+        the lines without content, and words the notes of invalid rows."""
+        d = self.d
+        notes_call = self._notes_call()
+        keep = []
+        for k, (_, expr) in enumerate(columns):
+            if k == 0:  # the row number, known only afterwards
+                continue
+            keep.append(f"{expr.replace(notes_call, 'NULL')} AS {_q(f'o{k}')}")
+        keep += ["__content", "__bad", "__raw"]
+        if self.plan.changes:
+            keep += ["__rid", "__ses", "__when"]
+            for s in self.compiled.scores:
+                if s.score_id in {c.change.score for c in self.plan.changes}:
+                    keep += [s.column("v", d), s.column("f", d)]
+        scored = self.workdir / "scored.parquet"
+        self.con.execute(
+            f"COPY (SELECT {', '.join(keep)} FROM ({self.parallel_query}))"
+            f" TO {sql_text(str(scored))} (FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE 32768)"
+        ).fetchall()
+        numbered = (
+            f"(SELECT CAST(file_row_number + 2 AS BIGINT) AS __row, *"
+            f" FROM read_parquet({sql_text(str(scored))}, file_row_number = true) WHERE __content)"
+        )
+        self._history = numbered
+        raw = ", ".join(self._raw_unpack())
+        bad_notes = f"{self.notes_udf}(__bad, __row, NULL, NULL, {raw})"
+        select = []
+        for k, (name, expr) in enumerate(columns):
+            column = _q(f"o{k}")
+            if k == 0:
+                select.append(f"__row AS {column}")
+            elif name == "notes" and notes_call in expr:
+                select.append(f"(CASE WHEN __bad THEN {bad_notes} ELSE {column} END) AS {column}")
+            else:
+                select.append(column)
+        return f"SELECT {', '.join(select)} FROM {numbered}"
+
+    def _copy(self, query: str, names: list[str], path: Path, kind: str) -> int:
+        target = sql_text(str(path))
+        renamed = ", ".join(f"{_q(f'o{k}')} AS {_q(name)}" for k, name in enumerate(names))
+        if kind != "csv":
+            fmt = "parquet" if kind == "parquet" else "json"
+            done = self.con.execute(
+                f"COPY (SELECT {renamed} FROM ({query})) TO {target} (FORMAT {fmt})"
+            ).fetchall()
+            return int(done[0][0])
+        options = (
+            "FORMAT csv, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NEW_LINE '\\r\\n', COMMENT ''"
+        )
+        if len(set(names)) == len(names) and all(
+            re.fullmatch(r"[A-Za-z0-9_ .]+", n) for n in names
+        ):
+            # The header as the CSV renderer writes it: plain names need no quoting.
+            done = self.con.execute(
+                f"COPY (SELECT {renamed} FROM ({query})) TO {target} ({options}, HEADER true)"
+            ).fetchall()
+            return int(done[0][0])
+        # Repeated or unusual column names: the header by Python's csv module, then the rows.
+        body = self.workdir / "body.csv"
+        done = self.con.execute(
+            f"COPY ({query}) TO {sql_text(str(body))} ({options}, HEADER false)"
+        ).fetchall()
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            csv.writer(out).writerow(names)
+        with open(path, "ab") as out, open(body, "rb") as data:
+            shutil.copyfileobj(data, out, 1 << 22)
+        body.unlink()
+        return int(done[0][0])
+
+    # -----------------------------------------------------------------------------------------
+    # Rows for the renderers
+
+    def _rows(self, results: ColumnarResults) -> Iterator[ScoredRow]:
+        plan = self.plan
+        self.problems.clear()
+        items = [item.id for item in plan.items]
+        natives = [c.native for c in self.source.cells]
+        select = self._select_columns()
+        sql_scores = [s for s in self.compiled.scores if s.sql is not None]
+        sql_flags = [(f, r, u) for f, r, u in self.compiled.flags if r]
+        batches = self._batches(select, plan.changes)
+        width = len(natives)
+        n_items = len(items)
+        context = self.columns.context
+        item_index = self.columns.items
+        kinds = {s.score_id: s.kind for s in self.compiled.scores}
+        for batch in batches:
+            valid_rows = []
+            out = []
+            for record in batch:
+                number, bad, rid, ses, when, length, extra = record[:7]
+                raw = self.source.raw_row(list(record[7 : 7 + width]), length, extra)
+                if bad:
+                    [row] = _score_chunk(plan, [(number, raw)], self.columns, self.parsers)
+                    out.append(row)
+                    continue
+                base = 7 + width
+                answers = {}
+                for k, item_id in enumerate(items):
+                    value = record[base + k]
+                    if record[base + n_items + k]:
+                        value = NOT_ASKED
+                    elif isinstance(value, list):
+                        value = tuple(value)
+                    elif isinstance(value, float) and item_id in item_index:
+                        item = plan.instrument.item_map[item_id]
+                        if item.type == "number":
+                            value = _number(value, raw[item_index[item_id]], self.parsers[item_id])
+                    answers[item_id] = value
+                cells = {i: raw[p] for i, p in item_index.items()}
+                row = ScoredRow(
+                    row=number,
+                    respondent_id=rid or None,
+                    administered_at=None if when is None else parse_when(when),
+                    session=ses,
+                    context={name: raw[index] for name, index in context},
+                    answers=answers,
+                    cells=cells,
+                )
+                position = base + 2 * n_items
+                for s in sql_scores:
+                    value, status, reason, answered, is_float = record[position : position + 5]
+                    position += 5
+                    row.scores[s.score_id] = ScoreValue(
+                        _score_value(value, is_float, kinds[s.score_id]), status, answered, reason
+                    )
+                raised = record[position : position + len(sql_flags)]
+                unknown = record[position + len(sql_flags) : position + 2 * len(sql_flags)]
+                for (flag_id, _, _), up, unk in zip(sql_flags, raised, unknown):
+                    row.flags[flag_id] = True if up else (None if unk else False)
+                valid_rows.append(row)
+                out.append(row)
+            self._python_scores(valid_rows)
+            for row in out:
+                results.row_count += 1
+                if row.problems:
+                    results.invalid_count += 1
+                    results.problems.extend(row.problems)
+                yield row
+        if plan.changes:
+            changes, problems = self.changes()
+            results.changes = list(changes)
+            results.problems.extend(problems)
+
+    def _select_columns(self) -> list[str]:
+        """What a ScoredRow is built from: row facts, raw cells, answers, not-asked flags, every
+        score's five parts, the flags' raised and unknown tests."""
+        d = self.d
+        items = [item.id for item in self.plan.items]
+        select = ["__row", "__bad", "__rid", "__ses", "__when"]
+        select += (
+            ["__len", "__extra"]
+            if self.source.normalised and self.source.format == "csv"
+            else ["NULL", "NULL"]
+        )
+        select += [c.native for c in self.source.cells]
+        select += [_q("v_" + i) for i in items]
+        select += [f"COALESCE({self.item_sql[i].not_asked or 'FALSE'}, FALSE)" for i in items]
+        for s in self.compiled.scores:
+            if s.sql is not None:
+                v, st, a, f = (s.column(p, d) for p in sqlc.COLUMN_PARTS)
+                select += [v, st, f"COALESCE({self._reason(s)}, '')", a, f]
+        sql_flags = [(r, u) for _, r, u in self.compiled.flags if r]
+        select += [r for r, _ in sql_flags] + [u for _, u in sql_flags]
+        return select
+
+    def _batches(self, select: list[str], changes) -> Iterator[list[tuple]]:
+        """The selected columns in batches; if DuckDB cannot read the file after all, the rest
+        comes from the normalised file (rows already given are skipped)."""
+        import duckdb
+
+        last = 0
+        for attempt in range(2):
+            source = self._materialise() if changes else f"({self._with_notes()})"
+            cursor = self.con.cursor()
+            try:
+                cursor.execute(f"SELECT {', '.join(select)} FROM {source} WHERE __row > {last}")
+                while batch := cursor.fetchmany(BATCH):
+                    last = batch[-1][0]
+                    yield batch
+                return
+            except duckdb.Error:
+                if attempt or not self._normalise():
+                    raise
+                select = self._select_columns()
+
+    def _python_scores(self, rows: list[ScoredRow]) -> None:
+        """Scores (and the flags reading them) whose rule has no SQL form, by ``compute_batch``
+        over the batch, in plan order."""
+        if self.compiled.complete or not rows:
+            return
+        plan = self.plan
+        values: dict[str, list] = {i.id: [r.answers[i.id] for r in rows] for i in plan.items}
+        for step, compiled in zip(plan.steps, self.compiled.scores):
+            if compiled.sql is not None:
+                values[step.score.id] = [r.scores[step.score.id].value for r in rows]
+                continue
+            results = step.rule.compute_batch(
+                [values[i] for i in step.inputs], step.params, step.inputs
+            )
+            for row, result in zip(rows, results):
+                row.scores[step.score.id] = result
+            values[step.score.id] = [r.value for r in results]
+        for step, (flag_id, raised, _) in zip(plan.flags, self.compiled.flags):
+            if raised:
+                continue
+            up = step.condition.evaluate_batch(values)
+            refs = [values[r] for r in step.refs]
+            for i, row in enumerate(rows):
+                row.flags[flag_id] = (
+                    True if up[i] else (None if any(c[i] is None for c in refs) else False)
+                )
+        # keep the plan's flag order
+        order = [s.flag.id for s in plan.flags]
+        for row in rows:
+            row.flags = {f: row.flags[f] for f in order}
+
+    # -----------------------------------------------------------------------------------------
+    # Change scores
+
+    def _change_query(self) -> tuple[str, list]:
+        plan, d = self.plan, self.d
+        table = self._history or self._materialise()
+        scores = sorted({c.change.score for c in plan.changes})
+        compiled = {s.score_id: s for s in self.compiled.scores}
+        picks = []
+        for k, score_id in enumerate(scores):
+            s = compiled[score_id]
+            picks.append(f"{s.column('v', d)} AS sv{k}, {s.column('f', d)} AS sf{k}")
+        key = "TRY_CAST(__when AS TIMESTAMP)"
+        history = (
+            f"SELECT __row, __rid, (CASE WHEN __ses = -1 THEN NULL ELSE __ses END) AS ses,"
+            f" (CASE WHEN __when = 'e' THEN NULL ELSE __when END) AS wtext,"
+            f" {key} AS wkey, {', '.join(picks)} FROM {table} WHERE NOT __bad"
+        )
+        return history, scores
+
+    def changes(self) -> tuple[list[ChangeRow], list[CellProblem]]:
+        """Baseline to latest and session to session, as the Python engine orders and words
+        them."""
+        con = self.con
+        history, scores = self._change_query()
+        con.execute(f"CREATE OR REPLACE VIEW h AS {history}")
+        con.execute(
+            "CREATE OR REPLACE TABLE groups AS SELECT __rid, count(*) AS n, count(ses) AS ns,"
+            " count(wkey) AS nw, min(__row) AS first_row,"
+            " string_agg(CAST(__row AS VARCHAR), ', ' ORDER BY __row) AS rows"
+            " FROM h GROUP BY __rid HAVING count(*) >= 2"
+        )
+        con.execute(
+            "CREATE OR REPLACE TABLE ordered AS SELECT h.*, g.first_row,"
+            " (CASE WHEN g.ns = g.n THEN 'session' ELSE 'administered_at' END) AS by_,"
+            " row_number() OVER (PARTITION BY h.__rid ORDER BY"
+            " (CASE WHEN g.ns = g.n THEN CAST(ses AS DOUBLE) END),"
+            " (CASE WHEN g.ns <> g.n THEN wkey END), h.__row) AS pos"
+            " FROM h JOIN groups g USING (__rid) WHERE g.ns = g.n OR g.nw = g.n"
+        )
+        problems: list[tuple[int, CellProblem]] = []
+        for rid, n, rows, first in con.execute(
+            "SELECT __rid, n, rows, first_row FROM groups WHERE ns < n AND nw < n"
+        ).fetchall():
+            problems.append(
+                (
+                    first,
+                    CellProblem(
+                        first,
+                        "session",
+                        None,
+                        f"respondent {rid} has {n} administrations (rows {rows}) but not every one has a session or an administered_at, so their order and change scores are unknown",
+                    ),
+                )
+            )
+        con.execute(
+            "CREATE OR REPLACE TABLE clashes AS SELECT __rid, arg_min(prev, pos) AS a, arg_min(__row, pos) AS b,"
+            " any_value(by_) AS by_, any_value(first_row) AS first_row FROM ("
+            " SELECT *, lag(__row) OVER w AS prev,"
+            " (CASE WHEN by_ = 'session' THEN CAST(lag(ses) OVER w AS DOUBLE) = CAST(ses AS DOUBLE)"
+            " ELSE lag(wkey) OVER w = wkey END) AS same"
+            " FROM ordered WINDOW w AS (PARTITION BY __rid ORDER BY pos)) WHERE same GROUP BY __rid"
+        )
+        for rid, a, b, by, first in con.execute(
+            "SELECT __rid, a, b, by_, first_row FROM clashes"
+        ).fetchall():
+            problems.append(
+                (
+                    first,
+                    CellProblem(
+                        b,
+                        by,
+                        None,
+                        f"respondent {rid} has two administrations with the same {by} (rows {a} and {b}), so their order and change scores are unknown",
+                    ),
+                )
+            )
+        problems.sort(key=lambda p: p[0])
+        changes = _LazyChanges(self, scores)
+        return changes, [p for _, p in problems]
+
+    def change_rows_query(self, scores: list[str]) -> str:
+        plan, d = self.plan, self.d
+        parts = []
+        for index, step in enumerate(plan.changes):
+            k = scores.index(step.change.score)
+            classify = sqlc.change_sql(step.rule, step.params, "b.before", "b.after", d)
+            if classify is None:
+                classify = "NULL"
+            series = (
+                f"SELECT __rid, first_row, __row, ses, wtext, sv{k} AS val, sf{k} AS isf,"
+                f" row_number() OVER (PARTITION BY __rid ORDER BY pos) AS k,"
+                f" count(*) OVER (PARTITION BY __rid) AS m"
+                f" FROM ordered WHERE sv{k} IS NOT NULL AND __rid NOT IN (SELECT __rid FROM clashes)"
+            )
+            pairs = (
+                "SELECT x.__rid, x.first_row, 0 AS kind, 0 AS k, x.__row AS from_row, y.__row AS to_row,"
+                " x.ses AS from_ses, y.ses AS to_ses, x.wtext AS from_date, y.wtext AS to_date,"
+                " x.val AS before, y.val AS after, x.isf AS bf, y.isf AS af"
+                " FROM s x JOIN s y ON x.__rid = y.__rid AND x.k = 1 AND y.k = y.m AND y.m >= 2"
+                " UNION ALL SELECT x.__rid, x.first_row, 1, x.k, x.__row, y.__row, x.ses, y.ses,"
+                " x.wtext, y.wtext, x.val, y.val, x.isf, y.isf"
+                " FROM s x JOIN s y ON x.__rid = y.__rid AND y.k = x.k + 1"
+            )
+            parts.append(
+                f"SELECT b.*, {index} AS step, {sql_text(step.change.id)} AS change_id,"
+                f" {sql_text(step.change.score)} AS score_id, {classify} AS classification"
+                f" FROM (WITH s AS ({series}) {pairs}) b"
+            )
+        return " UNION ALL ".join(parts) + " ORDER BY first_row, step, kind, k"
+
+    def _write_changes(self, results, path: Path, kind: str) -> None:
+        if kind == "csv":
+            with open(path, "w", encoding="utf-8", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(change_columns())
+                for change in results.changes:
+                    writer.writerow(_change_record(results, change))
+            return
+        rows = [
+            dict(zip(change_columns(), _change_record(results, c, typed=True)))
+            for c in results.changes
+        ]
+        temp = self.workdir / "changes.jsonl"
+        with open(temp, "w", encoding="utf-8") as out:
+            for row in rows:
+                out.write(json.dumps(row, default=str, ensure_ascii=False) + "\n")
+        fmt = "parquet" if kind == "parquet" else "json"
+        cols = (
+            "{"
+            + ", ".join(f"{sql_text(name)}: {sql_text(t)}" for name, t in _CHANGE_TYPES.items())
+            + "}"
+        )
+        self.con.execute(
+            f"COPY (SELECT * FROM read_json({sql_text(str(temp))}, columns = {cols}, format = 'newline_delimited'))"
+            f" TO {sql_text(str(path))} (FORMAT {fmt})"
+        )
+
+
+_CHANGE_TYPES = {
+    "respondent_id": "VARCHAR",
+    "change": "VARCHAR",
+    "score": "VARCHAR",
+    "comparison": "VARCHAR",
+    "from_row": "BIGINT",
+    "to_row": "BIGINT",
+    "from_session": "BIGINT",
+    "to_session": "BIGINT",
+    "from_date": "VARCHAR",
+    "to_date": "VARCHAR",
+    "before": "DOUBLE",
+    "after": "DOUBLE",
+    "difference": "DOUBLE",
+    "classification": "VARCHAR",
+    "instrument": "VARCHAR",
+}
+
+
+def _change_record(results, change: ChangeRow, typed: bool = False) -> list:
+    from ..tabular import change_record
+
+    record = change_record(results, change)
+    if typed:
+        return [str(v) if isinstance(v, (dt.date, dt.datetime)) else v for v in record]
+    return [
+        ""
+        if v is None
+        else (("'" + v) if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v)
+        for v in record
+    ]
+
+
+class _LazyChanges(Sequence):
+    """Change rows read from DuckDB when they are looked at."""
+
+    def __init__(self, engine: ColumnarEngine, scores: list[str]):
+        self.engine = engine
+        self.query = engine.change_rows_query(scores)
+        self._rows: Optional[list[ChangeRow]] = None
+
+    def _load(self) -> list[ChangeRow]:
+        if self._rows is None:
+            plan = self.engine.plan
+            steps = plan.changes
+            rows = []
+            cursor = self.engine.con.cursor()
+            cursor.execute(self.query)
+            while batch := cursor.fetchmany(BATCH):
+                for r in batch:
+                    (
+                        rid,
+                        _,
+                        kind,
+                        _,
+                        frm,
+                        to,
+                        fs,
+                        ts,
+                        fd,
+                        td,
+                        before,
+                        after,
+                        bf,
+                        af,
+                        step,
+                        cid,
+                        sid,
+                        cls,
+                    ) = r
+                    step_ = steps[step]
+                    before = before if bf else int(before)
+                    after = after if af else int(after)
+                    if cls is None:
+                        cls = step_.rule.classify(before, after, step_.params)
+                    rows.append(
+                        ChangeRow(
+                            rid,
+                            cid,
+                            sid,
+                            "baseline to latest" if kind == 0 else "session to session",
+                            frm,
+                            to,
+                            fs,
+                            ts,
+                            None if fd is None else parse_when(fd),
+                            None if td is None else parse_when(td),
+                            before,
+                            after,
+                            cls,
+                        )
+                    )
+            self._rows = rows
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def __getitem__(self, index):
+        return self._load()[index]
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __setitem__(self, index, value):
+        self._load()[index] = value
+
+
+def _number(value: float, cell, parser) -> Any:
+    """A number answer as the Python parser holds it (int or float)."""
+    try:
+        return parser.parse(cell)
+    except CellError:
+        return value
+
+
+def _score_value(value, is_float, kind):
+    if value is None:
+        return None
+    if kind == "number":
+        return float(value) if is_float else int(value)
+    if kind == "boolean":
+        return bool(value)
+    return value
+
+
+def _item_kind(plan: Plan, item) -> str:
+    from ..checks import item_output
+
+    return item_output(plan.instrument, item).kind
+
+
+def _duckdb_version() -> str:
+    import duckdb
+
+    return duckdb.__version__
+
+
+def score(plan: Plan, data: Path, reader, fmt: str, origins: dict[str, str]) -> ColumnarResults:
+    """Score ``data`` with the columnar engine. Write with ``results.write_direct`` or iterate
+    ``results.rows`` (once)."""
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        raise NefkitError(
+            "the duckdb engine needs the duckdb package: pip install duckdb"
+        ) from None
+    engine = ColumnarEngine(plan, Path(data), fmt, reader, origins)
+    return engine.results()

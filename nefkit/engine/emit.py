@@ -1,0 +1,174 @@
+"""``nefkit sql``: a scoring plan as one SQL query, for a registry to score where its data is.
+
+The query reads a table with one row per administration and one column per item id holding the
+answer's code (NULL when unanswered; a multiple-choice answer as an array of codes; a number as
+a number; free text as text); other columns pass through. It adds, as the CSV output does, each
+score and ``<score>_status``, ``flag_<id>`` (yes, no or unknown), ``row_status`` (scored or
+invalid) and ``notes``. A row with a code that is not an answer, a number out of range, or a
+follow-up answered although its condition does not hold is invalid, and its notes say which
+column and why, in the Python engine's words (without the row number, which a table lacks, and
+without the follow-up's facts).
+
+Each step is a ``CROSS JOIN LATERAL`` over the steps before, so the SQL reads in plan order:
+conditions, then each score's intermediate columns and values, then the output.
+"""
+
+from __future__ import annotations
+
+from .. import __version__
+from ..checks import item_output
+from ..errors import NefkitError
+from ..plan import Plan
+from ..responses import AnswerParser
+from . import sql as sqlc
+
+PREFIX = "nefkit_"
+
+
+def plan_sql(plan: Plan, dialect: str, table: str = "answers") -> str:
+    try:
+        d = sqlc.DIALECTS[dialect]
+    except KeyError:
+        raise NefkitError(
+            f"unknown dialect {dialect!r}; use one of {', '.join(sqlc.DIALECTS)}"
+        ) from None
+    instrument = plan.instrument
+    steps: list[list[tuple[str, str]]] = []
+    items: dict[str, sqlc.ItemColumns] = {}
+    for item in plan.items:
+        items[item.id] = sqlc.ItemColumns(d.ident(item.id), None)
+    refs = {
+        item.id: sqlc.SqlRef(
+            d.ident(item.id),
+            item_output(instrument, item).kind,
+            f"({d.ident(item.id)} IS NULL)",
+        )
+        for item in plan.items
+    }
+    asked = []
+    for item, condition in plan.follow_ups:
+        na = d.ident(f"{PREFIX}na_{item.id}")
+        asked.append((na, f"NOT {sqlc.condition_sql(condition, refs, d)}"))
+        items[item.id] = sqlc.ItemColumns(d.ident(item.id), na)
+    if asked:
+        steps.append(asked)
+    compiled = sqlc.compile_plan(plan, d, items, prefix=f"{PREFIX}s")
+    missing = [s.score_id for s in compiled.scores if s.sql is None]
+    steps += compiled.layers()
+    problems = _problems(plan, d, items)
+    bad = d.ident(f"{PREFIX}invalid")
+    steps.append([(bad, "(" + " OR ".join(["FALSE", *(cond for cond, _ in problems)]) + ")")])
+    out: list[tuple[str, str]] = []
+    notes = []
+    for score in compiled.scores:
+        if score.sql is None:
+            continue
+        v, st = score.column("v", d), score.column("st", d)
+        out.append((d.ident(score.score_id), f"CASE WHEN {bad} THEN NULL ELSE {v} END"))
+        out.append(
+            (d.ident(f"{score.score_id}_status"), f"CASE WHEN {bad} THEN NULL ELSE {st} END")
+        )
+        reason = compiled.reason(score)
+        notes.append(
+            f"CASE WHEN {st} <> 'complete' AND {reason} <> ''"
+            f" THEN {d.concat(d.text(score.score_id + ': '), reason)} END"
+        )
+    for flag_id, raised, unknown in compiled.flags:
+        if raised:
+            out.append(
+                (
+                    d.ident(f"flag_{flag_id}"),
+                    f"CASE WHEN {bad} THEN NULL ELSE {sqlc.flag_text(raised, unknown)} END",
+                )
+            )
+    out.append((d.ident("row_status"), f"CASE WHEN {bad} THEN 'invalid' ELSE 'scored' END"))
+    problem_notes = [f"CASE WHEN {cond} THEN {text} END" for cond, text in problems]
+    note_list = lambda parts: d.concat_ws("'; '", parts) if parts else "NULL"  # noqa: E731
+    out.append(
+        (
+            d.ident("notes"),
+            f"NULLIF(CASE WHEN {bad} THEN {note_list(problem_notes)} ELSE {note_list(notes)} END, '')",
+        )
+    )
+    lines = [
+        f"-- nefkit {__version__}: {instrument.id} {instrument.version} ({instrument.content_hash}),"
+        f" scored in {d.name} SQL.",
+        f"-- Reads {table}: one row per administration, a column per item id holding the answer's"
+        " code (NULL when unanswered).",
+        "-- Adds each score and <score>_status, flag_<id>, row_status and notes, as nefkit score"
+        " writes them.",
+    ]
+    if missing:
+        lines.append(
+            f"-- Not in SQL (their rules have no SQL form; score them with nefkit): {', '.join(missing)}"
+        )
+    lines.append(f"SELECT t.*, {PREFIX}out.*")
+    lines.append(f"FROM {table} AS t")
+    for index, step in enumerate(steps):
+        columns = ",\n    ".join(f"{expr} AS {name}" for name, expr in step)
+        lines.append(f"CROSS JOIN LATERAL (SELECT\n    {columns}\n) AS {PREFIX}l{index}")
+    columns = ",\n    ".join(f"{expr} AS {name}" for name, expr in out)
+    lines.append(f"CROSS JOIN LATERAL (SELECT\n    {columns}\n) AS {PREFIX}out;")
+    return "\n".join(lines) + "\n"
+
+
+def _problems(plan: Plan, d: sqlc.Dialect, items) -> list[tuple[str, str]]:
+    """(condition, note) for each way a row can be invalid, in the Python engine's words."""
+    out = []
+    for item in plan.items:
+        col = d.ident(item.id)
+        where = d.text(f"column {item.id} (value ")
+        if item.type in ("choice", "yes_no"):
+            parser = AnswerParser(plan.instrument, item)
+            codes = [str(v) for v, _ in parser.choices]
+            reason = f"not an answer to {item.id}; expected one of {parser.describe_choices()}"
+            out.append(
+                (
+                    f"({col} IS NOT NULL AND NOT {d.in_list(col, codes)})",
+                    d.concat(where, d.int_text(col), d.text("): " + reason)),
+                )
+            )
+        elif item.type == "number":
+            value = d.float_text(d.double(col))
+            if item.integer:
+                out.append(
+                    (
+                        f"({col} IS NOT NULL AND {col} <> FLOOR({col}))",
+                        d.concat(where, value, d.text(f"): {item.id} needs a whole number")),
+                    )
+                )
+            limits = []
+            if item.min is not None:
+                limits.append(f"{col} < {d.number(item.min)}")
+            if item.max is not None:
+                limits.append(f"{col} > {d.number(item.max)}")
+            if limits:
+                out.append(
+                    (
+                        f"({col} IS NOT NULL AND ({' OR '.join(limits)}))",
+                        d.concat(
+                            where,
+                            value,
+                            d.text(f"): {item.id} must lie between {item.min} and {item.max}"),
+                        ),
+                    )
+                )
+    for item, condition in plan.follow_ups:
+        col = d.ident(item.id)
+        na = items[item.id].not_asked
+        shown = (
+            d.int_text(col)
+            if item.type in ("choice", "yes_no")
+            else f"CAST({col} AS {d.text_type})"
+        )
+        out.append(
+            (
+                f"({col} IS NOT NULL AND {na})",
+                d.concat(
+                    d.text(f"column {item.id} (value "),
+                    shown,
+                    d.text(f"): answered, but this question is asked only when {condition}"),
+                ),
+            )
+        )
+    return out

@@ -1,0 +1,329 @@
+"""Where the columnar engine's rows come from: CSV, JSON Lines or Parquet, read by DuckDB.
+
+A source is one SQL relation with ``__row`` (the row number a person sees: the header is row 1
+of a CSV, JSON Lines count lines, Parquet rows count from 2 as if their column names were row
+1), then one column per header column (``c0``, ``c1``, ...), plus, for CSV files that needed
+normalising, ``__len`` (how many cells the line had) and ``__extra`` (whether cells past the
+header's width held anything).
+
+DuckDB reads a regular file directly. A file DuckDB would number or split differently from
+nefkit's own readers (blank lines between rows, spaces around quotes, ragged rows, broken
+quoting or encoding) is first passed through that reader and written to a temporary file with
+explicit row numbers, so that every row, number and cell is exactly what the Python engine sees
+and every error message is its own.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from ..errors import NefkitError
+
+# Python's str.isspace() characters, as an RE2 class: what str.strip() removes.
+SPACES = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)  # every character for which str.isspace() holds (tests/test_engine.py checks)
+WS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in SPACES) + "]"
+SCAN_BLOCK = 1 << 22
+
+
+def sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass
+class Cell:
+    """How the engine reads one column's cells.
+
+    ``text`` is the cell as a string (NULL for a blank) and may be used wherever ``plain`` holds:
+    the cell then means exactly what the same text means in a CSV file. Other cells go, as
+    ``native``, to Python (``convert`` turns the argument into the value nefkit's reader would
+    have produced) and are parsed there by the same code as in the Python engine.
+    """
+
+    column: str  # the source column, e.g. "c3"
+    sql_type: str  # the DuckDB type of ``native``
+    text: str
+    plain: str  # SQL boolean, or "TRUE"
+    native: str
+    is_text_type: str  # SQL boolean: the value is a string (for CSV formula neutralising)
+    convert: Callable[[Any], Any] = field(default=lambda v: v)
+
+
+@dataclass
+class Source:
+    path: Path
+    format: str  # csv, jsonl, parquet
+    header: list[str]
+    relation: str  # SQL producing __row, c0.., [__len, __extra]
+    cells: list[Cell]
+    normalised: bool = False
+    temp: Optional[Path] = None
+    # The same rows without row numbers but with a __content flag, read in parallel (DuckDB
+    # numbers rows on one thread only); the engine numbers them afterwards.
+    parallel: Optional[str] = None
+
+    def raw_row(self, values: list[Any], length: Optional[int], extra: Optional[bool]) -> list:
+        """The row as nefkit's reader would have given it, from the values of ``native``."""
+        row = [cell.convert(v) for cell, v in zip(self.cells, values)]
+        if self.format == "csv":
+            row = ["" if v is None else v for v in row]
+            if length is not None and length < len(row):
+                row = row[:length]
+            elif length is not None and length > len(row):
+                row += ["x" if extra else ""] * (length - len(row))
+        return row
+
+
+def _loads(text):
+    return None if text is None else json.loads(text)
+
+
+_TABS = bytes.maketrans(b"\t", b" ")
+
+
+def _irregular(path: Path, delimiter: Optional[str]) -> bool:
+    """Whether DuckDB could read the file differently from nefkit's reader: a blank line before
+    the last row (DuckDB skips it without counting it), or, in CSV, spaces or tabs next to a
+    quote (DuckDB drops them). A few passes of byte search per block find the candidates (a
+    regular expression over the whole file takes seconds); a pattern confirms each. False
+    alarms only cost speed."""
+    before = after = None
+    if delimiter is not None:
+        d = re.escape(delimiter.encode())
+        before = re.compile(rb"(?:^|\n|" + d + rb") +\"")
+        after = re.compile(rb"\" +(?:" + d + rb"|\r|\n|$)")
+    pending_blank = False
+    tail = b""
+    with open(path, "rb") as handle:
+        while block := handle.read(SCAN_BLOCK):
+            text = tail + block
+            # Without the other whitespace, a blank line is two newlines in a row.
+            squeezed = text.translate(None, b" \t\r\f\v")
+            if pending_blank and squeezed.strip():
+                return True  # content after a blank line
+            at = squeezed.find(b"\n\n")
+            if at != -1:
+                if squeezed[at:].strip():
+                    return True
+                pending_blank = True
+            if before is not None and b'"' in text:
+                spaced = text.translate(_TABS) if b"\t" in text else text
+                at = spaced.find(b' "')
+                while at != -1:
+                    if before.search(spaced, max(0, at - 256), at + 2):
+                        return True
+                    at = spaced.find(b' "', at + 1)
+                at = spaced.find(b'" ')
+                while at != -1:
+                    if after.match(spaced, at):
+                        return True
+                    at = spaced.find(b'" ', at + 1)
+            tail = text[-4096:]
+    return False
+
+
+def open_source(con, path: Path, fmt: str, header: list[str], workdir: Path, reader) -> Source:
+    if fmt == "csv":
+        return _csv(con, path, header, workdir, reader)
+    if fmt == "jsonl":
+        return _jsonl(con, path, header, workdir, reader)
+    return _parquet(con, path, header)
+
+
+def _csv_cells(width: int) -> list[Cell]:
+    return [
+        Cell(f"c{k}", "VARCHAR", f"c{k}", "TRUE", f"c{k}", "TRUE", lambda v: v)
+        for k in range(width)
+    ]
+
+
+def _csv(con, path: Path, header: list[str], workdir: Path, reader) -> Source:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        first = handle.readline()
+    delimiter = max((",", ";", "\t"), key=first.count)
+    width = len(header)
+    columns = "{" + ", ".join(f"'c{k}': 'VARCHAR'" for k in range(width)) + "}"
+    options = (
+        f"header = true, auto_detect = false, delim = {sql_text(delimiter)}, quote = '\"',"
+        " escape = '\"', strict_mode = true, null_padding = false, encoding = 'utf-8'"
+    )
+    cells = _csv_cells(width)
+    if not _irregular(path, delimiter):
+        # Rows with no content are skipped, but counted; CASE tests the cells lazily, so a row
+        # whose first cell has content costs one test.
+        content = " ".join(f"WHEN NOT {_blank(f'c{k}')} THEN TRUE" for k in range(width))
+        relation = (
+            f"SELECT CAST(ordinality + 1 AS BIGINT) AS __row, {', '.join(c.column for c in cells)}"
+            f" FROM read_csv({sql_text(str(path))}, columns = {columns}, {options})"
+            f" WITH ORDINALITY WHERE (CASE {content} ELSE FALSE END)"
+        )
+        parallel = (
+            f"SELECT CAST(NULL AS BIGINT) AS __row, {', '.join(c.column for c in cells)},"
+            f" (CASE {content} ELSE FALSE END) AS __content"
+            f" FROM read_csv({sql_text(str(path))}, columns = {columns}, {options})"
+        )
+        source = Source(path, "csv", header, relation, cells, parallel=parallel)
+        try:
+            con.execute(f"SELECT count(*) FROM (SELECT * FROM ({relation}) LIMIT 1)").fetchall()
+            return source
+        except Exception:  # DuckDB cannot read it as nefkit does: normalise it
+            pass
+    return normalise_csv(path, header, workdir, reader)
+
+
+def normalise_csv(path: Path, header: list[str], workdir: Path, reader) -> Source:
+    """Rows through nefkit's own CSV reader into a regular file with explicit row numbers."""
+    width = len(header)
+    temp = workdir / "normalised.csv"
+    table = reader.read(path)
+    with open(temp, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["__row", "__len", "__extra", *(f"c{k}" for k in range(width))])
+        for number, row in table.rows:
+            extra = any(c not in (None, "") for c in row[width:])
+            cells = (list(row) + [""] * width)[:width]
+            writer.writerow([number, len(row), int(extra), *cells])
+    columns = "{'__row': 'BIGINT', '__len': 'BIGINT', '__extra': 'INTEGER', " + ", ".join(
+        f"'c{k}': 'VARCHAR'" for k in range(width)
+    )
+    relation = (
+        f"SELECT __row, __len, __extra = 1 AS __extra, {', '.join(f'c{k}' for k in range(width))}"
+        f" FROM read_csv({sql_text(str(temp))}, columns = {columns}}}, header = true,"
+        " auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true)"
+    )
+    return Source(path, "csv", header, relation, _csv_cells(width), normalised=True, temp=temp)
+
+
+def _blank(column: str) -> str:
+    """Python's ``not cell.strip()`` for a text cell."""
+    # A first character that is printable ASCII other than a space settles it cheaply.
+    return (
+        f"({column} IS NULL OR {column} = '' OR (NOT (ascii({column}) BETWEEN 33 AND 126)"
+        f" AND regexp_full_match({column}, '{WS}+')))"
+    )
+
+
+def _json_cells(width: int) -> list[Cell]:
+    cells = []
+    for k in range(width):
+        c = f"c{k}"
+        cells.append(
+            Cell(
+                c,
+                "VARCHAR",
+                text=f"(CASE json_type({c}) WHEN 'VARCHAR' THEN {c} ->> '$'"
+                f" WHEN 'BIGINT' THEN CAST({c} AS VARCHAR) WHEN 'UBIGINT' THEN CAST({c} AS VARCHAR) END)",
+                plain=f"({c} IS NULL OR json_type({c}) = 'VARCHAR' OR json_type({c}) = 'BIGINT'"
+                f" OR json_type({c}) = 'UBIGINT' OR json_type({c}) = 'NULL')",
+                native=f"CAST({c} AS VARCHAR)",
+                is_text_type=f"COALESCE(json_type({c}) = 'VARCHAR', FALSE)",
+                convert=_loads,
+            )
+        )
+    return cells
+
+
+def _jsonl(con, path: Path, header: list[str], workdir: Path, reader) -> Source:
+    width = len(header)
+    cells = _json_cells(width)
+    if not _irregular(path, None):
+        paths = ", ".join(sql_text("$." + json.dumps(name)) for name in header)
+        relation = (
+            "SELECT CAST(ordinality AS BIGINT) AS __row, "
+            + ", ".join(f"__cells[{k + 1}] AS c{k}" for k in range(width))
+            + f", __keys FROM (SELECT ordinality, json_extract(json, [{paths}]) AS __cells,"
+            f" json_keys(json) AS __keys, json_type(json) AS __type"
+            f" FROM read_ndjson_objects({sql_text(str(path))}) WITH ORDINALITY)"
+        )
+        try:
+            known = "[" + ", ".join(sql_text(n) for n in header) + "]"
+            odd = con.execute(
+                f"SELECT count(*) FROM (SELECT ordinality FROM read_ndjson_objects("
+                f"{sql_text(str(path))}) WITH ORDINALITY WHERE json_type(json) <> 'OBJECT'"
+                f" OR len(list_filter(json_keys(json), lambda k: NOT list_contains({known}, k))) > 0"
+                " LIMIT 1)"
+            ).fetchall()[0][0]
+            if not odd:
+                relation = f"SELECT * EXCLUDE (__keys) FROM ({relation})"
+                return Source(path, "jsonl", header, relation, cells)
+        except Exception:  # unreadable JSON: the reader says where, in its own words
+            pass
+    return normalise_jsonl(path, header, workdir, reader)
+
+
+def normalise_jsonl(path: Path, header: list[str], workdir: Path, reader) -> Source:
+    width = len(header)
+    temp = workdir / "normalised.jsonl"
+    table = reader.read(path)
+    with open(temp, "w", encoding="utf-8") as out:
+        for number, row in table.rows:
+            record = {"__row": number, **{f"c{k}": v for k, v in enumerate(row)}}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    paths = ", ".join(sql_text(f"$.c{k}") for k in range(width))
+    relation = (
+        "SELECT CAST(json ->> '$.__row' AS BIGINT) AS __row, "
+        + ", ".join(
+            f"(CASE WHEN json_type(__cells[{k + 1}]) = 'NULL' THEN NULL ELSE __cells[{k + 1}] END) AS c{k}"
+            for k in range(width)
+        )
+        + f" FROM (SELECT json, json_extract(json, [{paths}]) AS __cells"
+        f" FROM read_ndjson_objects({sql_text(str(temp))}))"
+    )
+    return Source(path, "jsonl", header, relation, _json_cells(width), normalised=True, temp=temp)
+
+
+_INTEGERS = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "HUGEINT",
+}
+
+
+def parquet_header(con, path: Path) -> list[tuple[str, str]]:
+    try:
+        rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_text(str(path))})").fetchall()
+    except Exception as e:
+        raise NefkitError(f"{path}: cannot be read as Parquet ({str(e).splitlines()[0]})") from None
+    return [(r[0], r[1]) for r in rows]
+
+
+def _parquet(con, path: Path, header: list[str]) -> Source:
+    types = dict(parquet_header(con, path))
+    cells = []
+    select = []
+    for k, name in enumerate(header):
+        c = f"c{k}"
+        select.append(f"{_quote(name)} AS {c}")
+        kind = types[name]
+        if kind == "VARCHAR":
+            cells.append(Cell(c, kind, c, "TRUE", c, "TRUE"))
+        elif kind in _INTEGERS:
+            cells.append(Cell(c, kind, f"CAST({c} AS VARCHAR)", "TRUE", c, "FALSE"))
+        else:
+            cells.append(Cell(c, kind, "NULL", f"({c} IS NULL)", c, "FALSE"))
+    relation = (
+        f"SELECT CAST(file_row_number + 2 AS BIGINT) AS __row, {', '.join(select)}"
+        f" FROM read_parquet({sql_text(str(path))}, file_row_number = true)"
+    )
+    parallel = (
+        f"SELECT CAST(NULL AS BIGINT) AS __row, {', '.join(select)}, TRUE AS __content"
+        f" FROM read_parquet({sql_text(str(path))})"
+    )
+    return Source(path, "parquet", header, relation, cells, parallel=parallel)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

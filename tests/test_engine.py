@@ -1,0 +1,267 @@
+"""The columnar engine's own behaviour: choosing an engine, Parquet and JSON Lines in and out,
+the renderers' path, rules without SQL, errors in the Python engine's words."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from test_engine_support import read_csv
+
+import nefkit
+import nefkit.engine
+from nefkit.cli import cli
+from nefkit.engine.columnar import ColumnarEngine
+
+duckdb = pytest.importorskip("duckdb")
+
+PHQ = [f"phq9_{k}" for k in range(1, 10)]
+DEMO = Path(__file__).parent.parent / "plugins" / "nefkit_demo" / "data"
+
+
+def run(*args):
+    return CliRunner().invoke(cli, ["score", *map(str, args)])
+
+
+def phq_csv(path: Path) -> Path:
+    rows = [
+        ["respondent_id", "session", "administered_at", "site", *PHQ, "phq9_10"],
+        ["a", "1", "2026-01-05", "=A1", *"123012301", "1"],
+        ["a", "2", "2026-01-12", "B", *"000000000", "2"],  # follow-up answered, not asked
+        ["a", "3", "2026-01-19", "B", *"333333333", "Very difficult"],
+        ["b", "1", "2026-01-05", "", *"11111111", "", "0"],  # a blank: not scorable
+        ["b", "2", "2026-01-05", "", "9", *"11111111", "0"],  # 9 is not an answer
+        ["", "1", "2026-01-05", "", *"111111111", "0"],  # no respondent
+    ]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+def test_auto_takes_python_for_small_files_and_says_so(tmp_path):
+    data = phq_csv(tmp_path / "in.csv")
+    result = run("phq-9", data, "-o", tmp_path / "out.csv")
+    assert "Engine: python (input is under" in result.output
+
+
+def test_auto_takes_duckdb_for_large_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(nefkit.engine, "AUTO_BYTES", 10)
+    data = phq_csv(tmp_path / "in.csv")
+    result = run("phq-9", data, "-o", tmp_path / "out.csv")
+    assert "Engine: duckdb (input is 0 MB)" in result.output
+
+
+def test_engine_choice_by_format(tmp_path):
+    choose = nefkit.engine.choose_engine
+    assert choose("auto", Path("x.parquet")).name == "duckdb"
+    assert choose("auto", Path("x.csv"), Path("o.parquet")).reason == "parquet needs it"
+    assert choose("auto", Path("x.xlsx")).name == "python"
+    with pytest.raises(nefkit.NefkitError, match="the python engine cannot handle parquet"):
+        choose("python", Path("x.parquet"))
+    with pytest.raises(
+        nefkit.NefkitError, match="the duckdb engine reads CSV, JSON Lines and Parquet"
+    ):
+        choose("duckdb", Path("x.xlsx"))
+
+
+def test_help_does_not_import_duckdb():
+    code = "import sys; from nefkit.cli import cli; assert 'duckdb' not in sys.modules, 'imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_parquet_input_scores_as_the_same_csv(tmp_path):
+    data = DEMO / "phq-9.csv"
+    parquet = tmp_path / "in.parquet"
+    duckdb.execute(f"COPY (SELECT * FROM read_csv('{data}')) TO '{parquet}' (FORMAT parquet)")
+    assert run("phq-9", data, "-o", tmp_path / "a.csv", "--engine", "python").exit_code == 0
+    result = run("phq-9", parquet, "-o", tmp_path / "b.csv")
+    assert result.exit_code == 0, result.output
+    assert "Engine: duckdb (parquet needs it)" in result.output
+    assert read_csv(tmp_path / "a.csv") == read_csv(tmp_path / "b.csv")
+    assert read_csv(tmp_path / "a-changes.csv") == read_csv(tmp_path / "b-changes.csv")
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
+def test_parquet_and_json_lines_output_hold_the_csv_values_typed(tmp_path, suffix):
+    data = phq_csv(tmp_path / "in.csv")
+    assert run("phq-9", data, "-o", tmp_path / "out.csv", "--engine", "python").exit_code == 1
+    result = run("phq-9", data, "-o", tmp_path / f"out{suffix}")
+    assert result.exit_code == 1 and "Engine: duckdb" in result.output
+    reader = "read_parquet" if suffix == ".parquet" else "read_json"
+    con = duckdb.connect()
+    cursor = con.execute(f"SELECT * FROM {reader}('{tmp_path / f'out{suffix}'}')")
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, r)) for r in cursor.fetchall()]
+    want = list(csv.DictReader(open(tmp_path / "out.csv", encoding="utf-8", newline="")))
+    assert names == list(want[0])
+    for got, row in zip(rows, want):
+        assert got["row"] == int(row["row"])
+        assert got["total"] == (int(row["total"]) if row["total"] else None)
+        assert got["case"] == {"yes": True, "no": False, "": None}[row["case"]]
+        assert (got["notes"] or "") == row["notes"]
+        assert (got["site"] or "") == row["site"].lstrip("'")  # no spreadsheet guard in typed files
+    changes = con.execute(
+        f"SELECT * FROM {reader}('{tmp_path / f'out-changes{suffix}'}')"
+    ).fetchall()
+    assert len(changes) == len(read_csv(tmp_path / "out-changes.csv")) - 1
+
+
+def test_renderers_get_the_same_rows(tmp_path):
+    """JSON goes through Results and ScoredRow: the same document as the Python engine's."""
+    data = phq_csv(tmp_path / "in.csv")
+    documents = []
+    for engine in ("python", "duckdb"):
+        out = tmp_path / f"{engine}.json"
+        assert run("phq-9", data, "-o", out, "--engine", engine).exit_code == 1
+        document = json.loads(out.read_text())
+        document.pop("provenance")
+        documents.append(document)
+    assert documents[0] == documents[1]
+    assert documents[0]["changes"] and documents[0]["problems"]
+
+
+def test_excel_output_from_the_columnar_engine(tmp_path):
+    data = DEMO / "gad-7.csv"
+    result = run("gad-7", data, "-o", tmp_path / "out.xlsx", "--engine", "duckdb")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out.xlsx").stat().st_size > 0
+
+
+class SecondHighestRule(nefkit.ScoringRule):
+    """A third party's rule with no SQL form."""
+
+    name = "second_highest"
+    summary = "The second highest answer."
+
+    def output(self, score, params, instrument, outputs):
+        return nefkit.Output("number", 0, 3, integer=True)
+
+    def compute(self, values, params, names):
+        if any(v is None for v in values):
+            return nefkit.ScoreValue(None, "not scorable", 0, "an answer is missing")
+        return nefkit.ScoreValue(sorted(values)[-2], "complete", len(values))
+
+
+def test_a_rule_without_sql_runs_in_python_on_batches(tmp_path, register_plugin):
+    class Plugin:
+        @nefkit.hookimpl
+        def register_scoring_rules(self, register):
+            register(SecondHighestRule())
+
+    register_plugin(Plugin(), name="second", distribution="nefkit-second", version="1.0")
+    text = (DEMO.parent.parent.parent / "instruments" / "phq-9.toml").read_text(encoding="utf-8")
+    text = text.replace('id = "phq-9"', 'id = "phq-9-second"', 1)
+    text = text.split("# Golden cases")[0]
+    text += '\n[[scores]]\nid = "second"\nlabel = "Second"\nrule = "second_highest"\n'
+    text += 'items = ["phq9_1", "phq9_2", "phq9_3"]\n'
+    text += '\n[[flags]]\nid = "second_high"\nlabel = "High"\nwhen = "second >= 2"\n'
+    (tmp_path / "defs").mkdir()
+    (tmp_path / "defs" / "phq-9-second.toml").write_text(text, encoding="utf-8")
+    data = phq_csv(tmp_path / "in.csv")
+    outputs = []
+    for engine in ("python", "duckdb"):
+        out = tmp_path / engine / "out.csv"
+        out.parent.mkdir()
+        result = run(
+            "phq-9-second", data, "-o", out, "--engine", engine, "--instruments", tmp_path / "defs"
+        )
+        assert result.exit_code == 1, result.output
+        outputs.append((read_csv(out), read_csv(out.with_name("out-changes.csv"))))
+    assert outputs[0] == outputs[1]
+    assert "second" in outputs[0][0][0] and "flag_second_high" in outputs[0][0][0]
+
+
+def test_unreadable_files_get_the_python_engines_words(tmp_path):
+    bad = tmp_path / "in.csv"
+    good = "respondent_id," + ",".join(PHQ) + "\n" + ("x," + "1," * 8 + "1\n") * 3000
+    bad.write_bytes(good.encode() + b"\xff\xfe,1\n")
+    messages = [
+        run("phq-9", bad, "-o", tmp_path / "o.csv", "--engine", e).output
+        for e in ("python", "duckdb")
+    ]
+    assert "is not UTF-8 text" in messages[0]
+    assert messages[0].splitlines()[-1] == messages[1].splitlines()[-1]
+    lines = tmp_path / "in.jsonl"
+    lines.write_text(
+        json.dumps({"respondent_id": "a", **{i: 1 for i in PHQ}})
+        + "\n"
+        + json.dumps({"respondent_id": "b", "phq9_99": 1})
+        + "\n"
+    )
+    messages = [
+        run("phq-9", lines, "-o", tmp_path / "o.csv", "--engine", e).output
+        for e in ("python", "duckdb")
+    ]
+    assert "line 2 has key(s) phq9_99" in messages[1]
+    assert messages[0].splitlines()[-1] == messages[1].splitlines()[-1]
+
+
+def test_regular_files_are_read_directly_and_irregular_ones_normalised(tmp_path):
+    reg = nefkit.get_registry()
+    plan = nefkit.get_plan("gad-7", reg)
+    items = ",".join(f"gad7_{k}" for k in range(1, 8))
+    regular = tmp_path / "regular.csv"
+    regular.write_text(f"respondent_id,{items}\na,1,1,1,1,1,1,1\n\n")  # a trailing blank line
+    blank = tmp_path / "blank.csv"
+    blank.write_text(f"respondent_id,{items}\na,1,1,1,1,1,1,1\n\nb,1,1,1,1,1,1,1\n")
+    for path, normalised in ((regular, False), (blank, True)):
+        engine = ColumnarEngine(plan, path, "csv", reg.reader_for(path, "csv"), {})
+        try:
+            assert engine.source.normalised is normalised
+        finally:
+            engine.close()
+    assert run("gad-7", blank, "-o", tmp_path / "o.csv", "--engine", "duckdb").exit_code == 0
+    assert [r[0] for r in read_csv(tmp_path / "o.csv")] == ["row", "2", "4"]
+
+
+def test_many_rows_keep_their_order_and_numbers(tmp_path):
+    """Tens of thousands of rows, read and scored in parallel: still in file order, every row
+    number right, every problem in place, the same changes."""
+    import random
+
+    rng = random.Random(5)
+    data = tmp_path / "in.csv"
+    with open(data, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["respondent_id", "session", *PHQ, "phq9_10"])
+        for n in range(40_000):
+            answers = [str(rng.randint(0, 3)) for _ in PHQ]
+            if n % 997 == 0:
+                answers[3] = "7"
+            if n % 1301 == 0:
+                answers[5] = ""
+            writer.writerow([f"p{n // 4}", str(n % 4 + 1), *answers, "0"])
+    outputs = []
+    for engine in ("python", "duckdb"):
+        out = tmp_path / engine / "out.csv"
+        out.parent.mkdir()
+        result = run("phq-9", data, "-o", out, "--engine", engine)
+        outputs.append(
+            (result.exit_code, read_csv(out), read_csv(out.with_name("out-changes.csv")))
+        )
+        assert "row 999, column phq9_4 (value '7')" in result.output
+    assert outputs[0] == outputs[1]
+
+
+def test_the_whitespace_class_is_pythons():
+    from nefkit.engine.sources import SPACES
+
+    assert SPACES == "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+
+
+def test_parquet_cells_keep_their_types_in_problems(tmp_path):
+    parquet = tmp_path / "in.parquet"
+    items = ", ".join(f"{v} AS phq9_{k}" for k, v in enumerate([1, 2, 7, 0, 0, 1, 1, 2, 0], 1))
+    duckdb.execute(
+        f"COPY (SELECT 'a' AS respondent_id, 1 AS session, {items}, NULL::INTEGER AS phq9_10"
+        f" UNION ALL SELECT 'b', 2, {items.replace('7 AS', '3 AS')}, 1) TO '{parquet}' (FORMAT parquet)"
+    )
+    result = run("phq-9", parquet, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 1
+    assert "Problem: row 2, column phq9_3 (value 7): not an answer to phq9_3" in result.output
+    assert [r[-3] for r in read_csv(tmp_path / "out.csv")[1:]] == ["invalid", "scored"]
