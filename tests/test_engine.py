@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_engine_support import read_csv
 
 import nefkit
@@ -217,6 +219,34 @@ def test_regular_files_are_read_directly_and_irregular_ones_normalised(tmp_path)
             engine.close()
     assert run("gad-7", blank, "-o", tmp_path / "o.csv", "--engine", "duckdb").exit_code == 0
     assert [r[0] for r in read_csv(tmp_path / "o.csv")] == ["row", "2", "4"]
+
+
+def _irregular_by_the_book(text: bytes) -> bool:
+    """What ``_irregular`` answers, on the whole text at once (slow, plain)."""
+    import re
+
+    for blank in re.finditer(rb"\n[ \t\r\f\v]*\n", text):
+        if text[blank.end() :].strip():
+            return True
+    return bool(re.search(rb'(?:^|[,\n]) +"|" +(?:,|\r|\n|$)', text))
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.sampled_from(["a", "1", ",", " ", '"', "\n", "\r\n", "\t", "\n\n"]), max_size=40),
+    st.integers(1, 9),
+)
+def test_the_irregularity_scan_sees_across_its_blocks(monkeypatch, tmp_path_factory, parts, block):
+    """Blank lines and spaces by quotes are found wherever the scan's blocks happen to cut."""
+    from nefkit.engine import sources
+
+    text = ("a,b\n" + "".join(parts)).encode()
+    path = tmp_path_factory.mktemp("scan") / "in.csv"
+    path.write_bytes(text)
+    monkeypatch.setattr(sources, "SCAN_BLOCK", block)
+    assert sources._irregular(path, ",") is _irregular_by_the_book(text)
 
 
 def test_many_rows_keep_their_order_and_numbers(tmp_path):

@@ -282,17 +282,16 @@ class ColumnarEngine:
             for layer in compiled.layers():
                 cols_sql = ", ".join(f"{expr} AS {name}" for name, expr in layer)
                 query = f"SELECT *, {cols_sql} FROM ({query})"
-            # Reasons, only where a status is not 'complete', each in a layer of its own:
-            # DuckDB computes a subexpression that expressions of one layer share (the names
-            # of missing answers in two scores' reasons) for every row, even inside a CASE
-            # branch few rows take.
-            for s in compiled.scores:
-                if s.sql is not None:
-                    reason = (
-                        f"(CASE WHEN {s.column('st', self.d)} <> 'complete'"
-                        f" THEN {compiled.reason(s)} END)"
-                    )
-                    query = f"SELECT *, {reason} AS {self._reason(s)} FROM ({query})"
+            # Reasons, only where a status is not 'complete', in one layer (a layer per
+            # reason cost more than the subexpressions DuckDB shares between them).
+            reasons = [
+                f"(CASE WHEN {s.column('st', self.d)} <> 'complete' THEN {compiled.reason(s)} END)"
+                f" AS {self._reason(s)}"
+                for s in compiled.scores
+                if s.sql is not None
+            ]
+            if reasons:
+                query = f"SELECT *, {', '.join(reasons)} FROM ({query})"
             return query
 
         self.scored_query = compose(self.source.relation, lean=False)
@@ -419,8 +418,11 @@ class ColumnarEngine:
             "respondent", lambda v: _respondent(cell.convert(v)), [cell.sql_type], "VARCHAR"
         )
         c = cell.text
+        # An id that starts and ends with a printable ASCII character other than a space (most
+        # do) has nothing to strip; only the others need the regular expression.
         stripped = (
-            f"(CASE WHEN regexp_matches({c}, '^{WS}|{WS}$') THEN"
+            f"(CASE WHEN ascii({c}) BETWEEN 33 AND 126 AND ascii({c}[-1:]) BETWEEN 33 AND 126"
+            f" THEN {c} WHEN regexp_matches({c}, '^{WS}|{WS}$') THEN"
             f" regexp_replace({c}, '^{WS}+|{WS}+$', '', 'g') ELSE {c} END)"
         )
         if cell.plain == "TRUE":

@@ -85,48 +85,50 @@ def _loads(text):
     return None if text is None else json.loads(text)
 
 
-_TABS = bytes.maketrans(b"\t", b" ")
-
-
 def _irregular(path: Path, delimiter: Optional[str]) -> bool:
     """Whether DuckDB could read the file differently from nefkit's reader: a blank line before
-    the last row (DuckDB skips it without counting it), or, in CSV, spaces or tabs next to a
-    quote (DuckDB drops them). A few passes of byte search per block find the candidates (a
-    regular expression over the whole file takes seconds); a pattern confirms each. False
-    alarms only cost speed."""
-    before = after = None
+    the last row (DuckDB skips it without counting it), or, in CSV, spaces next to a quote
+    (DuckDB drops them). Read in blocks cut after a newline; each search starts from a rare byte
+    or a newline, which Python finds fast (about 0.2 s for 100 MB).
+    False alarms only cost speed."""
+    blank = re.compile(rb"\n[ \t\r\f\v]*\n")
+    after = None
     if delimiter is not None:
         d = re.escape(delimiter.encode())
-        before = re.compile(rb"(?:^|\n|" + d + rb") +\"")
-        after = re.compile(rb"\" +(?:" + d + rb"|\r|\n|$)")
-    pending_blank = False
-    tail = b""
+        after = re.compile(rb'" +(?:' + d + rb"|\r|\n|$)")
+        starts = (delimiter.encode(), b"\n")
+    blank_seen = False
+    carry = b""
     with open(path, "rb") as handle:
-        while block := handle.read(SCAN_BLOCK):
-            text = tail + block
-            # Without the other whitespace, a blank line is two newlines in a row.
-            squeezed = text.translate(None, b" \t\r\f\v")
-            if pending_blank and squeezed.strip():
+        while True:
+            block = handle.read(SCAN_BLOCK)
+            text = carry + block
+            # Up to the last newline, which the next piece starts with again.
+            end = len(text) if not block else text.rfind(b"\n") + 1
+            if end == 0:
+                carry = text
+                continue
+            piece, carry = text[:end], text[end - 1 :]
+            if blank_seen and piece.strip():
                 return True  # content after a blank line
-            at = squeezed.find(b"\n\n")
-            if at != -1:
-                if squeezed[at:].strip():
+            found = blank.search(piece)
+            if found:
+                if piece[found.end() :].strip():
                     return True
-                pending_blank = True
-            if before is not None and b'"' in text:
-                spaced = text.translate(_TABS) if b"\t" in text else text
-                at = spaced.find(b' "')
+                blank_seen = True
+            if after is not None and b'"' in piece:
+                if after.search(piece):
+                    return True
+                at = piece.find(b' "')
                 while at != -1:
-                    if before.search(spaced, max(0, at - 256), at + 2):
+                    first = at  # walk back to where the run of spaces starts
+                    while first > 0 and piece[first - 1] == 32:
+                        first -= 1
+                    if first == 0 or piece[first - 1 : first] in starts:
                         return True
-                    at = spaced.find(b' "', at + 1)
-                at = spaced.find(b'" ')
-                while at != -1:
-                    if after.match(spaced, at):
-                        return True
-                    at = spaced.find(b'" ', at + 1)
-            tail = text[-4096:]
-    return False
+                    at = piece.find(b' "', at + 1)
+            if not block:
+                return False
 
 
 def open_source(con, path: Path, fmt: str, header: list[str], workdir: Path, reader) -> Source:

@@ -235,17 +235,23 @@ class SqlBuilder:
     several of the score's expressions use (computed once, before them). A ``let`` expression
     reads the inputs only, not another ``let``."""
 
-    def __init__(self, dialect: Dialect, prefix: str):
+    def __init__(self, dialect: Dialect, prefix: str, known: Optional[dict[str, str]] = None):
         self.dialect = dialect
         self.prefix = prefix
         self.lets: list[tuple[str, str]] = []
+        # Expressions already a column (of this or an earlier score), by their SQL text: the
+        # scores of one instrument often share them (the NEQ rules' tallies of missing answers).
+        self.known = {} if known is None else known
 
     def __getattr__(self, name):
         return getattr(self.dialect, name)
 
     def let(self, expr: str, name: str = "") -> str:
+        if expr in self.known:
+            return self.known[expr]
         column = self.dialect.ident(f"{self.prefix}{name or 'x'}{len(self.lets)}")
         self.lets.append((column, expr))
+        self.known[expr] = column
         return column
 
     def missing(self, named: Sequence[tuple[str, str]], name: str = "miss") -> tuple[str, str]:
@@ -440,9 +446,10 @@ def compile_plan(
         )
         refs[item.id] = SqlRef(cols.value, out.kind, inputs[item.id].missing)
     python_only: set[str] = set()
+    known: dict[str, str] = {}
     for index, step in enumerate(plan.steps):
         score_prefix = f"{prefix}{index}_"
-        builder = SqlBuilder(d, score_prefix)
+        builder = SqlBuilder(d, score_prefix, known)
         sql = None
         if not any(i in python_only for i in step.inputs):
             to_sql = getattr(step.rule, "to_sql", None)
