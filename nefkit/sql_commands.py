@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+# The names of nefkit.engine.sql.DIALECTS, spelt out so that `nefkit --help` need not import
+# the compiler (tests/test_sql_emit.py checks they agree).
 DIALECTS = ("duckdb", "postgres", "spark", "trino")
 
 

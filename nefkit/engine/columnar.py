@@ -194,7 +194,7 @@ class ColumnarEngine:
                 parse.append(f"NULL AS {_q('p_' + item.id)}")
                 bad = "FALSE"
             else:
-                expr, bad, _ = self._parse_item(item, self._cell(index))
+                expr, bad = self._parse_item(item, self._cell(index))
                 parse.append(f"{expr} AS {_q('p_' + item.id)}")
             bad_items.append(bad.replace("{p}", _q("p_" + item.id)))
         reserved = cols.reserved
@@ -321,8 +321,8 @@ class ColumnarEngine:
         codes = [v for v, _ in self.plan.instrument.choices(item)]
         return min(codes, default=0) - 1
 
-    def _parse_item(self, item, cell) -> tuple[str, str, str]:
-        """(parse expression, badness test with {p} for the parsed column, is_float)."""
+    def _parse_item(self, item, cell) -> tuple[str, str]:
+        """(parse expression, badness test with {p} for the parsed column)."""
         parser = self.parsers[item.id]
         c = cell.text
         if item.type in ("choice", "yes_no"):
@@ -362,17 +362,17 @@ class ColumnarEngine:
                     f"(CASE WHEN {c} IS NULL OR {c} = '' THEN NULL {fast}"
                     f" WHEN {_ascii(c)} THEN {ascii_path} ELSE {udf}({cell.native}) END)"
                 )
-            return expr, f"{{p}} = {sentinel}", "FALSE"
+            return expr, f"{{p}} = {sentinel}"
         if item.type == "text":
             udf = self.udf.add("text", self._text_fn(parser, cell), [cell.sql_type], "VARCHAR")
             blank = f"({c} IS NULL OR {c} = '' OR regexp_full_match({c}, '{WS}+'))"
             expr = f"(CASE WHEN {cell.plain} THEN (CASE WHEN {blank} THEN NULL ELSE {c} END) ELSE {udf}({cell.native}) END)"
-            return expr, "FALSE", "FALSE"
+            return expr, "FALSE"
         # number and multiple: parsed in Python, encoded as 'i:5', 'f:2.5', 'v:1,3' or 'e'
         fn = self._encoded_fn(parser, cell, item.type)
         udf = self.udf.add(item.type, fn, [cell.sql_type], "VARCHAR")
         expr = f"(CASE WHEN {cell.native} IS NULL THEN NULL ELSE {udf}({cell.native}) END)"
-        return expr, "{p} = 'e'", "FALSE"
+        return expr, "{p} = 'e'"
 
     @staticmethod
     def _choice_fn(parser, cell, sentinel):
