@@ -4,6 +4,7 @@ the renderers' path, rules without SQL, errors in the Python engine's words."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import subprocess
 import sys
@@ -246,7 +247,44 @@ def test_the_irregularity_scan_sees_across_its_blocks(monkeypatch, tmp_path_fact
     path = tmp_path_factory.mktemp("scan") / "in.csv"
     path.write_bytes(text)
     monkeypatch.setattr(sources, "SCAN_BLOCK", block)
-    assert sources._irregular(path, ",") is _irregular_by_the_book(text)
+    assert sources.scan(path, ",").irregular is _irregular_by_the_book(text)
+
+
+def _records(text: bytes) -> int:
+    return sum(1 for _ in csv.reader(io.StringIO(text.decode(), newline="")))
+
+
+CELLS = ["a", "1", "", '"q,u""o\nte"', '"x\r\ny"', 'x"y', '"plain"', '""', "\u00e5"]
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.lists(st.sampled_from(CELLS), min_size=2, max_size=2), max_size=12),
+    st.sampled_from(["\n", "\r\n"]),
+    st.integers(1, 40),
+    st.booleans(),
+)
+def test_the_scan_counts_records_at_its_marks(
+    monkeypatch, tmp_path_factory, rows, newline, block, bom
+):
+    """Every mark is a record boundary with the number of records before it, as Python's csv
+    module counts them: quoted newlines, doubled quotes and quotes inside unquoted cells
+    included, wherever the blocks cut."""
+    from nefkit.engine import sources
+
+    lines = ["a,b", *(",".join(row) for row in rows)]
+    text = ("\ufeff" if bom else "").encode() + (newline.join(lines) + newline).encode()
+    path = tmp_path_factory.mktemp("scan") / "in.csv"
+    path.write_bytes(text)
+    monkeypatch.setattr(sources, "SCAN_BLOCK", block)
+    found = sources.scan(path, ",")
+    assert not found.irregular and found.marks is not None
+    whole = _records(text)
+    for offset, records in found.marks:
+        assert records == _records(text[:offset])
+        assert records + _records(text[offset:]) == whole
 
 
 def test_many_rows_keep_their_order_and_numbers(tmp_path):

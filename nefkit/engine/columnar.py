@@ -22,10 +22,15 @@ How:
    Change scores are computed in SQL over the scored rows.
 
 Row numbers: DuckDB numbers the rows of a CSV file on one thread only. So a regular CSV file
-is scored in two parallel passes: every line is scored into a temporary Parquet file in file
-order (with whether it has content at all), then Parquet's row positions give the row numbers,
-lines without content are dropped and invalid rows get their notes. JSON Lines and normalised
-files are numbered as they are read; Parquet input knows its row positions.
+is cut into as many pieces as DuckDB has threads, at record boundaries the first read of the
+file counted (:func:`nefkit.engine.sources.scan`); each piece is read, numbered, scored and
+written on a thread of its own, and the pieces are joined in order. Where the scan could not
+count the records (too many quotes to follow), or change scores need the scored rows again, or
+the output is Parquet, it is scored in two parallel passes instead: every line is scored into a
+temporary Parquet file in file order (with whether it has content at all), then Parquet's row
+positions give the row numbers, lines without content are dropped and invalid rows get their
+notes. JSON Lines and normalised files are numbered as they are read; Parquet input knows its
+row positions.
 
 Memory stays bounded: DuckDB streams the file through the query; what must be held (the scored
 rows of an instrument with change scores, sorted per respondent) lives in a temporary database
@@ -123,6 +128,22 @@ def _cleanup(con, workdir: Path) -> None:
         con.close()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _append(source: Path, target: Path) -> None:
+    """``source`` appended to ``target``; in the kernel where it can be (Linux)."""
+    with open(source, "rb") as data, open(target, "r+b", buffering=0) as out:
+        out.seek(0, os.SEEK_END)
+        left = os.fstat(data.fileno()).st_size
+        try:
+            while left > 0:
+                done = os.copy_file_range(data.fileno(), out.fileno(), left)
+                if done == 0:
+                    break
+                left -= done
+        except (AttributeError, OSError):  # not Linux, or not between these file systems
+            pass
+        shutil.copyfileobj(data, out, 1 << 22)
 
 
 def _type(name: str):
@@ -294,6 +315,7 @@ class ColumnarEngine:
                 query = f"SELECT *, {', '.join(reasons)} FROM ({query})"
             return query
 
+        self.compose = compose  # the scoring query over a relation of raw cells
         self.scored_query = compose(self.source.relation, lean=False)
         self.parallel_query = (
             compose(self.source.parallel, lean=True) if self.source.parallel else None
@@ -623,8 +645,11 @@ class ColumnarEngine:
             self._table = "scored"
         return self._table
 
-    def _with_notes(self) -> str:
-        return f"SELECT *, (CASE WHEN __bad THEN {self._notes_call()} END) AS __notes FROM ({self.scored_query})"
+    def _with_notes(self, scored: Optional[str] = None) -> str:
+        return (
+            f"SELECT *, (CASE WHEN __bad THEN {self._notes_call()} END) AS __notes"
+            f" FROM ({scored or self.scored_query})"
+        )
 
     def _normalise(self) -> bool:
         """After DuckDB failed to read the file directly (broken quoting or encoding, ragged
@@ -669,19 +694,21 @@ class ColumnarEngine:
             )
         self.problems.clear()
         columns = self.output_columns(typed)
-        if self.parallel_query:
-            query = self._scored_in_parallel(columns)
-        else:
-            source = self._materialise() if self.plan.changes else f"({self._with_notes()})"
-            select = ", ".join(
-                f"{expr.replace(self._notes_call(), '__notes')} AS {_q(f'o{k}')}"
-                for k, (_, expr) in enumerate(columns)
-            )
-            query = f"SELECT {select} FROM {source}"
         results.provenance.renderer = (
             f"{kind}: nefkit {__version__} (duckdb engine {_duckdb_version()})"
         )
-        rows = self._copy(query, names, path, kind)
+        pieces = None
+        if kind != "parquet" and not self.plan.changes:
+            pieces = self.source.pieces(self._threads())
+        if pieces:
+            rows = self._copy_pieces(pieces, columns, names, path, kind)
+        else:
+            if self.parallel_query:
+                query = self._scored_in_parallel(columns)
+            else:
+                source = self._materialise() if self.plan.changes else f"({self._with_notes()})"
+                query = f"SELECT {self._select(columns)} FROM {source}"
+            rows = self._copy(query, names, path, kind)
         results.row_count = rows
         results.invalid_count = len(self.problems)
         results.problems = [p for number in sorted(self.problems) for p in self.problems[number]]
@@ -739,35 +766,80 @@ class ColumnarEngine:
                 select.append(column)
         return f"SELECT {', '.join(select)} FROM {numbered}"
 
-    def _copy(self, query: str, names: list[str], path: Path, kind: str) -> int:
+    def _select(self, columns: list[tuple[str, str]]) -> str:
+        """The output columns over the scored rows with their notes (``_with_notes``)."""
+        notes = self._notes_call()
+        return ", ".join(
+            f"{expr.replace(notes, '__notes')} AS {_q(f'o{k}')}"
+            for k, (_, expr) in enumerate(columns)
+        )
+
+    def _threads(self) -> int:
+        return int(self.con.execute("SELECT current_setting('threads')").fetchone()[0])
+
+    def _copy_pieces(
+        self,
+        pieces: list[str],
+        columns: list[tuple[str, str]],
+        names: list[str],
+        path: Path,
+        kind: str,
+    ) -> int:
+        """Score every piece of the file on a thread of its own: the first straight into
+        ``path``, each other one into a file then appended to it, in order."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        select = self._select(columns)
+        queries = [
+            f"SELECT {select} FROM ({self._with_notes(self.compose(piece, lean=False))})"
+            for piece in pieces
+        ]
+        bodies = [path] + [self.workdir / f"piece{k}" for k in range(1, len(queries))]
+
+        def run(k: int) -> int:
+            return self._copy(queries[k], names, bodies[k], kind, self.con.cursor(), header=not k)
+
+        with ThreadPoolExecutor(len(queries)) as pool:
+            rows = sum(pool.map(run, range(len(queries))))
+        for body in bodies[1:]:
+            _append(body, path)
+            body.unlink()
+        return rows
+
+    def _copy(
+        self, query: str, names: list[str], path: Path, kind: str, con=None, header: bool = True
+    ) -> int:
+        """The rows of ``query`` into ``path``; for CSV with the header unless ``header`` is
+        false. ``con``: a cursor of one's own, for a thread."""
+        con = con or self.con
         target = sql_text(str(path))
         renamed = ", ".join(f"{_q(f'o{k}')} AS {_q(name)}" for k, name in enumerate(names))
         if kind != "csv":
             fmt = "parquet" if kind == "parquet" else "json"
-            done = self.con.execute(
+            done = con.execute(
                 f"COPY (SELECT {renamed} FROM ({query})) TO {target} (FORMAT {fmt})"
             ).fetchall()
             return int(done[0][0])
         options = (
             "FORMAT csv, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NEW_LINE '\\r\\n', COMMENT ''"
         )
-        if len(set(names)) == len(names) and all(
+        plain = len(set(names)) == len(names) and all(
             re.fullmatch(r"[A-Za-z0-9_ .]+", n) for n in names
-        ):
+        )
+        if plain or not header:
             # The header as the CSV renderer writes it: plain names need no quoting.
-            done = self.con.execute(
-                f"COPY (SELECT {renamed} FROM ({query})) TO {target} ({options}, HEADER true)"
+            done = con.execute(
+                f"COPY (SELECT {renamed} FROM ({query})) TO {target} ({options}, HEADER {str(header).lower()})"
             ).fetchall()
             return int(done[0][0])
         # Repeated or unusual column names: the header by Python's csv module, then the rows.
-        body = self.workdir / "body.csv"
-        done = self.con.execute(
+        body = path.with_name(path.name + ".body")
+        done = con.execute(
             f"COPY ({query}) TO {sql_text(str(body))} ({options}, HEADER false)"
         ).fetchall()
         with open(path, "w", encoding="utf-8", newline="") as out:
             csv.writer(out).writerow(names)
-        with open(path, "ab") as out, open(body, "rb") as data:
-            shutil.copyfileobj(data, out, 1 << 22)
+        _append(body, path)
         body.unlink()
         return int(done[0][0])
 
