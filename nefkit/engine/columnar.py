@@ -29,12 +29,13 @@ count the records (too many quotes to follow), or change scores need the scored 
 the output is Parquet, it is scored in two parallel passes instead: every line is scored into a
 temporary Parquet file in file order (with whether it has content at all), then Parquet's row
 positions give the row numbers, lines without content are dropped and invalid rows get their
-notes. JSON Lines and normalised files are numbered as they are read; Parquet input knows its
-row positions.
+notes. Parquet input knows its row positions and is read in parallel; JSON Lines and
+normalised files are numbered on one thread as they are read.
 
 Memory stays bounded: DuckDB streams the file through the query; what must be held (the scored
 rows of an instrument with change scores, sorted per respondent) lives in a temporary database
-on disk with a memory limit (``NEFKIT_DUCKDB_MEMORY``, default 512MB; ``NEFKIT_DUCKDB_THREADS``
+on disk with a memory limit (``NEFKIT_DUCKDB_MEMORY``, default 1GB: below it, writing rows in
+file order from several threads waits on memory; ``NEFKIT_DUCKDB_THREADS``
 sets the threads).
 
 Rules without ``to_sql`` run in Python: rows are fetched in batches and ``compute_batch`` runs on
@@ -66,7 +67,7 @@ from ..rules import NOT_ASKED, ScoreValue
 from ..scoring import Columns, _respondent, _score_chunk
 from ..tabular import change_columns, score_columns
 from . import sql as sqlc
-from .sources import WS, open_source, parquet_header, sql_text
+from .sources import INTEGERS, WS, open_source, parquet_header, sql_text
 
 BATCH = 8192
 
@@ -173,7 +174,7 @@ class ColumnarEngine:
         self.con = duckdb.connect(str(self.workdir / "work.duckdb"))
         # The temporary database goes when the results do (or when Python exits).
         self._cleanup = weakref.finalize(self, _cleanup, self.con, self.workdir)
-        memory = os.environ.get("NEFKIT_DUCKDB_MEMORY", "512MB")
+        memory = os.environ.get("NEFKIT_DUCKDB_MEMORY", "1GB")
         self.con.execute(f"SET memory_limit = {sql_text(memory)}")
         self.con.execute(f"SET temp_directory = {sql_text(str(self.workdir / 'spill'))}")
         self.con.execute("SET preserve_insertion_order = true")
@@ -349,6 +350,13 @@ class ColumnarEngine:
         c = cell.text
         if item.type in ("choice", "yes_no"):
             sentinel = self._sentinel(item)
+            codes = [str(v) for v, _ in parser.choices]
+            if cell.sql_type in INTEGERS:  # Parquet's integer columns: no text to parse
+                n = cell.native
+                return (
+                    f"(CASE WHEN {n} IS NULL THEN NULL WHEN {self.d.in_list(n, codes)}"
+                    f" THEN CAST({n} AS INTEGER) ELSE {sentinel} END)"
+                ), f"{{p}} = {sentinel}"
             udf = self.udf.add(
                 f"choice_{len(item.id)}",
                 self._choice_fn(parser, cell, sentinel),
@@ -364,7 +372,6 @@ class ColumnarEngine:
             for value, label in parser.choices:
                 labels.setdefault(label.casefold(), value)
             label_map = " ".join(f"WHEN {sql_text(k)} THEN {v}" for k, v in labels.items())
-            codes = [str(v) for v, _ in parser.choices]
             t = f"trim({c})"
             integral = f"TRY_CAST(regexp_extract({t}, '^[-+]?[0-9]+') AS HUGEINT)"
             ascii_path = (
@@ -697,9 +704,9 @@ class ColumnarEngine:
         results.provenance.renderer = (
             f"{kind}: nefkit {__version__} (duckdb engine {_duckdb_version()})"
         )
-        pieces = None
-        if kind != "parquet" and not self.plan.changes:
-            pieces = self.source.pieces(self._threads())
+        pieces = None if self.plan.changes else self.source.pieces(self._threads())
+        if pieces and len(pieces) > 1 and kind == "parquet":
+            pieces = None  # Parquet files do not join end to end
         if pieces:
             rows = self._copy_pieces(pieces, columns, names, path, kind)
         else:

@@ -66,18 +66,18 @@ class Source:
     cells: list[Cell]
     normalised: bool = False
     temp: Optional[Path] = None
-    # The same rows without row numbers but with a __content flag, read in parallel (DuckDB
-    # numbers rows on one thread only); the engine numbers them afterwards.
+    # A CSV file's rows without row numbers but with a __content flag, read in parallel
+    # (DuckDB numbers CSV rows on one thread only); the engine numbers them afterwards.
     parallel: Optional[str] = None
     delimiter: Optional[str] = None  # of a regular CSV file
     marks: Optional[list[tuple[int, int]]] = None  # see Scan
 
     def pieces(self, threads: int) -> Optional[list[str]]:
-        """The rows as up to ``threads`` relations of consecutive records, each numbered on a
-        thread of its own, which is how DuckDB numbers a CSV file's rows in parallel; None
-        when the file cannot be cut (see :func:`scan`) and the threads are better used
-        otherwise."""
-        if threads < 2:
+        """The rows as relations of consecutive records, to be scored each on a thread of its
+        own (up to ``threads`` of them), which is how DuckDB numbers a CSV file's rows in
+        parallel; None when a CSV file cannot be cut (see :func:`scan`) and the threads are
+        better used otherwise."""
+        if threads < 2 or self.format == "parquet":  # DuckDB numbers Parquet rows in parallel
             return [self.relation]
         if self.marks is None or self.delimiter is None:
             return None
@@ -406,7 +406,7 @@ def normalise_jsonl(path: Path, header: list[str], workdir: Path, reader) -> Sou
     return Source(path, "jsonl", header, relation, _json_cells(width), normalised=True, temp=temp)
 
 
-_INTEGERS = {
+INTEGERS = {
     "TINYINT",
     "SMALLINT",
     "INTEGER",
@@ -437,7 +437,7 @@ def _parquet(con, path: Path, header: list[str]) -> Source:
         kind = types[name]
         if kind == "VARCHAR":
             cells.append(Cell(c, kind, c, "TRUE", c, "TRUE"))
-        elif kind in _INTEGERS:
+        elif kind in INTEGERS:
             cells.append(Cell(c, kind, f"CAST({c} AS VARCHAR)", "TRUE", c, "FALSE"))
         else:
             cells.append(Cell(c, kind, "NULL", f"({c} IS NULL)", c, "FALSE"))
@@ -445,11 +445,7 @@ def _parquet(con, path: Path, header: list[str]) -> Source:
         f"SELECT CAST(file_row_number + 2 AS BIGINT) AS __row, {', '.join(select)}"
         f" FROM read_parquet({sql_text(str(path))}, file_row_number = true)"
     )
-    parallel = (
-        f"SELECT CAST(NULL AS BIGINT) AS __row, {', '.join(select)}, TRUE AS __content"
-        f" FROM read_parquet({sql_text(str(path))})"
-    )
-    return Source(path, "parquet", header, relation, cells, parallel=parallel)
+    return Source(path, "parquet", header, relation, cells)
 
 
 def _quote(name: str) -> str:
