@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,30 +73,39 @@ class Source:
     delimiter: Optional[str] = None  # of a regular CSV file
     marks: Optional[list[tuple[int, int]]] = None  # see Scan
 
-    def pieces(self, threads: int) -> Optional[list[str]]:
+    def pieces(self, threads: int, workdir: Path) -> Optional[list[str]]:
         """The rows as relations of consecutive records, to be scored each on a thread of its
         own (up to ``threads`` of them), which is how DuckDB numbers a CSV file's rows in
         parallel; None when a CSV file cannot be cut (see :func:`scan`) and the threads are
-        better used otherwise."""
+        better used otherwise.
+
+        The first piece is read from the file itself, up to its last record; each other one
+        is copied (in the kernel, where it can be) into a file of its own in ``workdir``:
+        DuckDB's ``skip`` would hold what it skips in memory."""
         if threads < 2 or self.format == "parquet":  # DuckDB numbers Parquet rows in parallel
             return [self.relation]
         if self.marks is None or self.delimiter is None:
             return None
-        # Cut at the record boundaries nearest to equal shares of the bytes (DuckDB skips
-        # the records before a piece at about 1 % of the cost of scoring them).
+        # The record boundaries nearest to equal shares of the bytes.
         size = self.path.stat().st_size
-        cuts = [1]  # records skipped: the header
+        cuts = [(0, 1)]  # (byte offset, records before it): the header
         for k in range(1, threads):
             target = size * k / threads
-            records = min(self.marks, key=lambda m: abs(m[0] - target), default=(0, 0))[1]
-            if records > cuts[-1]:
-                cuts.append(records)
-        ends = [*(b - a for a, b in zip(cuts, cuts[1:])), None]
+            mark = min(self.marks, key=lambda m: abs(m[0] - target), default=(0, 0))
+            if mark[1] > cuts[-1][1]:
+                cuts.append(mark)
         width = len(self.header)
-        return [
-            csv_relation(self.path, width, self.delimiter, skip, limit)
-            for skip, limit in zip(cuts, ends)
+        relations = [
+            csv_relation(
+                self.path, width, self.delimiter, limit=cuts[1][1] - 1 if len(cuts) > 1 else None
+            )
         ]
+        for k, (offset, before) in enumerate(cuts[1:], 1):
+            end = cuts[k + 1][0] if k + 1 < len(cuts) else size
+            piece = workdir / f"piece{k}.csv"
+            copy_bytes(self.path, piece, offset, end - offset)
+            relations.append(csv_relation(piece, width, self.delimiter, skip=0, before=before))
+        return relations
 
     def raw_row(self, values: list[Any], length: Optional[int], extra: Optional[bool]) -> list:
         """The row as nefkit's reader would have given it, from the values of ``native``."""
@@ -261,18 +271,52 @@ def _content(width: int) -> str:
 
 
 def csv_relation(
-    path: Path, width: int, delimiter: str, skip: int = 1, limit: Optional[int] = None
+    path: Path,
+    width: int,
+    delimiter: str,
+    skip: int = 1,
+    limit: Optional[int] = None,
+    before: Optional[int] = None,
 ) -> str:
-    """The rows of a regular CSV file, from record ``skip + 1`` (``limit`` of them), with their
-    row numbers; rows with no content are skipped, but counted. DuckDB numbers them on one
+    """The rows of a regular CSV file (or piece of one) after its first ``skip`` records
+    (``limit`` of them), numbered after the ``before`` records before them (``skip``, in a
+    whole file); rows with no content are skipped, but counted. DuckDB numbers them on one
     thread."""
     rows = f"{_read_csv(path, width, delimiter, skip)} WITH ORDINALITY"
     if limit is not None:
         rows = f"(SELECT * FROM {rows} LIMIT {limit})"
     return (
-        f"SELECT CAST(ordinality + {skip} AS BIGINT) AS __row,"
+        f"SELECT CAST(ordinality + {skip if before is None else before} AS BIGINT) AS __row,"
         f" {', '.join(f'c{k}' for k in range(width))} FROM {rows} WHERE {_content(width)}"
     )
+
+
+def copy_bytes(
+    source: Path, target: Path, offset: int = 0, size: Optional[int] = None, append: bool = False
+) -> None:
+    """``size`` bytes of ``source`` from ``offset`` (to its end: all of it) written to
+    ``target``, or appended to it; in the kernel where it can be (Linux), which is about ten
+    times faster than through Python."""
+    with open(source, "rb") as data, open(target, "r+b" if append else "wb", buffering=0) as out:
+        out.seek(0, os.SEEK_END)
+        if size is None:
+            size = os.fstat(data.fileno()).st_size - offset
+        try:
+            while size > 0:
+                done = os.copy_file_range(data.fileno(), out.fileno(), size, offset)
+                if done == 0:
+                    break
+                offset += done
+                size -= done
+        except (AttributeError, OSError):  # not Linux, or not between these file systems
+            pass
+        data.seek(offset)
+        while size > 0:
+            block = data.read(min(size, 1 << 22))
+            if not block:
+                break
+            out.write(block)
+            size -= len(block)
 
 
 def _quoted_newlines(chunk: bytes, delimiter: int, inside: bool, at: int) -> tuple[int, bool]:

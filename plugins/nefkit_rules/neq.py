@@ -139,7 +139,9 @@ class _NeqRule(ScoringRule):
 
     def _sql_tally(self, params, inputs, sql):
         """What ``_score_item_rows`` finds, as SQL: per item whether it counts, the first
-        round of missing answers (experienced, then cause) and how many were answered."""
+        round of missing answers (experienced, then cause), how many were answered and how
+        many count. Tallies the scores of one instrument share (the unanswered items, the
+        effects counted) are ``let`` columns of the same SQL text, computed once."""
         parts = self._parts(params)
         n = len(inputs) // (1 + len(parts))
         items = inputs[:n]
@@ -157,8 +159,9 @@ class _NeqRule(ScoringRule):
             named.append((f"({yes} AND {cause} IS NULL)", item.id + " cause"))
             counted.append(f"({yes} AND COALESCE({cause} = {sql.number(code)}, FALSE))")
         first, names = sql.missing(named)
-        answered = sql.let(sql.count([f"NOT {i.missing}" for i in items]), "answered")
-        return items, part, counted, first, names, answered
+        unanswered, _ = sql.missing([(item.missing, item.id) for item in items])
+        answered = f"({len(items)} - {unanswered})"
+        return items, part, counted, first, names, answered, sql.let(sql.count(counted), "counted")
 
 
 class NeqCountRule(_NeqRule):
@@ -183,11 +186,11 @@ class NeqCountRule(_NeqRule):
         return ScoreValue(sum(counted), "complete", len(experienced))
 
     def to_sql(self, params, inputs, sql):
-        items, _, counted, missing, names, answered = self._sql_tally(params, inputs, sql)
+        items, _, _, missing, names, answered, count = self._sql_tally(params, inputs, sql)
         allowed = params.max_missing
         reason = sql.missing_reason(names, missing, str(len(items)), allowed, len(items) > 5)
         return SqlScore(
-            value=f"(CASE WHEN {missing} > {allowed} THEN NULL ELSE {sql.count(counted)} END)",
+            value=f"(CASE WHEN {missing} > {allowed} THEN NULL ELSE {count} END)",
             status=f"(CASE WHEN {missing} > {allowed} THEN 'not scorable'"
             f" WHEN {missing} > 0 THEN 'prorated' ELSE 'complete' END)",
             reason=f"(CASE WHEN {missing} > {allowed} THEN {reason} ELSE '' END)",
@@ -251,7 +254,7 @@ class NeqImpactRule(_NeqRule):
         return ScoreValue(total / effects, "complete", len(experienced))
 
     def to_sql(self, params, inputs, sql):
-        items, part, counted, first, names, answered = self._sql_tally(params, inputs, sql)
+        items, part, counted, first, names, answered, count = self._sql_tally(params, inputs, sql)
         impacts = part["impact"]
         known = [f"({c} AND {i.value} IS NOT NULL)" for c, i in zip(counted, impacts)]
         lacking = [f"({c} AND {i.value} IS NULL)" for c, i in zip(counted, impacts)]
@@ -260,7 +263,7 @@ class NeqImpactRule(_NeqRule):
             sql.sum([f"(CASE WHEN {k} THEN {i.value} ELSE 0 END)" for k, i in zip(known, impacts)]),
             "total",
         )
-        effects = sql.let(sql.count(known), "known")
+        effects = f"({count} - {second})"  # those counted whose impact is known
         total_float = sql.any(
             [f"({k} AND {i.is_float})" for k, i in zip(known, impacts) if i.is_float != "FALSE"]
         )
