@@ -34,10 +34,9 @@ spec.loader.exec_module(base)
 
 TARGETS = {"pandas wall": 0.5, "pandas memory": 1 / 3, "floor wall": 1.5}
 
-PANDAS_PARQUET = base.PANDAS_PROGRAM.replace(
-    'df = pd.read_csv(src, dtype={"respondent_id": str, "other": str})',
-    "df = pd.read_parquet(src)",
-)
+READ_CSV = 'df = pd.read_csv(src, dtype={"respondent_id": str, "other": str})'
+assert READ_CSV in base.PANDAS_PROGRAM, "score_neq20.py's baseline no longer reads the CSV so"
+PANDAS_PARQUET = base.PANDAS_PROGRAM.replace(READ_CSV, "df = pd.read_parquet(src)")
 
 FLOOR_PROGRAM = r'''
 """Hand-written DuckDB query: the seven NEQ-20 scores, written as CSV. No cell is checked.

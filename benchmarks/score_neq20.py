@@ -36,15 +36,20 @@ from typing import Optional
 ITEMS = [f"neq{k:02d}" for k in range(1, 21)]
 HEADER = ["respondent_id", *[c for i in ITEMS for c in (i, f"{i}_impact", f"{i}_cause")], "other"]
 SCORES = [
-    "effects", "effects_treatment", "effects_other",
-    "impact_total", "impact_mean", "impact_treatment", "impact_other",
+    "effects",
+    "effects_treatment",
+    "effects_other",
+    "impact_total",
+    "impact_mean",
+    "impact_treatment",
+    "impact_other",
 ]
 
 # The synthetic population (fixed, so that results are comparable between runs).
 P_NO_EFFECTS = 0.15  # respondents who report no negative effect at all
-P_BLANK_ROW = 0.01   # rows with one or two blank "experienced" answers: not scorable
-P_TREATMENT = 0.40   # an experienced effect attributed to the treatment (cause 1), else other (0)
-P_TEXT = 0.03        # rows with an answer to the open question
+P_BLANK_ROW = 0.01  # rows with one or two blank "experienced" answers: not scorable
+P_TREATMENT = 0.40  # an experienced effect attributed to the treatment (cause 1), else other (0)
+P_TEXT = 0.03  # rows with an answer to the open question
 TEXTS = [
     "Felt worse after the sessions about my father",
     "Hard to get to the clinic, and the waiting list was long",
@@ -116,7 +121,7 @@ print(f"pandas {pd.__version__}: read {t1 - t0:.2f} s, compute {t2 - t1:.2f} s, 
 
 # Run by the rusage fallback: runs one command and reports its resource use alone (a process's
 # RUSAGE_CHILDREN covers every child it has waited for, so each measurement needs a fresh one).
-RUSAGE_WRAPPER = r'''
+RUSAGE_WRAPPER = r"""
 import json, resource, subprocess, sys, time
 cmd, out, err = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
 with open(out, "wb") as o, open(err, "wb") as e:
@@ -127,7 +132,7 @@ usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
 print(json.dumps({"status": status, "wall": wall, "rss": usage.ru_maxrss * scale,
                   "user": usage.ru_utime, "sys": usage.ru_stime}))
-'''
+"""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,8 +198,10 @@ def gnu_time_works() -> bool:
     if not os.access("/usr/bin/time", os.X_OK):
         return False
     with tempfile.NamedTemporaryFile("r", suffix=".txt") as report:
-        done = subprocess.run(["/usr/bin/time", "-v", "-o", report.name, sys.executable, "-c", "pass"],
-                              capture_output=True)
+        done = subprocess.run(
+            ["/usr/bin/time", "-v", "-o", report.name, sys.executable, "-c", "pass"],
+            capture_output=True,
+        )
         return done.returncode == 0 and "Maximum resident set size" in Path(report.name).read_text()
 
 
@@ -224,18 +231,32 @@ def measure(name: str, rows: int, cmd: list[str], workdir: Path, timer: str) -> 
             sys.exit(f"could not read /usr/bin/time's report {report}:\n{report.read_text()}")
         wall = fields.get("Elapsed (wall clock) time (h:mm:ss or m:ss)")
         return Run(
-            name, rows,
+            name,
+            rows,
             status=int(fields.get("Exit status", "-1")),
             wall=_wall_clock(wall) if wall else elapsed,
             rss=int(fields["Maximum resident set size (kbytes)"]) * 1024,
             cpu=float(fields["User time (seconds)"]) + float(fields["System time (seconds)"]),
-            stdout=out, stderr=err,
+            stdout=out,
+            stderr=err,
         )
-    done = subprocess.run([sys.executable, "-c", RUSAGE_WRAPPER, json.dumps(cmd), str(out), str(err)],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", RUSAGE_WRAPPER, json.dumps(cmd), str(out), str(err)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     usage = json.loads(done.stdout)
-    return Run(name, rows, usage["status"], usage["wall"], usage["rss"], usage["user"] + usage["sys"],
-               out, err)
+    return Run(
+        name,
+        rows,
+        usage["status"],
+        usage["wall"],
+        usage["rss"],
+        usage["user"] + usage["sys"],
+        out,
+        err,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,7 +274,10 @@ def _number(cell: str) -> Optional[float]:
 def agreement(nefkit_csv: Path, pandas_csv: Path, rows: int, show: int = 10) -> list[str]:
     """Mismatches between the two outputs' seven scores in the first ``rows`` rows."""
     mismatches: list[str] = []
-    with open(nefkit_csv, encoding="utf-8", newline="") as a, open(pandas_csv, encoding="utf-8", newline="") as b:
+    with (
+        open(nefkit_csv, encoding="utf-8", newline="") as a,
+        open(pandas_csv, encoding="utf-8", newline="") as b,
+    ):
         ours, theirs = csv.DictReader(a), csv.DictReader(b)
         checked = 0
         for left, right in zip(ours, theirs):
@@ -261,16 +285,24 @@ def agreement(nefkit_csv: Path, pandas_csv: Path, rows: int, show: int = 10) -> 
                 break
             checked += 1
             if left["respondent_id"] != right["respondent_id"]:
-                mismatches.append(f"output row {checked}: respondent_id {left['respondent_id']!r} (nefkit) "
-                                  f"vs {right['respondent_id']!r} (pandas)")
+                mismatches.append(
+                    f"output row {checked}: respondent_id {left['respondent_id']!r} (nefkit) "
+                    f"vs {right['respondent_id']!r} (pandas)"
+                )
             for score in SCORES:
                 x, y = _number(left[score]), _number(right[score])
                 if (x is None) != (y is None) or (x is not None and abs(x - y) > TOLERANCE):
-                    mismatches.append(f"row {left['row']} ({left['respondent_id']}), {score}: "
-                                      f"nefkit {left[score]!r} [{left[f'{score}_status']}], pandas {right[score]!r}")
+                    mismatches.append(
+                        f"row {left['row']} ({left['respondent_id']}), {score}: "
+                        f"nefkit {left[score]!r} [{left[f'{score}_status']}], pandas {right[score]!r}"
+                    )
         if checked < rows:
-            mismatches.append(f"only {checked:,} of {rows:,} rows could be compared (an output is short)")
-    return mismatches[:show] + ([f"... {len(mismatches) - show} more"] if len(mismatches) > show else [])
+            mismatches.append(
+                f"only {checked:,} of {rows:,} rows could be compared (an output is short)"
+            )
+    return mismatches[:show] + (
+        [f"... {len(mismatches) - show} more"] if len(mismatches) > show else []
+    )
 
 
 def nefkit_summary(path: Path) -> tuple[int, int, int]:
@@ -304,9 +336,17 @@ def machine_facts(nefkit: Path, pandas_version: Optional[str], timer: str) -> li
     ]
     try:
         cpuinfo = Path("/proc/cpuinfo").read_text()
-        model = next(line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name"))
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo.splitlines()
+            if line.startswith("model name")
+        )
         facts.append(f"cpu model: {model}")
-        mem = next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+        mem = next(
+            line
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
         facts.append(f"memory: {int(mem.split()[1]) / 2**20:.1f} GiB")
     except (OSError, StopIteration):
         pass
@@ -315,19 +355,44 @@ def machine_facts(nefkit: Path, pandas_version: Optional[str], timer: str) -> li
     repo = Path(__file__).resolve().parent.parent
     commit = _run_text(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"])
     if commit:
-        dirty = _run_text(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no",
-                           "--", "nefkit", "plugins", "instruments"])
-        facts.append(f"nefkit source: {repo} at {commit}" + (" with uncommitted changes" if dirty else ""))
+        dirty = _run_text(
+            [
+                "git",
+                "-C",
+                str(repo),
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                "nefkit",
+                "plugins",
+                "instruments",
+            ]
+        )
+        facts.append(
+            f"nefkit source: {repo} at {commit}" + (" with uncommitted changes" if dirty else "")
+        )
     facts.append(f"pandas: {pandas_version or 'not used'}")
-    facts.append("measured with: " + ("/usr/bin/time -v" if timer == "gnu-time" else "getrusage(RUSAGE_CHILDREN) + perf_counter"))
+    facts.append(
+        "measured with: "
+        + (
+            "/usr/bin/time -v"
+            if timer == "gnu-time"
+            else "getrusage(RUSAGE_CHILDREN) + perf_counter"
+        )
+    )
     return facts
 
 
 def print_table(runs: list[Run]) -> None:
-    print(f"{'run':<18}{'rows':>12}{'exit':>6}{'wall s':>10}{'cpu s':>10}{'peak RSS MB':>13}{'µs/row':>9}")
+    print(
+        f"{'run':<18}{'rows':>12}{'exit':>6}{'wall s':>10}{'cpu s':>10}{'peak RSS MB':>13}{'µs/row':>9}"
+    )
     for r in runs:
-        print(f"{r.name:<18}{r.rows:>12,}{r.status:>6}{r.wall:>10.2f}{r.cpu:>10.2f}{r.rss_mb:>13.1f}"
-              f"{r.wall / r.rows * 1e6:>9.1f}")
+        print(
+            f"{r.name:<18}{r.rows:>12,}{r.status:>6}{r.wall:>10.2f}{r.cpu:>10.2f}{r.rss_mb:>13.1f}"
+            f"{r.wall / r.rows * 1e6:>9.1f}"
+        )
 
 
 def ratio(a: float, b: float) -> str:
@@ -338,35 +403,68 @@ def ratio(a: float, b: float) -> str:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=1_000_000, help="administrations to generate (default 1,000,000)")
-    parser.add_argument("--seed", type=int, default=20260301, help="random seed of the synthetic data")
-    parser.add_argument("--workdir", type=Path, help="where to put data and outputs (kept); default: a temporary directory, removed afterwards")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=1_000_000,
+        help="administrations to generate (default 1,000,000)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=20260301, help="random seed of the synthetic data"
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="where to put data and outputs (kept); default: a temporary directory, removed afterwards",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    parser.add_argument("--check-rows", type=int, default=10_000, help="rows compared between nefkit and pandas (default 10,000)")
+    parser.add_argument(
+        "--check-rows",
+        type=int,
+        default=10_000,
+        help="rows compared between nefkit and pandas (default 10,000)",
+    )
     parser.add_argument("--no-scaling", action="store_true", help="skip the runs at N/10 rows")
     parser.add_argument("--no-pandas", action="store_true", help="run nefkit only")
-    parser.add_argument("--generate-only", action="store_true", help="write data.csv and stop, keeping it (e.g. for profiling)")
-    parser.add_argument("--timer", choices=["auto", "gnu-time", "rusage"], default="auto",
-                        help="how to measure: /usr/bin/time -v, or getrusage (auto: GNU time if it works)")
+    parser.add_argument(
+        "--generate-only",
+        action="store_true",
+        help="write data.csv and stop, keeping it (e.g. for profiling)",
+    )
+    parser.add_argument(
+        "--timer",
+        choices=["auto", "gnu-time", "rusage"],
+        default="auto",
+        help="how to measure: /usr/bin/time -v, or getrusage (auto: GNU time if it works)",
+    )
     args = parser.parse_args(argv)
     if args.rows < 10:
         parser.error("--rows must be at least 10")
 
     nefkit = Path(sys.executable).parent / ("nefkit.exe" if os.name == "nt" else "nefkit")
     if not nefkit.exists() and not args.generate_only:
-        print(f"There is no nefkit executable next to {sys.executable}. Run this script with the "
-              "Python of the environment nefkit is installed in (pip install -e .).", file=sys.stderr)
+        print(
+            f"There is no nefkit executable next to {sys.executable}. Run this script with the "
+            "Python of the environment nefkit is installed in (pip install -e .).",
+            file=sys.stderr,
+        )
         return 2
     pandas_version = None
     if not (args.no_pandas or args.generate_only):
-        pandas_version = _run_text([sys.executable, "-c", "import pandas; print(pandas.__version__)"])
+        pandas_version = _run_text(
+            [sys.executable, "-c", "import pandas; print(pandas.__version__)"]
+        )
         if not pandas_version:
-            print(f"pandas cannot be imported by {sys.executable}; the baseline needs it. Install it "
-                  f"there for the benchmark only (it is not a nefkit dependency):\n\n"
-                  f"    {sys.executable} -m pip install pandas\n\n"
-                  "or run nefkit alone with --no-pandas.", file=sys.stderr)
+            print(
+                f"pandas cannot be imported by {sys.executable}; the baseline needs it. Install it "
+                f"there for the benchmark only (it is not a nefkit dependency):\n\n"
+                f"    {sys.executable} -m pip install pandas\n\n"
+                "or run nefkit alone with --no-pandas.",
+                file=sys.stderr,
+            )
             return 2
     if args.timer == "auto":
         timer = "gnu-time" if gnu_time_works() else "rusage"
@@ -403,9 +501,11 @@ def _benchmark(args, nefkit: Path, pandas_version: Optional[str], timer: str, wo
         data[size] = workdir / ("data.csv" if size == n else f"data-{size}.csv")
         start = time.perf_counter()
         blank_rows[size] = generate(data[size], size, args.seed)
-        print(f"\ngenerated {data[size].name}: {size:,} rows, {data[size].stat().st_size / 2**20:.1f} MB, "
-              f"{blank_rows[size]:,} rows with a blank 'experienced' answer (seed {args.seed}; "
-              f"{time.perf_counter() - start:.1f} s)")
+        print(
+            f"\ngenerated {data[size].name}: {size:,} rows, {data[size].stat().st_size / 2**20:.1f} MB, "
+            f"{blank_rows[size]:,} rows with a blank 'experienced' answer (seed {args.seed}; "
+            f"{time.perf_counter() - start:.1f} s)"
+        )
     if args.generate_only:
         return 0
 
@@ -415,9 +515,17 @@ def _benchmark(args, nefkit: Path, pandas_version: Optional[str], timer: str, wo
     baseline.write_text(PANDAS_PROGRAM.lstrip(), encoding="utf-8")
     for size in sizes:
         suffix = "" if size == n else f"-{size}"
-        jobs = [("nefkit", [str(nefkit), "score", "neq-20", str(data[size]), "--engine", "python", "-o"], f"nefkit{suffix}.csv")]
+        jobs = [
+            (
+                "nefkit",
+                [str(nefkit), "score", "neq-20", str(data[size]), "--engine", "python", "-o"],
+                f"nefkit{suffix}.csv",
+            )
+        ]
         if pandas_version:
-            jobs.append(("pandas", [sys.executable, str(baseline), str(data[size])], f"pandas{suffix}.csv"))
+            jobs.append(
+                ("pandas", [sys.executable, str(baseline), str(data[size])], f"pandas{suffix}.csv")
+            )
         for name, cmd, out in jobs:
             outputs[name, size] = workdir / out
             print(f"running {name} at {size:,} rows ...", flush=True)
@@ -434,8 +542,10 @@ def _benchmark(args, nefkit: Path, pandas_version: Optional[str], timer: str, wo
     print()
     rows, scored, unscorable = nefkit_summary(outputs["nefkit", n])
     print(f"nefkit exit status: {a.status} (expected 0: blank answers are missing, not problems)")
-    print(f"nefkit output: {rows:,} rows, {scored:,} scored, {unscorable:,} with 'effects' not scorable "
-          f"(expected {blank_rows[n]:,}){'' if (rows, unscorable) == (n, blank_rows[n]) else '  <-- UNEXPECTED'}")
+    print(
+        f"nefkit output: {rows:,} rows, {scored:,} scored, {unscorable:,} with 'effects' not scorable "
+        f"(expected {blank_rows[n]:,}){'' if (rows, unscorable) == (n, blank_rows[n]) else '  <-- UNEXPECTED'}"
+    )
     failed = a.status != 0 or (rows, unscorable) != (n, blank_rows[n])
     if pandas_version:
         b = runs["pandas", n]
@@ -452,30 +562,44 @@ def _benchmark(args, nefkit: Path, pandas_version: Optional[str], timer: str, wo
                 for m in mismatches:
                     print(f"  {m}")
             else:
-                print(f"agreement: OK (seven scores, first {checked:,} rows, tolerance {TOLERANCE:g})")
+                print(
+                    f"agreement: OK (seven scores, first {checked:,} rows, tolerance {TOLERANCE:g})"
+                )
 
     print(f"\nResults at {n:,} rows")
     main_runs = [a] + ([runs["pandas", n]] if pandas_version else [])
     print_table(main_runs)
     if pandas_version:
         b = runs["pandas", n]
-        print(f"{'nefkit / pandas':<18}{'':>12}{'':>6}{ratio(a.wall, b.wall):>10}{ratio(a.cpu, b.cpu):>10}"
-              f"{ratio(a.rss, b.rss):>13}")
-    print("output sizes: " + ", ".join(f"{p.name} {p.stat().st_size / 2**20:.1f} MB"
-                                        for (_, size), p in outputs.items() if size == n and p.exists()))
+        print(
+            f"{'nefkit / pandas':<18}{'':>12}{'':>6}{ratio(a.wall, b.wall):>10}{ratio(a.cpu, b.cpu):>10}"
+            f"{ratio(a.rss, b.rss):>13}"
+        )
+    print(
+        "output sizes: "
+        + ", ".join(
+            f"{p.name} {p.stat().st_size / 2**20:.1f} MB"
+            for (_, size), p in outputs.items()
+            if size == n and p.exists()
+        )
+    )
 
     if small in sizes and small != n:
         print(f"\nScaling: peak RSS at {small:,} and {n:,} rows")
         a_label, b_label = f"{small:,} rows MB", f"{n:,} rows MB"
         w = max(len(b_label), 13) + 2
-        print(f"{'run':<18}{a_label:>{w}}{b_label:>{w}}{'growth':>9}{'KB per extra row':>18}{'wall growth':>13}")
+        print(
+            f"{'run':<18}{a_label:>{w}}{b_label:>{w}}{'growth':>9}{'KB per extra row':>18}{'wall growth':>13}"
+        )
         for name in ("nefkit", "pandas"):
             if (name, small) not in runs:
                 continue
             lo, hi = runs[name, small], runs[name, n]
             per_row = (hi.rss - lo.rss) / (n - small) / 1024
-            print(f"{name:<18}{lo.rss_mb:>{w}.1f}{hi.rss_mb:>{w}.1f}{ratio(hi.rss, lo.rss):>9}{per_row:>18.3f}"
-                  f"{ratio(hi.wall, lo.wall):>13}")
+            print(
+                f"{name:<18}{lo.rss_mb:>{w}.1f}{hi.rss_mb:>{w}.1f}{ratio(hi.rss, lo.rss):>9}{per_row:>18.3f}"
+                f"{ratio(hi.wall, lo.wall):>13}"
+            )
     return 1 if failed else 0
 
 

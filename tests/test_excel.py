@@ -732,7 +732,9 @@ def test_text_xml_cannot_carry_still_makes_a_workbook_that_opens(tmp_path):
 
     items = ",".join(f"gad7_{i}" for i in range(1, 8))
     data = tmp_path / "odd.csv"
-    data.write_text(f"respondent_id,site,{items}\nC1,north\ufffe\uffff\x07,0,0,0,0,0,0,0\n", encoding="utf-8")
+    data.write_text(
+        f"respondent_id,site,{items}\nC1,north\ufffe\uffff\x07,0,0,0,0,0,0,0\n", encoding="utf-8"
+    )
     nefkit.render(nefkit.score("gad-7", data), tmp_path / "odd.xlsx")
     sheet = load_workbook(tmp_path / "odd.xlsx", read_only=True)["Scores"]
     sites = [row for row in sheet.iter_rows(values_only=True)]
