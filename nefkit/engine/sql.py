@@ -120,7 +120,7 @@ class Dialect:
 
     def missing(self, builder, named, name):
         count = builder.let(builder.count([cond for cond, _ in named]), name)
-        return count, self.join_names(named)
+        return count, builder.names(self.join_names(named), f"{count} > 0")
 
     def in_list(self, expr: str, values: Sequence[str]) -> str:
         """``expr IN (values)`` with IN's NULL semantics, as equalities: DuckDB turns a long IN
@@ -168,7 +168,7 @@ class DuckDB(Dialect):
         )
         names = "[" + ", ".join(self.text(n) for _, n in named) + "]"
         picked = f"array_to_string(list_filter({names}, lambda x, i: (({bits} >> (i - 1)) & 1) = 1), ', ')"
-        return f"bit_count({bits})", picked
+        return f"bit_count({bits})", builder.names(picked, f"{bits} <> 0")
 
     def float_text(self, expr: str) -> str:
         # DuckDB prints doubles as Python's repr does (shortest round-trip digits, '9.0').
@@ -239,6 +239,7 @@ class SqlBuilder:
         self.dialect = dialect
         self.prefix = prefix
         self.lets: list[tuple[str, str]] = []
+        self.lists: list[tuple[str, str]] = []  # see names()
         # Expressions already a column (of this or an earlier score), by their SQL text: the
         # scores of one instrument often share them (the NEQ rules' tallies of missing answers).
         self.known = {} if known is None else known
@@ -252,6 +253,20 @@ class SqlBuilder:
         column = self.dialect.ident(f"{self.prefix}{name or 'x'}{len(self.lets)}")
         self.lets.append((column, expr))
         self.known[expr] = column
+        return column
+
+    def names(self, joined: str, where: str) -> str:
+        """A column of names joined by ', ', built only where ``where`` holds ('' elsewhere),
+        after the ``let`` columns (it may read them), for the reasons: the reasons of several
+        scores often name the same missing answers, and DuckDB builds such a list in an
+        expression once for each time the expression holds it, for few rows but at a cost on
+        every batch of rows."""
+        guarded = f"(CASE WHEN {where} THEN {joined} ELSE '' END)"
+        if guarded in self.known:
+            return self.known[guarded]
+        column = self.dialect.ident(f"{self.prefix}names{len(self.lists)}")
+        self.lists.append((column, guarded))
+        self.known[guarded] = column
         return column
 
     def missing(self, named: Sequence[tuple[str, str]], name: str = "miss") -> tuple[str, str]:
@@ -353,6 +368,7 @@ class CompiledScore:
     lets: list[tuple[str, str]]
     sql: Optional[SqlScore]  # None: the rule has no SQL form
     inputs: tuple[str, ...] = ()
+    lists: list[tuple[str, str]] = field(default_factory=list)  # SqlBuilder.names
 
     def column(self, part: str, d: Dialect) -> str:
         return d.ident(f"{self.prefix}{part}")
@@ -376,8 +392,9 @@ class CompiledPlan:
 
         Scores are computed level by level (a score reading another comes after it): first the
         ``let`` columns of the level's scores, then their value, status, answered count and
-        float flag. Few wide layers run much faster than many narrow ones. Reasons are not
-        columns: :meth:`reason` gives the expression, for the rows that need one.
+        float flag, with the lists of names their reasons use. Few wide layers run much faster
+        than many narrow ones. Reasons are not columns: :meth:`reason` gives the expression,
+        for the rows that need one.
         """
         level: dict[str, int] = {}
         for score in self.scores:
@@ -401,6 +418,7 @@ class CompiledPlan:
                         (s.sql.value, s.sql.status, s.sql.answered, s.sql.is_float),
                     )
                 ]
+                + [names for s in scores for names in s.lists]
             )
         return out
 
@@ -455,7 +473,13 @@ def compile_plan(
             to_sql = getattr(step.rule, "to_sql", None)
             sql = to_sql(step.params, [inputs[i] for i in step.inputs], builder) if to_sql else None
         entry = CompiledScore(
-            step.score.id, step.output.kind, score_prefix, builder.lets, sql, step.inputs
+            step.score.id,
+            step.output.kind,
+            score_prefix,
+            builder.lets,
+            sql,
+            step.inputs,
+            builder.lists,
         )
         compiled.scores.append(entry)
         if sql is None:
