@@ -108,10 +108,32 @@ def test_parquet_and_json_lines_output_hold_the_csv_values_typed(tmp_path, suffi
         assert got["case"] == {"yes": True, "no": False, "": None}[row["case"]]
         assert (got["notes"] or "") == row["notes"]
         assert (got["site"] or "") == row["site"].lstrip("'")  # no spreadsheet guard in typed files
-    changes = con.execute(
-        f"SELECT * FROM {reader}('{tmp_path / f'out-changes{suffix}'}')"
-    ).fetchall()
-    assert len(changes) == len(read_csv(tmp_path / "out-changes.csv")) - 1
+    cursor = con.execute(f"SELECT * FROM {reader}('{tmp_path / f'out-changes{suffix}'}')")
+    names = [d[0] for d in cursor.description]
+    changes = [dict(zip(names, r)) for r in cursor.fetchall()]
+    want = list(csv.DictReader(open(tmp_path / "out-changes.csv", encoding="utf-8", newline="")))
+    assert names == list(want[0]) and len(changes) == len(want) > 0
+    for got, row in zip(changes, want):
+        for name in ("before", "after", "difference"):
+            assert got[name] == float(row[name])
+        for name in ("from_row", "to_row", "from_session", "to_session"):
+            assert got[name] == (int(row[name]) if row[name] else None)
+        for name in ("respondent_id", "comparison", "classification", "from_date", "instrument"):
+            assert str(got[name] or "") == row[name]  # read_json reads dates as dates
+
+
+def test_a_change_rule_without_sql_classifies_in_python(tmp_path, monkeypatch):
+    """A third-party change rule may have no SQL form: the engine still computes the pairs in
+    DuckDB and asks the rule for each classification, and writes what the Python engine does."""
+    from nefkit_rules.change import ReliableChangeRule
+
+    monkeypatch.setattr(ReliableChangeRule, "to_sql", lambda self, params, before, after, sql: None)
+    data = phq_csv(tmp_path / "in.csv")
+    for engine in ("python", "duckdb"):
+        (tmp_path / engine).mkdir()
+        run("phq-9", data, "-o", tmp_path / engine / "out.csv", "--engine", engine)
+    python, duckdb_ = (read_csv(tmp_path / e / "out-changes.csv") for e in ("python", "duckdb"))
+    assert python == duckdb_ and len(python) > 1
 
 
 def test_renderers_get_the_same_rows(tmp_path):
