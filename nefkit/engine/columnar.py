@@ -711,10 +711,10 @@ class ColumnarEngine:
             changes, problems = self.changes()
             results.changes = changes
             results.problems.extend(problems)
-            if changes:
-                self._write_changes(
-                    results, path.with_name(f"{stem.name}-changes{path.suffix}"), kind
-                )
+            target = path.with_name(f"{stem.name}-changes{path.suffix}")
+            self._write_changes(results, target, kind)
+            if not changes:  # counted while written: as the Python engine, no empty file
+                target.unlink()
         return True
 
     def _scored_in_parallel(self, columns: list[tuple[str, str]]) -> str:
@@ -1161,7 +1161,8 @@ class ColumnarEngine:
                 f"{expr} AS {_q(f'o{k}')}"
                 for k, expr in enumerate(self._change_columns(typed=kind != "csv"))
             )
-            self._copy(f"SELECT {columns} FROM ({query})", change_columns(), path, kind)
+            rows = self._copy(f"SELECT {columns} FROM ({query})", change_columns(), path, kind)
+            results.changes.count = rows
             return
         if kind == "csv":
             with open(path, "w", encoding="utf-8", newline="") as handle:
@@ -1230,6 +1231,7 @@ class _LazyChanges(Sequence):
         self.engine = engine
         self.query = engine.change_rows_query(scores)
         self._rows: Optional[list[ChangeRow]] = None
+        self.count: Optional[int] = None  # known once they are written
 
     def _load(self) -> list[ChangeRow]:
         if self._rows is None:
@@ -1286,9 +1288,13 @@ class _LazyChanges(Sequence):
         return self._rows
 
     def __len__(self) -> int:
-        if self._rows is None:  # counted without building a million rows to say how many
-            return self.engine.con.execute(f"SELECT count(*) FROM ({self.query})").fetchone()[0]
-        return len(self._rows)
+        if self._rows is not None:
+            return len(self._rows)
+        if self.count is None:  # counted without building a million rows to say how many
+            self.count = self.engine.con.execute(f"SELECT count(*) FROM ({self.query})").fetchone()[
+                0
+            ]
+        return self.count
 
     def __getitem__(self, index):
         return self._load()[index]
