@@ -785,7 +785,7 @@ class ColumnarEngine:
             f"SELECT {select} FROM ({self._with_notes(self.compose(piece, lean=False))})"
             for piece in pieces
         ]
-        bodies = [path] + [self.workdir / f"piece{k}" for k in range(1, len(queries))]
+        bodies = [path] + [self.workdir / f"out{k}" for k in range(1, len(queries))]
 
         def run(k: int) -> int:
             return self._copy(queries[k], names, bodies[k], kind, self.con.cursor(), header=not k)
@@ -1129,9 +1129,8 @@ class ColumnarEngine:
                 "classification",
                 label,
             ]
-        either = "(bf OR af)"
         difference = (
-            f"(CASE WHEN {either} THEN {d.float_text('CAST(after AS DOUBLE) - CAST(before AS DOUBLE)')}"
+            f"(CASE WHEN bf OR af THEN {d.float_text('CAST(after AS DOUBLE) - CAST(before AS DOUBLE)')}"
             f" ELSE {d.int_text('CAST(after AS BIGINT) - CAST(before AS BIGINT)')} END)"
         )
         return [
@@ -1291,9 +1290,8 @@ class _LazyChanges(Sequence):
         if self._rows is not None:
             return len(self._rows)
         if self.count is None:  # counted without building a million rows to say how many
-            self.count = self.engine.con.execute(f"SELECT count(*) FROM ({self.query})").fetchone()[
-                0
-            ]
+            count = f"SELECT count(*) FROM ({self.query})"
+            self.count = self.engine.con.execute(count).fetchone()[0]
         return self.count
 
     def __getitem__(self, index):
