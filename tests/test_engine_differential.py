@@ -46,9 +46,9 @@ CAUSE = {1: "The treatment I received", 0: "Other circumstances"}
 
 @pytest.fixture(params=["pieces", "two passes"])
 def cut(request, monkeypatch):
-    """A regular CSV file is scored either in pieces, each numbered on a thread of its own
-    (here three, cut at the marks the scan leaves every 50 bytes), or, when the scan cannot
-    count its records (here: told that any quote is too many), in two passes."""
+    """A regular CSV or JSON Lines file is scored in pieces, each numbered on a thread of its
+    own (here three, cut at the marks the scan leaves every 50 bytes); a CSV file whose
+    records the scan cannot count (here: told that any quote is too many) in two passes."""
     from nefkit.engine import sources
 
     if request.param == "pieces":
@@ -147,11 +147,15 @@ def neq_rows(draw):
 
 
 @settings(SETTINGS, max_examples=15)
-@given(neq_rows())
-def test_neq20(tmp_path_factory, cut, rows):
+@given(neq_rows(), st.sampled_from(["csv", "jsonl"]))
+def test_neq20(tmp_path_factory, cut, rows, fmt):
+    """NEQ-20 has no change scores, so its CSV and JSON Lines files are scored in pieces."""
     tmp = tmp_path_factory.mktemp("neq")
     ids = [i.id for i in registry().instrument("neq-20").items]
-    data = write_csv(tmp / "in.csv", ids, rows)
+    if fmt == "csv":
+        data = write_csv(tmp / "in.csv", ids, rows)
+    else:
+        data = write_jsonl(tmp / "in.jsonl", ids, rows, native=False)
     compare(tmp, "neq-20", data)
 
 
@@ -178,7 +182,7 @@ def test_every_standard_rule(tmp_path_factory, cut, rows):
 
 @SETTINGS
 @given(dataset(ENGINE_ITEMS, max_rows=12), st.booleans())
-def test_json_lines_input(tmp_path_factory, rows, native):
+def test_json_lines_input(tmp_path_factory, cut, rows, native):
     """JSON Lines with numbers as numbers (or everything as text): the same rows either way."""
     tmp = tmp_path_factory.mktemp("jsonl")
     definitions = write_instrument(tmp / "defs")

@@ -70,41 +70,40 @@ class Source:
     # A CSV file's rows without row numbers but with a __content flag, read in parallel
     # (DuckDB numbers CSV rows on one thread only); the engine numbers them afterwards.
     parallel: Optional[str] = None
-    delimiter: Optional[str] = None  # of a regular CSV file
-    marks: Optional[list[tuple[int, int]]] = None  # see Scan
+    # A regular CSV or JSON Lines file's record boundaries (see Scan), and its relation of
+    # ``limit`` records after the first ``skip`` of a file, numbered after ``before``.
+    marks: Optional[list[tuple[int, int]]] = None
+    cut: Optional[Callable[[Path, int, int, Optional[int]], str]] = None
+    lead: int = 0  # records before the first row: a CSV file's header
 
     def pieces(self, threads: int, workdir: Path) -> Optional[list[str]]:
         """The rows as relations of consecutive records, to be scored each on a thread of its
-        own (up to ``threads`` of them), which is how DuckDB numbers a CSV file's rows in
-        parallel; None when a CSV file cannot be cut (see :func:`scan`) and the threads are
-        better used otherwise.
+        own (up to ``threads`` of them), which is how DuckDB numbers a CSV or JSON Lines
+        file's rows in parallel; None when the file cannot be cut (see :func:`scan`) and the
+        threads are better used otherwise.
 
         The first piece is read from the file itself, up to its last record; each other one
         is copied (in the kernel, where it can be) into a file of its own in ``workdir``:
         DuckDB's ``skip`` would hold what it skips in memory."""
         if threads < 2 or self.format == "parquet":  # DuckDB numbers Parquet rows in parallel
             return [self.relation]
-        if self.marks is None or self.delimiter is None:
+        if self.marks is None or self.cut is None:
             return None
         # The record boundaries nearest to equal shares of the bytes.
         size = self.path.stat().st_size
-        cuts = [(0, 1)]  # (byte offset, records before it): the header
+        cuts = [(0, self.lead)]  # (byte offset, records before it)
         for k in range(1, threads):
             target = size * k / threads
             mark = min(self.marks, key=lambda m: abs(m[0] - target), default=(0, 0))
             if mark[1] > cuts[-1][1]:
                 cuts.append(mark)
-        width = len(self.header)
-        relations = [
-            csv_relation(
-                self.path, width, self.delimiter, limit=cuts[1][1] - 1 if len(cuts) > 1 else None
-            )
-        ]
+        first = cuts[1][1] - self.lead if len(cuts) > 1 else None
+        relations = [self.cut(self.path, self.lead, self.lead, first)]
         for k, (offset, before) in enumerate(cuts[1:], 1):
             end = cuts[k + 1][0] if k + 1 < len(cuts) else size
-            piece = workdir / f"piece{k}.csv"
+            piece = workdir / f"piece{k}{self.path.suffix}"
             copy_bytes(self.path, piece, offset, end - offset)
-            relations.append(csv_relation(piece, width, self.delimiter, skip=0, before=before))
+            relations.append(self.cut(piece, 0, before, None))
         return relations
 
     def raw_row(self, values: list[Any], length: Optional[int], extra: Optional[bool]) -> list:
@@ -141,17 +140,16 @@ def scan(path: Path, delimiter: Optional[str]) -> Scan:
     or a newline, which Python finds fast (about 0.2 s for 100 MB). False alarms only cost
     speed.
 
-    A CSV file's records are counted on the way, for :meth:`Source.pieces`; not when lone
-    carriage returns could end lines, or quotes are too many to follow cheaply (``QUOTES``)."""
+    Records are counted on the way, for :meth:`Source.pieces`; not when lone carriage returns
+    could end lines, or a CSV file has more quotes than are cheap to follow (``QUOTES``)."""
     blank = re.compile(rb"\n[ \t\r\f\v]*\n")
     lone_cr = re.compile(rb"\r(?!\n)")
     after = None
-    marks: Optional[list[tuple[int, int]]] = None
+    marks: Optional[list[tuple[int, int]]] = []
     if delimiter is not None:
         d = re.escape(delimiter.encode())
         after = re.compile(rb'" +(?:' + d + rb"|\r|\n|$)")
         starts = (delimiter.encode(), b"\n")
-        marks = []
     blank_seen = False
     carry = b""
     offset = records = quotes = 0
@@ -189,16 +187,22 @@ def scan(path: Path, delimiter: Optional[str]) -> Scan:
             if marks is not None:
                 shared = 1 if offset else 0  # the newline the piece shares with the last one
                 start = shared or 3 * piece.startswith(b"\xef\xbb\xbf")  # past a BOM
-                quotes += piece.count(b'"', start)
+                if delimiter is not None:
+                    quotes += piece.count(b'"', start)
                 if quotes > QUOTES + (offset >> 8) or (
                     b"\r" in piece and lone_cr.search(piece, start)
                 ):
                     marks = None
                 else:
-                    quoted, inside = _quoted_newlines(piece, ord(delimiter), inside, start)
+                    quoted, inside = (
+                        _quoted_newlines(piece, ord(delimiter), inside, start)
+                        if delimiter is not None
+                        else (0, False)  # a JSON line holds no newline
+                    )
                     records += piece.count(b"\n", start) - quoted
                     offset += len(piece) - shared
-                    if not inside and block and not blank_seen:
+                    new = not marks or marks[-1][0] != offset
+                    if new and not inside and block and not blank_seen:
                         marks.append((offset, records))
             if not block:
                 return Scan(False, marks)
@@ -239,8 +243,11 @@ def _csv(con, path: Path, header: list[str], workdir: Path, reader) -> Source:
             relation,
             cells,
             parallel=parallel,
-            delimiter=delimiter,
             marks=found.marks,
+            cut=lambda piece, skip, before, limit: csv_relation(
+                piece, width, delimiter, skip, limit, before
+            ),
+            lead=1,
         )
         try:
             con.execute(f"SELECT count(*) FROM (SELECT * FROM ({relation}) LIMIT 1)").fetchall()
@@ -382,37 +389,58 @@ def _blank(column: str) -> str:
 
 
 def _json_cells(width: int) -> list[Cell]:
+    """Cells of a JSON Lines relation: ``c`` is the value as JSON text (NULL for null or a
+    missing key). Strings and integers are read in SQL, by their first character: anything
+    else (floats, booleans, lists) goes to Python."""
     cells = []
     for k in range(width):
         c = f"c{k}"
+        string = f"ascii({c}) = 34"
+        integer = f"regexp_full_match({c}, '-?[0-9]+')"
         cells.append(
             Cell(
                 c,
                 "VARCHAR",
-                text=f"(CASE json_type({c}) WHEN 'VARCHAR' THEN {c} ->> '$'"
-                f" WHEN 'BIGINT' THEN CAST({c} AS VARCHAR) WHEN 'UBIGINT' THEN CAST({c} AS VARCHAR) END)",
-                plain=f"({c} IS NULL OR json_type({c}) = 'VARCHAR' OR json_type({c}) = 'BIGINT'"
-                f" OR json_type({c}) = 'UBIGINT' OR json_type({c}) = 'NULL')",
-                native=f"CAST({c} AS VARCHAR)",
-                is_text_type=f"COALESCE(json_type({c}) = 'VARCHAR', FALSE)",
+                text=f"(CASE WHEN {string} THEN (CASE WHEN contains({c}, '\\')"
+                f" THEN json_extract_string({c}, '$') ELSE {c}[2:-2] END)"
+                f" WHEN {integer} THEN {c} END)",
+                plain=f"({c} IS NULL OR {string} OR {integer})",
+                native=c,
+                is_text_type=f"COALESCE({string}, FALSE)",
                 convert=_loads,
             )
         )
     return cells
 
 
+def _read_json(path: Path, columns: dict[str, str]) -> str:
+    """DuckDB's reader of a JSON Lines file; ``columns`` maps each key to a type ('JSON': the
+    value as JSON, NULL for null or a missing key)."""
+    listed = ", ".join(f"{sql_text(key)}: {sql_text(kind)}" for key, kind in columns.items())
+    return f"read_json({sql_text(str(path))}, columns = {{{listed}}}, format = 'newline_delimited')"
+
+
+def _json_text(keys: list[str]) -> str:
+    return ", ".join(f"CAST({_quote(key)} AS VARCHAR) AS c{k}" for k, key in enumerate(keys))
+
+
+def jsonl_relation(
+    path: Path, keys: list[str], before: int = 0, limit: Optional[int] = None
+) -> str:
+    """The lines of a regular JSON Lines file (or piece of one; ``limit`` of them), numbered
+    after ``before``. DuckDB numbers them on one thread."""
+    rows = f"{_read_json(path, dict.fromkeys(keys, 'JSON'))} WITH ORDINALITY"
+    if limit is not None:
+        rows = f"(SELECT * FROM {rows} LIMIT {limit})"
+    return f"SELECT CAST(ordinality + {before} AS BIGINT) AS __row, {_json_text(keys)} FROM {rows}"
+
+
 def _jsonl(con, path: Path, header: list[str], workdir: Path, reader) -> Source:
     width = len(header)
     cells = _json_cells(width)
-    if not scan(path, None).irregular:
-        paths = ", ".join(sql_text("$." + json.dumps(name)) for name in header)
-        relation = (
-            "SELECT CAST(ordinality AS BIGINT) AS __row, "
-            + ", ".join(f"__cells[{k + 1}] AS c{k}" for k in range(width))
-            + f", __keys FROM (SELECT ordinality, json_extract(json, [{paths}]) AS __cells,"
-            f" json_keys(json) AS __keys, json_type(json) AS __type"
-            f" FROM read_ndjson_objects({sql_text(str(path))}) WITH ORDINALITY)"
-        )
+    found = scan(path, None)
+    if not found.irregular:
+        relation = jsonl_relation(path, header)
         try:
             known = "[" + ", ".join(sql_text(n) for n in header) + "]"
             odd = con.execute(
@@ -422,8 +450,17 @@ def _jsonl(con, path: Path, header: list[str], workdir: Path, reader) -> Source:
                 " LIMIT 1)"
             ).fetchall()[0][0]
             if not odd:
-                relation = f"SELECT * EXCLUDE (__keys) FROM ({relation})"
-                return Source(path, "jsonl", header, relation, cells)
+                return Source(
+                    path,
+                    "jsonl",
+                    header,
+                    relation,
+                    cells,
+                    marks=found.marks,
+                    cut=lambda piece, _, before, limit: jsonl_relation(
+                        piece, header, before, limit
+                    ),
+                )
         except Exception:  # unreadable JSON: the reader says where, in its own words
             pass
     return normalise_jsonl(path, header, workdir, reader)
@@ -437,15 +474,10 @@ def normalise_jsonl(path: Path, header: list[str], workdir: Path, reader) -> Sou
         for number, row in table.rows:
             record = {"__row": number, **{f"c{k}": v for k, v in enumerate(row)}}
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    paths = ", ".join(sql_text(f"$.c{k}") for k in range(width))
+    keys = [f"c{k}" for k in range(width)]
     relation = (
-        "SELECT CAST(json ->> '$.__row' AS BIGINT) AS __row, "
-        + ", ".join(
-            f"(CASE WHEN json_type(__cells[{k + 1}]) = 'NULL' THEN NULL ELSE __cells[{k + 1}] END) AS c{k}"
-            for k in range(width)
-        )
-        + f" FROM (SELECT json, json_extract(json, [{paths}]) AS __cells"
-        f" FROM read_ndjson_objects({sql_text(str(temp))}))"
+        f"SELECT __row, {_json_text(keys)}"
+        f" FROM {_read_json(temp, {'__row': 'BIGINT', **dict.fromkeys(keys, 'JSON')})}"
     )
     return Source(path, "jsonl", header, relation, _json_cells(width), normalised=True, temp=temp)
 
