@@ -21,16 +21,17 @@ How:
    other format (JSON, XLSX, HTML, text) gets :class:`ScoredRow` objects fetched in batches.
    Change scores are computed in SQL over the scored rows.
 
-Row numbers: DuckDB numbers the rows of a CSV file on one thread only. So a regular CSV file
-is cut into as many pieces as DuckDB has threads, at record boundaries the first read of the
-file counted (:func:`nefkit.engine.sources.scan`); each piece is read, numbered, scored and
-written on a thread of its own, and the pieces are joined in order. Where the scan could not
-count the records (too many quotes to follow), or change scores need the scored rows again, or
-the output is Parquet, it is scored in two parallel passes instead: every line is scored into a
-temporary Parquet file in file order (with whether it has content at all), then Parquet's row
-positions give the row numbers, lines without content are dropped and invalid rows get their
-notes. Parquet input knows its row positions and is read in parallel; JSON Lines and
-normalised files are numbered on one thread as they are read.
+Row numbers: DuckDB numbers the rows of a CSV or JSON Lines file on one thread only. So a
+regular file is cut into as many pieces as DuckDB has threads, at record boundaries the first
+read of the file counted (:func:`nefkit.engine.sources.scan`); each piece is read, numbered,
+scored and written on a thread of its own, and the pieces are joined in order. Where change
+scores need the scored rows again, or the output is Parquet, or the scan could not count a CSV
+file's records (too many quotes to follow), a CSV file is scored in two parallel passes
+instead: every line is scored into a temporary Parquet file in file order (with whether it has
+content at all), then Parquet's row positions give the row numbers, lines without content are
+dropped and invalid rows get their notes; a JSON Lines file is read on one thread. Parquet
+input knows its row positions and is read in parallel; normalised files are read on one
+thread.
 
 Memory stays bounded: DuckDB streams the file through the query; what must be held (the scored
 rows of an instrument with change scores, sorted per respondent) lives in a temporary database
