@@ -177,3 +177,37 @@ def test_two_processes_creating_one_new_database_at_once(tmp_path):
         for opener in openers:
             opener.join(60)
         assert sorted(results.get() for _ in openers) == ["ok"] * 4
+
+
+def _held(path, seconds):
+    """Another connection holds a new database's write lock, for ``seconds``."""
+    import threading
+
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE elsewhere (a)")
+    release = threading.Timer(seconds, lambda: (other.execute("COMMIT"), other.close()))
+    release.start()
+    return release
+
+
+def test_a_terminal_waits_for_another_setting_up_the_same_database(tmp_path):
+    """Switching a new database to WAL fails at once, not after SQLite's busy timeout, while
+    another connection holds it: two terminals starting together must not fail."""
+    path = tmp_path / "clinic.db"
+    release = _held(path, 0.3)
+    store = open_store(path)
+    release.join()
+    assert start(store) > 0
+    store.close()
+
+
+def test_a_database_held_too_long_is_said_to_be_busy(tmp_path, monkeypatch):
+    from nefkit.store import sqlite as module
+
+    monkeypatch.setattr(module, "BUSY_SECONDS", 0.1)
+    path = tmp_path / "clinic.db"
+    release = _held(path, 1.0)
+    with pytest.raises(NefkitError, match="stayed in use by another program for 0.1 s"):
+        open_store(path)
+    release.join()

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -71,6 +72,9 @@ MIGRATIONS = (
 )
 
 
+BUSY_SECONDS = 30  # how long a terminal waits for another that holds the database
+
+
 def _time(text: Optional[str]) -> Optional[dt.datetime]:
     return dt.datetime.fromisoformat(text) if text else None
 
@@ -90,13 +94,33 @@ class SqliteStore(Store):
             # Created readable by its owner only, before SQLite opens it.
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         try:
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self.db.execute("PRAGMA busy_timeout = 30000")
-            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
+            self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
+            self._write_ahead_log()
             self.db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
+        except sqlite3.OperationalError as e:
+            if "locked" in str(e):
+                raise NefkitError(
+                    f"{self.path} stayed in use by another program for {BUSY_SECONDS} s; try again"
+                ) from None
+            raise NefkitError(f"{self.path} is not a nefkit database ({e})") from None
         except sqlite3.DatabaseError as e:
             raise NefkitError(f"{self.path} is not a nefkit database ({e})") from None
+
+    def _write_ahead_log(self) -> None:
+        """WAL mode, so that terminals read while another writes. Switching to it needs the
+        database to itself and, unlike other statements, fails at once when another
+        connection (a second terminal opening the same new database) holds it: retried."""
+        deadline = time.monotonic() + BUSY_SECONDS
+        while True:
+            try:
+                if self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal":
+                    return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.02)
 
     def _migrate(self) -> None:
         # The version is read under the write lock: two terminals opening a new database at
