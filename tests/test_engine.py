@@ -245,7 +245,7 @@ def test_regular_files_are_read_directly_and_irregular_ones_normalised(tmp_path)
 
 
 def _irregular_by_the_book(text: bytes) -> bool:
-    """What ``_irregular`` answers, on the whole text at once (slow, plain)."""
+    """What ``scan`` says of irregularity, on the whole text at once (slow, plain)."""
     import re
 
     for blank in re.finditer(rb"\n[ \t\r\f\v]*\n", text):

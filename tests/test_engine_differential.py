@@ -46,9 +46,11 @@ CAUSE = {1: "The treatment I received", 0: "Other circumstances"}
 
 @pytest.fixture(params=["pieces", "two passes"])
 def cut(request, monkeypatch):
-    """A regular CSV or JSON Lines file is scored in pieces, each numbered on a thread of its
-    own (here three, cut at the marks the scan leaves every 50 bytes); a CSV file whose
-    records the scan cannot count (here: told that any quote is too many) in two passes."""
+    """A regular CSV or JSON Lines file of an instrument without change scores (NEQ-20) is
+    scored in pieces, each numbered on a thread of its own (here three, cut at the marks the
+    scan leaves every 50 bytes); a CSV file whose records the scan cannot count (here: told
+    that any quote is too many) in two passes, as are the files of instruments with change
+    scores (the other tests here)."""
     from nefkit.engine import sources
 
     if request.param == "pieces":
@@ -97,7 +99,7 @@ PHQ = [f"phq9_{k}" for k in range(1, 10)]
         max_rows=15,
     )
 )
-def test_phq9(tmp_path_factory, cut, rows):
+def test_phq9(tmp_path_factory, rows):
     tmp = tmp_path_factory.mktemp("phq")
     data = write_csv(tmp / "in.csv", [*PHQ, "phq9_10"], rows)
     compare(tmp, "phq-9", data)
@@ -108,7 +110,7 @@ GAD = [f"gad7_{k}" for k in range(1, 8)]
 
 @SETTINGS
 @given(dataset({i: choice_cell(FREQUENCY) for i in GAD}, max_rows=15))
-def test_gad7(tmp_path_factory, cut, rows):
+def test_gad7(tmp_path_factory, rows):
     tmp = tmp_path_factory.mktemp("gad")
     data = write_csv(tmp / "in.csv", GAD, rows)
     compare(tmp, "gad-7", data)
@@ -173,7 +175,7 @@ ENGINE_IDS = list(ENGINE_ITEMS)
 
 @SETTINGS
 @given(dataset(ENGINE_ITEMS, max_rows=15))
-def test_every_standard_rule(tmp_path_factory, cut, rows):
+def test_every_standard_rule(tmp_path_factory, rows):
     tmp = tmp_path_factory.mktemp("rules")
     definitions = write_instrument(tmp / "defs")
     data = write_csv(tmp / "in.csv", ENGINE_IDS, rows)
@@ -182,7 +184,7 @@ def test_every_standard_rule(tmp_path_factory, cut, rows):
 
 @SETTINGS
 @given(dataset(ENGINE_ITEMS, max_rows=12), st.booleans())
-def test_json_lines_input(tmp_path_factory, cut, rows, native):
+def test_json_lines_input(tmp_path_factory, rows, native):
     """JSON Lines with numbers as numbers (or everything as text): the same rows either way."""
     tmp = tmp_path_factory.mktemp("jsonl")
     definitions = write_instrument(tmp / "defs")

@@ -125,7 +125,7 @@ def _loads(text):
 @dataclass
 class Scan:
     """What one read of a file found: whether DuckDB could read it differently from nefkit's
-    reader and, for CSV, record boundaries to cut it at (None when not worth knowing)."""
+    reader, and the record boundaries to cut it at (None when not worth knowing)."""
 
     irregular: bool
     # (byte offset, records before it, the header included) at the end of each block that
