@@ -226,6 +226,48 @@ def test_unreadable_files_get_the_python_engines_words(tmp_path):
     assert messages[0].splitlines()[-1] == messages[1].splitlines()[-1]
 
 
+def test_json_values_of_every_kind_score_as_in_the_python_engine(tmp_path):
+    """The columnar engine reads strings and integers from DuckDB's JSON text (a digit alone,
+    a quoted string, escapes, a minus sign) and leaves every other value to Python."""
+    values = [
+        1,
+        "1",
+        1.0,
+        2.5,
+        True,
+        False,
+        [1],
+        {"a": 1},
+        -1,
+        10,
+        12345678901234567890,
+        " 2 ",
+        "",
+        None,
+        "Not at all",
+        '2"',
+        "caf\u00e9",
+        "\\1",
+        1e2,
+        0,
+    ]
+    lines = tmp_path / "in.jsonl"
+    with open(lines, "w", encoding="utf-8") as out:
+        for k, value in enumerate(values):
+            site = value if isinstance(value, str) else json.dumps(value)
+            record = {"respondent_id": f"r{k}", "site": site, **{i: 1 for i in PHQ}}
+            record["phq9_1"] = value
+            out.write(json.dumps(record) + "\n")
+    outputs = []
+    for engine in ("python", "duckdb"):
+        result = run("phq-9", lines, "-o", tmp_path / f"{engine}.csv", "--engine", engine)
+        assert result.exit_code == 1, result.output  # some values are not answers
+        outputs.append(read_csv(tmp_path / f"{engine}.csv"))
+    assert outputs[0] == outputs[1]
+    notes = [row[-2] for row in outputs[1][1:]]
+    assert sum(bool(n) for n in notes) >= 8  # true, lists, 2.5, -1, 10, 2" ...: each reported
+
+
 def test_regular_files_are_read_directly_and_irregular_ones_normalised(tmp_path):
     reg = nefkit.get_registry()
     plan = nefkit.get_plan("gad-7", reg)

@@ -389,28 +389,21 @@ def _blank(column: str) -> str:
 
 
 def _json_cells(width: int) -> list[Cell]:
-    """Cells of a JSON Lines relation: ``c`` is the value as JSON text (NULL for null or a
-    missing key). Strings and integers are read in SQL, by their first character: anything
-    else (floats, booleans, lists) goes to Python."""
-    cells = []
-    for k in range(width):
-        c = f"c{k}"
-        string = f"ascii({c}) = 34"
-        integer = f"regexp_full_match({c}, '-?[0-9]+')"
-        cells.append(
-            Cell(
-                c,
-                "VARCHAR",
-                text=f"(CASE WHEN {string} THEN (CASE WHEN contains({c}, '\\')"
-                f" THEN json_extract_string({c}, '$') ELSE {c}[2:-2] END)"
-                f" WHEN {integer} THEN {c} END)",
-                plain=f"({c} IS NULL OR {string} OR {integer})",
-                native=c,
-                is_text_type=f"COALESCE({string}, FALSE)",
-                convert=_loads,
-            )
+    """Cells of a JSON Lines relation (see :func:`_json_text`): ``c`` is the value as JSON text
+    (NULL for null or a missing key), ``t`` its string or integer as text; anything else
+    (floats, booleans, lists) goes to Python."""
+    return [
+        Cell(
+            f"c{k}",
+            "VARCHAR",
+            text=f"t{k}",
+            plain=f"(c{k} IS NULL OR t{k} IS NOT NULL)",
+            native=f"c{k}",
+            is_text_type=f"COALESCE(ascii(c{k}) = 34, FALSE)",
+            convert=_loads,
         )
-    return cells
+        for k in range(width)
+    ]
 
 
 def _read_json(path: Path, columns: dict[str, str]) -> str:
@@ -420,8 +413,19 @@ def _read_json(path: Path, columns: dict[str, str]) -> str:
     return f"read_json({sql_text(str(path))}, columns = {{{listed}}}, format = 'newline_delimited')"
 
 
-def _json_text(keys: list[str]) -> str:
-    return ", ".join(f"CAST({_quote(key)} AS VARCHAR) AS c{k}" for k, key in enumerate(keys))
+def _json_text(keys: list[str]) -> tuple[str, str]:
+    """Each key's value as JSON text ``c`` and, over those, its string or integer ``t`` (see
+    :func:`_json_cells`), computed once in a layer of its own: parsing reads a cell's text many
+    times. DuckDB writes JSON text without spaces, so one character is a digit, and a string
+    starts with a quote."""
+    cells = ", ".join(f"CAST({_quote(key)} AS VARCHAR) AS c{k}" for k, key in enumerate(keys))
+    texts = ", ".join(
+        f"(CASE WHEN strlen(c{k}) = 1 THEN c{k} WHEN ascii(c{k}) = 34 THEN"
+        f" (CASE WHEN contains(c{k}, '\\') THEN json_extract_string(c{k}, '$') ELSE c{k}[2:-2] END)"
+        f" WHEN regexp_full_match(c{k}, '-?[0-9]+') THEN c{k} END) AS t{k}"
+        for k in range(len(keys))
+    )
+    return cells, texts
 
 
 def jsonl_relation(
@@ -432,7 +436,11 @@ def jsonl_relation(
     rows = f"{_read_json(path, dict.fromkeys(keys, 'JSON'))} WITH ORDINALITY"
     if limit is not None:
         rows = f"(SELECT * FROM {rows} LIMIT {limit})"
-    return f"SELECT CAST(ordinality + {before} AS BIGINT) AS __row, {_json_text(keys)} FROM {rows}"
+    cells, texts = _json_text(keys)
+    return (
+        f"SELECT *, {texts} FROM"
+        f" (SELECT CAST(ordinality + {before} AS BIGINT) AS __row, {cells} FROM {rows})"
+    )
 
 
 def _jsonl(con, path: Path, header: list[str], workdir: Path, reader) -> Source:
@@ -475,9 +483,10 @@ def normalise_jsonl(path: Path, header: list[str], workdir: Path, reader) -> Sou
             record = {"__row": number, **{f"c{k}": v for k, v in enumerate(row)}}
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     keys = [f"c{k}" for k in range(width)]
+    cells, texts = _json_text(keys)
     relation = (
-        f"SELECT __row, {_json_text(keys)}"
-        f" FROM {_read_json(temp, {'__row': 'BIGINT', **dict.fromkeys(keys, 'JSON')})}"
+        f"SELECT *, {texts} FROM (SELECT __row, {cells}"
+        f" FROM {_read_json(temp, {'__row': 'BIGINT', **dict.fromkeys(keys, 'JSON')})})"
     )
     return Source(path, "jsonl", header, relation, _json_cells(width), normalised=True, temp=temp)
 
