@@ -1,12 +1,12 @@
 """Benchmark: nefkit's columnar (DuckDB) engine against pandas and against a hand-written DuckDB
-query, on synthetic NEQ-20 data, CSV and Parquet in, 1,000,000 and 10,000,000 rows.
+query, on synthetic NEQ-20 data, CSV, Parquet and JSON Lines in, 1,000,000 and 10,000,000 rows.
 
 Runs, each a separate process measured by /usr/bin/time -v (wall time, CPU, peak RSS):
 
 - nefkit: ``nefkit score neq-20 DATA -o out.csv --engine duckdb``: every cell checked, every
   row kept with its statuses, flags and notes, the same file the Python engine writes;
 - pandas: the seven scores with numpy (benchmarks/score_neq20.py's baseline; for Parquet
-  ``pd.read_parquet``), no checking;
+  ``pd.read_parquet``, for JSON Lines ``pd.read_json(lines=True)``), no checking;
 - floor: one hand-written DuckDB query computing the same seven scores, no checking: the
   fastest this could be done on DuckDB, which nefkit's extra work is measured against.
 
@@ -37,6 +37,9 @@ TARGETS = {"pandas wall": 0.5, "pandas memory": 1 / 3, "floor wall": 1.5}
 READ_CSV = 'df = pd.read_csv(src, dtype={"respondent_id": str, "other": str})'
 assert READ_CSV in base.PANDAS_PROGRAM, "score_neq20.py's baseline no longer reads the CSV so"
 PANDAS_PARQUET = base.PANDAS_PROGRAM.replace(READ_CSV, "df = pd.read_parquet(src)")
+PANDAS_JSONL = base.PANDAS_PROGRAM.replace(
+    READ_CSV, 'df = pd.read_json(src, lines=True, dtype={"respondent_id": str, "other": str})'
+)
 
 FLOOR_PROGRAM = r'''
 """Hand-written DuckDB query: the seven NEQ-20 scores, written as CSV. No cell is checked.
@@ -78,25 +81,27 @@ scores = {
     "impact_other": f"CASE WHEN {no_cause} THEN NULL ELSE {impact(other)} END",
 }
 select = ", ".join(f"CASE WHEN {scorable} THEN {e} END AS {n}" for n, e in scores.items())
-reader = (
-    f"read_parquet('{src}')"
-    if src.endswith(".parquet")
-    else f"read_csv('{src}', header = true, types = {{'respondent_id': 'VARCHAR', 'other': 'VARCHAR'}})"
-)
+if src.endswith(".parquet"):
+    reader = f"read_parquet('{src}')"
+elif src.endswith(".jsonl"):
+    reader = f"read_json('{src}', format = 'newline_delimited')"
+else:
+    reader = f"read_csv('{src}', header = true, types = {{'respondent_id': 'VARCHAR', 'other': 'VARCHAR'}})"
 start = time.perf_counter()
 duckdb.execute(f"COPY (SELECT respondent_id, {select} FROM {reader}) TO '{dst}' (HEADER)")
 print(f"duckdb {duckdb.__version__}: {time.perf_counter() - start:.2f} s")
 '''
 
 
-def to_parquet(csv_path: Path, parquet_path: Path) -> None:
-    """The same rows as Parquet, answers as integer columns (as a registry would store them)."""
+def convert(csv_path: Path, target: Path, fmt: str) -> None:
+    """The same rows as Parquet or JSON Lines, answers as integers (as a registry would store
+    them; JSON Lines with null for a blank)."""
     import duckdb
 
     duckdb.execute(
         f"COPY (SELECT * FROM read_csv('{csv_path}', header = true,"
         " types = {'respondent_id': 'VARCHAR', 'other': 'VARCHAR'}))"
-        f" TO '{parquet_path}' (FORMAT parquet)"
+        f" TO '{target}' (FORMAT {'parquet' if fmt == 'parquet' else 'json'})"
     )
 
 
@@ -115,7 +120,10 @@ def main(argv=None) -> int:
         "--repeat-large", type=int, default=1, help="runs per program above 1M rows"
     )
     parser.add_argument(
-        "--formats", nargs="+", default=["csv", "parquet"], choices=["csv", "parquet"]
+        "--formats",
+        nargs="+",
+        default=["csv", "parquet", "jsonl"],
+        choices=["csv", "parquet", "jsonl"],
     )
     parser.add_argument("--pandas-10m", action="store_true", help="also run pandas above 1M rows")
     parser.add_argument("--workdir", type=Path, help="keep data and outputs here")
@@ -136,6 +144,7 @@ def main(argv=None) -> int:
     programs = {
         "pandas-csv": base.PANDAS_PROGRAM,
         "pandas-parquet": PANDAS_PARQUET,
+        "pandas-jsonl": PANDAS_JSONL,
         "floor": FLOOR_PROGRAM,
     }
     for name, text in programs.items():
@@ -160,16 +169,16 @@ def main(argv=None) -> int:
         repeat = args.repeat if rows <= 1_000_000 else args.repeat_large
         for fmt in args.formats:
             source = data
-            if fmt == "parquet":
-                source = data.with_suffix(".parquet")
+            if fmt != "csv":
+                source = data.with_suffix(f".{fmt}")
                 if not source.exists():
-                    to_parquet(data, source)
+                    convert(data, source, fmt)
             jobs = {
                 "nefkit": [str(nefkit), "score", "neq-20", str(source), "--engine", "duckdb", "-o"],
                 "floor": [sys.executable, str(workdir / "floor.py"), str(source)],
             }
             if pandas and (rows <= 1_000_000 or args.pandas_10m):
-                if fmt == "csv" or importlib.util.find_spec("pyarrow"):
+                if fmt != "parquet" or importlib.util.find_spec("pyarrow"):
                     jobs["pandas"] = [
                         sys.executable,
                         str(workdir / f"pandas-{fmt}.py"),
