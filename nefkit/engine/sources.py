@@ -443,35 +443,46 @@ def jsonl_relation(
     )
 
 
+def _odd_lines(con, path: Path, header: list[str]) -> bool:
+    """Whether a line is not an object or has a key the first line lacks (DuckDB's reader
+    would skip the key; nefkit's reader says where it is). Raises for a file DuckDB cannot
+    read as JSON Lines."""
+    known = "[" + ", ".join(sql_text(n) for n in header) + "]"
+    # Lines with the first line's keys in its order, the usual case, are told fastest.
+    unknown = f"len(list_filter(json_keys(json), lambda k: NOT list_contains({known}, k))) > 0"
+    query = (
+        f"SELECT count(*) FROM (SELECT 1 FROM read_ndjson_objects({sql_text(str(path))})"
+        f" WHERE json_type(json) <> 'OBJECT'"
+        f" OR (CASE WHEN json_keys(json) = {known} THEN FALSE ELSE {unknown} END) LIMIT 1)"
+    )
+    return con.execute(query).fetchall()[0][0] > 0
+
+
 def _jsonl(con, path: Path, header: list[str], workdir: Path, reader) -> Source:
-    width = len(header)
-    cells = _json_cells(width)
-    found = scan(path, None)
-    if not found.irregular:
-        relation = jsonl_relation(path, header)
+    from concurrent.futures import ThreadPoolExecutor
+
+    # DuckDB looks for odd lines while the scan (Python, on one core) reads the file.
+    cursor = con.cursor()
+    with ThreadPoolExecutor(1) as pool:
+        odd = pool.submit(_odd_lines, cursor, path, header)
+        found = scan(path, None)
+        if found.irregular:
+            cursor.interrupt()
         try:
-            known = "[" + ", ".join(sql_text(n) for n in header) + "]"
-            odd = con.execute(
-                f"SELECT count(*) FROM (SELECT ordinality FROM read_ndjson_objects("
-                f"{sql_text(str(path))}) WITH ORDINALITY WHERE json_type(json) <> 'OBJECT'"
-                f" OR len(list_filter(json_keys(json), lambda k: NOT list_contains({known}, k))) > 0"
-                " LIMIT 1)"
-            ).fetchall()[0][0]
-            if not odd:
-                return Source(
-                    path,
-                    "jsonl",
-                    header,
-                    relation,
-                    cells,
-                    marks=found.marks,
-                    cut=lambda piece, _, before, limit: jsonl_relation(
-                        piece, header, before, limit
-                    ),
-                )
-        except Exception:  # unreadable JSON: the reader says where, in its own words
-            pass
-    return normalise_jsonl(path, header, workdir, reader)
+            regular = not odd.result() and not found.irregular
+        except Exception:  # unreadable JSON (or interrupted): the reader says where
+            regular = False
+    if not regular:
+        return normalise_jsonl(path, header, workdir, reader)
+    return Source(
+        path,
+        "jsonl",
+        header,
+        jsonl_relation(path, header),
+        _json_cells(len(header)),
+        marks=found.marks,
+        cut=lambda piece, _, before, limit: jsonl_relation(piece, header, before, limit),
+    )
 
 
 def normalise_jsonl(path: Path, header: list[str], workdir: Path, reader) -> Source:
