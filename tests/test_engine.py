@@ -18,6 +18,7 @@ from test_engine_support import read_csv
 
 import nefkit
 import nefkit.engine
+import nefkit.engine.sources
 from nefkit.cli import cli
 from nefkit.engine.columnar import ColumnarEngine
 
@@ -136,6 +137,61 @@ def test_a_change_rule_without_sql_classifies_in_python(tmp_path, monkeypatch):
     assert python == duckdb_ and len(python) > 1
 
 
+def test_change_pairs_short_of_memory_are_written_on_one_thread(tmp_path, monkeypatch):
+    """Sorted pairs written in order from two threads wait in memory (out of memory at 1M
+    rows and a 150MB limit); the engine then writes them again on one thread."""
+    data = DEMO / "phq-9.csv"
+    run("phq-9", data, "-o", tmp_path / "python.csv", "--engine", "python")
+    copy, seen = ColumnarEngine._copy, []
+
+    def short_of_memory(self, query, names, path, kind, *args, **kwargs):
+        threads = self._threads()
+        seen.append((path.name, threads))
+        if path.name.endswith("-changes.csv") and threads > 1:
+            raise duckdb.OutOfMemoryException("could not allocate block")
+        return copy(self, query, names, path, kind, *args, **kwargs)
+
+    monkeypatch.setattr(ColumnarEngine, "_copy", short_of_memory)
+    monkeypatch.setenv("NEFKIT_DUCKDB_THREADS", "2")
+    result = run("phq-9", data, "-o", tmp_path / "duckdb.csv", "--engine", "duckdb")
+    assert result.exit_code == 0, result.output
+    assert [t for name, t in seen if name == "duckdb-changes.csv"] == [2, 1]
+    python, duckdb_ = (read_csv(tmp_path / f"{e}-changes.csv") for e in ("python", "duckdb"))
+    assert python == duckdb_ and len(python) > 1
+
+
+def test_running_out_of_memory_is_said_in_words(tmp_path, monkeypatch):
+    """Not a traceback, and not taken for a file DuckDB cannot read (which the engine would
+    read again, slowly, through nefkit's reader): what happened and what to set."""
+    normalised = []
+    monkeypatch.setattr(ColumnarEngine, "_normalise", lambda self: normalised.append(1))
+    monkeypatch.setattr(nefkit.engine.sources, "normalise_csv", lambda *a: normalised.append(1))
+    monkeypatch.setenv("NEFKIT_DUCKDB_MEMORY", "1MB")
+    result = run("phq-9", DEMO / "phq-9.csv", "-o", tmp_path / "out.csv", "--engine", "duckdb")
+    assert result.exit_code == 1
+    assert "DuckDB ran out of memory (its limit is 1MB)" in result.output
+    assert "NEFKIT_DUCKDB_MEMORY=" in result.output and not normalised
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "out, step", [("out.csv", "changes"), ("out.json", "changes"), ("out.json", "_materialise")]
+)
+def test_running_out_of_memory_later_is_said_in_words_too(tmp_path, monkeypatch, out, step):
+    """Wherever it happens: writing rows straight to a file, or giving them to a renderer."""
+
+    def short_of_memory(*args):
+        raise duckdb.OutOfMemoryException("could not allocate block")
+
+    normalised = []
+    monkeypatch.setattr(ColumnarEngine, "_normalise", lambda self: normalised.append(1))
+    monkeypatch.setattr(ColumnarEngine, step, short_of_memory)
+    monkeypatch.delenv("NEFKIT_DUCKDB_MEMORY", raising=False)
+    result = run("phq-9", DEMO / "phq-9.csv", "-o", tmp_path / out, "--engine", "duckdb")
+    assert result.exit_code == 1
+    assert "DuckDB ran out of memory (its limit is 768MB)" in result.output and not normalised
+
+
 def test_renderers_get_the_same_rows(tmp_path):
     """JSON goes through Results and ScoredRow: the same document as the Python engine's."""
     data = phq_csv(tmp_path / "in.csv")
@@ -206,11 +262,12 @@ def test_unreadable_files_get_the_python_engines_words(tmp_path):
     good = "respondent_id," + ",".join(PHQ) + "\n" + ("x," + "1," * 8 + "1\n") * 3000
     bad.write_bytes(good.encode() + b"\xff\xfe,1\n")
     messages = [
-        run("phq-9", bad, "-o", tmp_path / "o.csv", "--engine", e).output
-        for e in ("python", "duckdb")
+        run("phq-9", bad, "-o", tmp_path / out, "--engine", e).output
+        for e, out in (("python", "o.csv"), ("duckdb", "o.csv"), ("duckdb", "o.json"))
     ]
     assert "is not UTF-8 text" in messages[0]
     assert messages[0].splitlines()[-1] == messages[1].splitlines()[-1]
+    assert messages[0].splitlines()[-1] == messages[2].splitlines()[-1]  # through a renderer
     lines = tmp_path / "in.jsonl"
     lines.write_text(
         json.dumps({"respondent_id": "a", **{i: 1 for i in PHQ}})

@@ -55,6 +55,7 @@ import shutil
 import tempfile
 import weakref
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from itertools import count
 from pathlib import Path
 from typing import Any, Optional
@@ -159,8 +160,8 @@ class ColumnarEngine:
         self.con = duckdb.connect(str(self.workdir / "work.duckdb"))
         # The temporary database goes when the results do (or when Python exits).
         self._cleanup = weakref.finalize(self, _cleanup, self.con, self.workdir)
-        memory = os.environ.get("NEFKIT_DUCKDB_MEMORY", "768MB")
-        self.con.execute(f"SET memory_limit = {sql_text(memory)}")
+        self.memory = os.environ.get("NEFKIT_DUCKDB_MEMORY", "768MB")
+        self.con.execute(f"SET memory_limit = {sql_text(self.memory)}")
         self.con.execute(f"SET temp_directory = {sql_text(str(self.workdir / 'spill'))}")
         self.con.execute("SET preserve_insertion_order = true")
         if os.environ.get("NEFKIT_DUCKDB_THREADS"):
@@ -176,7 +177,8 @@ class ColumnarEngine:
         self.columns = Columns(plan, header, str(source_path))
         self.header = header
         self.reader = reader
-        self.source = open_source(self.con, source_path, fmt, header, self.workdir, reader)
+        with self._memory():
+            self.source = open_source(self.con, source_path, fmt, header, self.workdir, reader)
         self.parsers = {item.id: AnswerParser(plan.instrument, item) for item in plan.items}
         self.d = sqlc.DIALECTS["duckdb"]
         self.origins = origins
@@ -661,12 +663,29 @@ class ColumnarEngine:
     def write_direct(self, results: ColumnarResults, path: Path, fmt: Optional[str]) -> bool:
         import duckdb
 
-        try:
-            return self._write_direct(results, path, fmt)
-        except duckdb.Error:
-            if not self._normalise():
+        with self._memory():
+            try:
+                return self._write_direct(results, path, fmt)
+            except duckdb.OutOfMemoryException:
                 raise
-            return self._write_direct(results, path, fmt)
+            except duckdb.Error:
+                if not self._normalise():
+                    raise
+                return self._write_direct(results, path, fmt)
+
+    @contextmanager
+    def _memory(self):
+        """DuckDB's running out of memory said in words, with what to do: not a file that
+        DuckDB cannot read (which the engine would read again through nefkit's reader)."""
+        import duckdb
+
+        try:
+            yield
+        except duckdb.OutOfMemoryException:
+            raise NefkitError(
+                f"DuckDB ran out of memory (its limit is {self.memory}); set a higher limit,"
+                " e.g. NEFKIT_DUCKDB_MEMORY=4GB, or fewer threads, NEFKIT_DUCKDB_THREADS=1"
+            ) from None
 
     def _write_direct(self, results: ColumnarResults, path: Path, fmt: Optional[str]) -> bool:
         from . import output_format
@@ -848,6 +867,10 @@ class ColumnarEngine:
     # Rows for the renderers
 
     def _rows(self, results: ColumnarResults) -> Iterator[ScoredRow]:
+        with self._memory():
+            yield from self._scored_rows(results)
+
+    def _scored_rows(self, results: ColumnarResults) -> Iterator[ScoredRow]:
         plan = self.plan
         self.problems.clear()
         items = [item.id for item in plan.items]
@@ -948,14 +971,16 @@ class ColumnarEngine:
 
         last = 0
         for attempt in range(2):
-            source = self._materialise() if changes else f"({self._with_notes()})"
             cursor = self.con.cursor()
             try:
+                source = self._materialise() if changes else f"({self._with_notes()})"
                 cursor.execute(f"SELECT {', '.join(select)} FROM {source} WHERE __row > {last}")
                 while batch := cursor.fetchmany(BATCH):
                     last = batch[-1][0]
                     yield batch
                 return
+            except duckdb.OutOfMemoryException:
+                raise
             except duckdb.Error:
                 if attempt or not self._normalise():
                     raise
@@ -1074,30 +1099,49 @@ class ColumnarEngine:
         return changes, [p for _, p in problems]
 
     def change_rows_query(self, scores: list[str]) -> str:
-        plan = self.plan
+        """Each change step's pairs: the first and the last administration with a value, and
+        each one with the one before it; from window functions over each respondent's
+        series (a self-join of the series held it all in memory: out of memory at 10M rows)."""
+
+        def pick(n: str) -> str:
+            return f"(CASE WHEN kind = 0 THEN f_{n} ELSE p_{n} END)"
+
         parts = []
-        for index, step in enumerate(plan.changes):
+        carried = (
+            ("__row", "row"),
+            ("ses", "ses"),
+            ("wtext", "date"),
+            ("val", "val"),
+            ("isf", "isf"),
+        )
+        for index, step in enumerate(self.plan.changes):
             k = scores.index(step.change.score)
-            classify = self._classify(step)
-            series = (
-                f"SELECT __rid, first_row, __row, ses, wtext, sv{k} AS val, sf{k} AS isf,"
-                f" row_number() OVER (PARTITION BY __rid ORDER BY pos) AS k,"
-                f" count(*) OVER (PARTITION BY __rid) AS m"
-                f" FROM ordered WHERE sv{k} IS NOT NULL AND __rid NOT IN (SELECT __rid FROM clashes)"
+            windows = ", ".join(
+                f"first_value({c}) OVER w AS f_{n}, lag({c}) OVER w AS p_{n}" for c, n in carried
             )
+            series = (
+                f"SELECT __rid, first_row, pos, __row, ses, wtext, sv{k} AS val, sf{k} AS isf"
+                f" FROM ordered WHERE sv{k} IS NOT NULL"
+                " AND __rid NOT IN (SELECT __rid FROM clashes)"
+            )
+            windowed = (
+                f"SELECT *, row_number() OVER w AS k, count(*) OVER (PARTITION BY __rid) AS m,"
+                f" {windows} FROM ({series}) WINDOW w AS (PARTITION BY __rid ORDER BY pos)"
+            )
+            # Each row twice: as the last of its series (kind 0, from the first) and as the
+            # one after the one before it (kind 1).
             pairs = (
-                "SELECT x.__rid, x.first_row, 0 AS kind, 0 AS k, x.__row AS from_row, y.__row AS to_row,"
-                " x.ses AS from_ses, y.ses AS to_ses, x.wtext AS from_date, y.wtext AS to_date,"
-                " x.val AS before, y.val AS after, x.isf AS bf, y.isf AS af"
-                " FROM s x JOIN s y ON x.__rid = y.__rid AND x.k = 1 AND y.k = y.m AND y.m >= 2"
-                " UNION ALL SELECT x.__rid, x.first_row, 1, x.k, x.__row, y.__row, x.ses, y.ses,"
-                " x.wtext, y.wtext, x.val, y.val, x.isf, y.isf"
-                " FROM s x JOIN s y ON x.__rid = y.__rid AND y.k = x.k + 1"
+                "SELECT __rid, first_row, kind, (CASE WHEN kind = 0 THEN 0 ELSE k - 1 END) AS k,"
+                f" {pick('row')} AS from_row, __row AS to_row, {pick('ses')} AS from_ses,"
+                f" ses AS to_ses, {pick('date')} AS from_date, wtext AS to_date,"
+                f" {pick('val')} AS before, val AS after, {pick('isf')} AS bf, isf AS af"
+                f" FROM (SELECT *, unnest([0, 1]) AS kind FROM ({windowed}))"
+                " WHERE (kind = 0 AND k = m AND m >= 2) OR (kind = 1 AND k >= 2)"
             )
             parts.append(
                 f"SELECT b.*, {index} AS step, {sql_text(step.change.id)} AS change_id,"
-                f" {sql_text(step.change.score)} AS score_id, {classify} AS classification"
-                f" FROM (WITH s AS ({series}) {pairs}) b"
+                f" {sql_text(step.change.score)} AS score_id, {self._classify(step)} AS classification"
+                f" FROM ({pairs}) b"
             )
         return " UNION ALL ".join(parts) + " ORDER BY first_row, step, kind, k"
 
@@ -1153,6 +1197,8 @@ class ColumnarEngine:
         ]
 
     def _write_changes(self, results, path: Path, kind: str) -> None:
+        import duckdb
+
         query = results.changes.query
         if all(self._classify(step) != "NULL" for step in self.plan.changes):
             # In DuckDB, as the Python path below would write them: about 1 µs a row
@@ -1161,7 +1207,20 @@ class ColumnarEngine:
                 f"{expr} AS {_q(f'o{k}')}"
                 for k, expr in enumerate(self._change_columns(typed=kind != "csv"))
             )
-            rows = self._copy(f"SELECT {columns} FROM ({query})", change_columns(), path, kind)
+            query = f"SELECT {columns} FROM ({query})"
+            try:
+                rows = self._copy(query, change_columns(), path, kind)
+            except duckdb.OutOfMemoryException:
+                # Sorted rows written in order from several threads wait in memory; one
+                # thread needs less (1M pairs at a 80MB limit, 10M at the default).
+                threads = self._threads()
+                if threads == 1:
+                    raise
+                self.con.execute("SET threads = 1")
+                try:
+                    rows = self._copy(query, change_columns(), path, kind)
+                finally:
+                    self.con.execute(f"SET threads = {threads}")
             results.changes.count = rows
             return
         if kind == "csv":

@@ -224,6 +224,8 @@ def _csv_cells(width: int) -> list[Cell]:
 
 
 def _csv(con, path: Path, header: list[str], workdir: Path, reader) -> Source:
+    import duckdb
+
     with open(path, encoding="utf-8-sig", newline="") as handle:
         first = handle.readline()
     delimiter = max((",", ";", "\t"), key=first.count)
@@ -252,6 +254,8 @@ def _csv(con, path: Path, header: list[str], workdir: Path, reader) -> Source:
         try:
             con.execute(f"SELECT count(*) FROM (SELECT * FROM ({relation}) LIMIT 1)").fetchall()
             return source
+        except duckdb.OutOfMemoryException:
+            raise
         except Exception:  # DuckDB cannot read it as nefkit does: normalise it
             pass
     return normalise_csv(path, header, workdir, reader)
@@ -461,6 +465,8 @@ def _odd_lines(con, path: Path, header: list[str]) -> bool:
 def _jsonl(con, path: Path, header: list[str], workdir: Path, reader) -> Source:
     from concurrent.futures import ThreadPoolExecutor
 
+    import duckdb
+
     # DuckDB looks for odd lines while the scan (Python, on one core) reads the file.
     cursor = con.cursor()
     with ThreadPoolExecutor(1) as pool:
@@ -470,6 +476,8 @@ def _jsonl(con, path: Path, header: list[str], workdir: Path, reader) -> Source:
             cursor.interrupt()
         try:
             regular = not odd.result() and not found.irregular
+        except duckdb.OutOfMemoryException:
+            raise
         except Exception:  # unreadable JSON (or interrupted): the reader says where
             regular = False
     if not regular:
