@@ -81,10 +81,13 @@ def score(
     input_format: str | None = None,
     progress: Callable[[int], None] | None = None,
     engine: str = "python",
+    language: str | None = None,
 ) -> Results:
     """Score a data file; iterate ``results.rows`` (once) to run it. ``engine`` is "python",
-    "duckdb" (the columnar engine, for large files) or "auto" (see nefkit.engine)."""
+    "duckdb" (the columnar engine, for large files) or "auto" (see nefkit.engine); answers
+    given as labels are read in ``language`` (one the instrument has; default its first)."""
     reg = reg or get_registry()
+    plan = get_plan(instrument, reg, language)
     if engine != "python":
         from .engine import choose_engine
         from .engine import input_format as columnar_format
@@ -95,10 +98,10 @@ def score(
             fmt = columnar_format(Path(data), input_format)
             reader = None if fmt == "parquet" else reg.reader_for(Path(data), fmt)
             origins = {name: entry.origin for name, entry in reg.rules.items()}
-            return score_columnar(get_plan(instrument, reg), Path(data), reader, fmt, origins)
+            return score_columnar(plan, Path(data), reader, fmt, origins)
     table = reg.reader_for(Path(data), input_format).read(Path(data))
     origins = {name: entry.origin for name, entry in reg.rules.items()}
-    return score_table(get_plan(instrument, reg), table, origins, progress)
+    return score_table(plan, table, origins, progress)
 
 
 def render(

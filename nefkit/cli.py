@@ -11,6 +11,7 @@ import click
 
 from . import __version__, clinic_commands, research_commands, sql_commands
 from .errors import NefkitError, PluginError
+from .options import instruments_option, json_option, lang_option
 from .plugins import host
 
 
@@ -39,24 +40,6 @@ def cli() -> None:
     """
     if _startup_error is not None:
         raise click.ClickException(str(_startup_error))
-
-
-def instruments_option(command):
-    """``--instruments DIR``: a researcher's own definitions, used without packaging them."""
-    return click.option(
-        "--instruments",
-        "instrument_paths",
-        multiple=True,
-        type=click.Path(exists=True, path_type=Path),
-        help="A directory (or file) of your own TOML definitions; repeatable. "
-        "NEFKIT_INSTRUMENTS_PATH works too.",
-    )(command)
-
-
-def json_option(command):
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(
-        command
-    )
 
 
 def _registry(instrument_paths=()):
@@ -140,14 +123,15 @@ def instruments_command(instrument_paths, as_json: bool) -> None:
 
 @cli.command(name="show")
 @click.argument("instrument_id")
+@lang_option
 @instruments_option
 @json_option
-def show_command(instrument_id: str, instrument_paths, as_json: bool) -> None:
+def show_command(instrument_id: str, lang, instrument_paths, as_json: bool) -> None:
     """Show an instrument: items, scales, scores, citation and licence."""
     from .describe import describe_instrument
 
     registry = _registry(instrument_paths)
-    instrument = registry.instrument(instrument_id)
+    instrument = registry.instrument(instrument_id).in_language(lang)
     if as_json:
         data = instrument.model_dump(mode="json")
         data["content_hash"] = instrument.content_hash
@@ -283,6 +267,7 @@ class _Progress:
     show_default=True,
     help="python: row by row; duckdb: columnar, for large files and Parquet; auto: by size and format.",
 )
+@lang_option
 @instruments_option
 def score_command(
     instrument_id,
@@ -295,6 +280,7 @@ def score_command(
     min_cell,
     templates,
     engine,
+    lang,
     instrument_paths,
 ) -> None:
     """Score DATA (CSV, XLSX or JSON Lines; one row per administration) with an instrument.
@@ -316,7 +302,9 @@ def score_command(
         registry.renderer_for(output, output_format)  # an unknown format fails before any work
     options = RenderOptions(respondent=respondent, by=by, min_cell=min_cell, templates=templates)
     progress = _Progress()
-    results = api.score(instrument_id, data, registry, input_format, progress, chosen.name)
+    results = api.score(
+        instrument_id, data, registry, input_format, progress, chosen.name, language=lang
+    )
     if results.context_columns:
         click.echo(f"Carrying through as context: {', '.join(results.context_columns)}", err=True)
     if by is not None and by not in results.context_columns:
@@ -349,15 +337,16 @@ def score_command(
     help="The file to write (.xlsx or .csv).",
 )
 @click.option("--format", "output_format", help="Format, if not given by the extension.")
+@lang_option
 @instruments_option
-def template_command(instrument_id, output, output_format, instrument_paths) -> None:
+def template_command(instrument_id, output, output_format, lang, instrument_paths) -> None:
     """Write a blank data-entry sheet for paper forms or other survey tools.
 
     One column per answer, in the order nefkit score reads them; a spreadsheet template offers
     only valid answers and carries the codebook. A filled template scores without edits.
     """
     registry = _registry(instrument_paths)
-    instrument = registry.instrument(instrument_id)
+    instrument = registry.instrument(instrument_id).in_language(lang)
     registry.renderer_for(output, output_format).write_template(instrument, output)
     click.echo(f"Wrote a data-entry template for {instrument_id} to {output}", err=True)
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from .options import lang_option
+
 
 def db_option(command):
     return click.option(
@@ -25,12 +27,6 @@ def by_option(command):
         "--by",
         "by",
         help="Who is acting, for the audit trail (default: NEFKIT_USER or your login).",
-    )(command)
-
-
-def lang_option(command):
-    return click.option(
-        "--lang", help="The language of questions and answer labels (one the definition has)."
     )(command)
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from .options import lang_option
+
 
 def attach(cli, registry_for, instruments_option) -> None:
     out_option = click.option(
@@ -19,7 +21,6 @@ def attach(cli, registry_for, instruments_option) -> None:
     format_option = click.option(
         "--format", "output_format", help="Format, if not given by the extension."
     )
-    lang_option = click.option("--lang", help="The language of questions and labels.")
 
     @cli.command(name="analyze")
     @click.argument("instrument_id")
@@ -45,7 +46,7 @@ def attach(cli, registry_for, instruments_option) -> None:
 
         registry = registry_for(instrument_paths)
         renderer = registry.renderer_for(output, output_format)
-        results = api.score(instrument_id, data, registry, input_format)
+        results = api.score(instrument_id, data, registry, input_format, language=lang)
         where = None if session is None else (lambda row: row.session == session)
         analysis = run(results, where=where)
         options = RenderOptions(plugin_templates=tuple(e.value for e in registry.templates))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import sys
 
 import pexpect
+import pytest
 
 import nefkit
 
@@ -118,6 +120,48 @@ def test_scoring_german_labels_with_lang(nefkit_cli, tmp_path):
         unknown.exit_code == 1
         and "mood-2 is not available in 'fr'; it has en, de" in unknown.output
     )
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_scoring_and_analysing_a_german_file_with_lang(nefkit_cli, tmp_path, engine):
+    """German labels score with --lang de, and only with it."""
+    directory = write(tmp_path)
+    data = tmp_path / "de.csv"
+    data.write_text("respondent_id,low,worse\nP1,Oft,Ja\nP2,nie,Nein\n")
+    common = ("--instruments", directory)
+    out = tmp_path / "out.csv"
+    result = nefkit_cli(
+        "score", "mood-2", data, "-o", out, "--engine", engine, "--lang", "de", *common
+    )
+    assert result.exit_code == 0, result.output
+    with open(out, encoding="utf-8", newline="") as handle:
+        assert [(r["respondent_id"], r["total"]) for r in csv.DictReader(handle)] == [
+            ("P1", "3"),
+            ("P2", "0"),
+        ]
+    english = nefkit_cli("score", "mood-2", data, "-o", out, "--engine", engine, *common)
+    assert english.exit_code == 1 and "Oft" in english.output
+    analysed = nefkit_cli(
+        "analyze", "mood-2", data, "-o", tmp_path / "a.html", "--lang", "de", *common
+    )
+    assert analysed.exit_code == 0, analysed.output
+    assert "Analysed 2 administrations" in analysed.output and "problems" not in analysed.output
+
+
+def test_template_and_show_in_german(nefkit_cli, tmp_path):
+    from openpyxl import load_workbook
+
+    directory = write(tmp_path)
+    template = tmp_path / "t.xlsx"
+    result = nefkit_cli(
+        "template", "mood-2", "-o", template, "--lang", "de", "--instruments", directory
+    )
+    assert result.exit_code == 0, result.output
+    lists = {v.formula1 for v in load_workbook(template)["Entry"].data_validations.dataValidation}
+    assert '"Nie,Manchmal,Oft"' in lists and '"Nein,Ja"' in lists
+    shown = nefkit_cli("show", "mood-2", "--lang", "de", "--instruments", directory)
+    assert shown.exit_code == 0 and "Zwei Fragen zur Stimmung" in shown.output
+    assert "Ich war niedergeschlagen." in shown.output
 
 
 def test_administering_in_german(tmp_path):
