@@ -10,9 +10,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import NefkitError
+
+if TYPE_CHECKING:
+    from .problems import Problem
 
 
 @dataclass
@@ -40,6 +43,12 @@ class Reader(ABC):
         (``nefkit import-definition``). Raise :class:`DefinitionError` naming the sheet, row
         and column of each problem. Optional."""
         raise NefkitError(f"the {self.format} format does not hold instrument definitions")
+
+    def locate(self, problems: list[Problem], data: dict[str, Any]) -> list[Problem]:
+        """nefkit's problems with the data :meth:`read_definition` returned, each naming the
+        place in the file it comes from (sheet, row, column), where the reader knows it.
+        Optional: by default the problems as they are."""
+        return list(problems)
 
     @abstractmethod
     def read(self, path: Path) -> Table:

@@ -106,9 +106,10 @@ def attach(cli, registry_for, instruments_option) -> None:
         from .loading import load_definition_data
 
         registry = registry_for(instrument_paths)
-        data = registry.reader_for(source).read_definition(source)
+        reader = registry.reader_for(source)
+        data = reader.read_definition(source)
         instrument, problems = load_definition_data(data, str(source), registry.rule_map)
-        for problem in problems:
+        for problem in reader.locate(problems, data):
             click.echo(f"{problem.level}: {problem}", err=True)
         if instrument is None:
             raise click.ClickException(

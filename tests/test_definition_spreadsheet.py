@@ -952,6 +952,31 @@ def test_command_line_round_trip(nefkit_cli, tmp_path):
     assert nefkit_cli("import-definition", book, "-o", toml, "--force").exit_code == 0
 
 
+def test_command_line_names_the_row_of_a_problem_nefkits_checks_find(nefkit_cli, tmp_path):
+    """An unknown scale or rule shows only once the whole definition is checked; the command
+    still says on which sheet and row to look."""
+    book, toml = tmp_path / "phq.xlsx", tmp_path / "phq.toml"
+    assert nefkit_cli("export-definition", "phq-9", "-o", book).exit_code == 0
+    wb = load_workbook(book)
+    for sheet, row, column, value in (
+        ("items", 3, "scale", "frequncy"),
+        ("scores", 2, "rule", "summ"),
+    ):
+        header = [cell.value for cell in wb[sheet][1]]
+        wb[sheet].cell(row, header.index(column) + 1).value = value
+    wb.save(book)
+    result = nefkit_cli("import-definition", book, "-o", toml)
+    assert result.exit_code == 1 and not toml.exists()
+    assert (
+        f'error: {book}: sheet "items", row 3 (item "phq9_2"): unknown scale \'frequncy\';'
+        " did you mean 'frequency'?" in result.output
+    )
+    assert (
+        f'error: {book}: sheet "scores", row 2 (score "total"): unknown scoring rule'
+        in result.output
+    )
+
+
 @pytest.mark.parametrize("ident", BUNDLED)
 def test_command_line_toml_of_every_instrument_validates(nefkit_cli, exported, tmp_path, ident):
     toml = tmp_path / f"{ident}.toml"

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nefkit.errors import NefkitError
 from nefkit.readers import Reader, Table
+
+if TYPE_CHECKING:
+    from nefkit.problems import Problem
 
 
 class XlsxReader(Reader):
@@ -22,6 +25,12 @@ class XlsxReader(Reader):
         from .definition import read_definition
 
         return read_definition(path)
+
+    def locate(self, problems: list[Problem], data: dict[str, Any]) -> list[Problem]:
+        """Each problem with the sheet, row and column it comes from."""
+        from .definition import locate
+
+        return locate(problems, data)
 
     def read(self, path: Path) -> Table:
         import zipfile
