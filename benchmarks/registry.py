@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import shutil
 import statistics
 import sys
 import tempfile
@@ -188,6 +189,8 @@ def main(argv=None) -> int:
                 f"{rows:>11,} {name:8} {run.wall:>8.2f} {median:>9.2f} {run.cpu:>8.2f}"
                 f" {run.rss_mb:>9.0f} {run.wall / p.wall:>9.2f}x {run.rss / p.rss:>13.2f}x"
             )
+    if args.workdir is None:
+        shutil.rmtree(workdir, ignore_errors=True)
     return 1 if failed else 0
 
 
