@@ -1212,7 +1212,7 @@ class ColumnarEngine:
                 rows = self._copy(query, change_columns(), path, kind)
             except duckdb.OutOfMemoryException:
                 # Sorted rows written in order from several threads wait in memory; one
-                # thread needs less (1M pairs at a 80MB limit, 10M at the default).
+                # thread needs less (1M pairs at an 80MB limit: two threads ran out, one not).
                 threads = self._threads()
                 if threads == 1:
                     raise
