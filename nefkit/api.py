@@ -48,7 +48,7 @@ def problems_in(
             )
         )
     cases = [example.model_dump() for example in instrument.examples]
-    for label, message in check_cases(Plan(instrument, reg.rule_map), cases):
+    for label, message in check_cases(Plan(instrument, reg.rule_map, reg.rule_origins), cases):
         problems.append(Problem(file=str(path), where=f'example "{label}"', message=message))
     failed = any(p.level == "error" for p in problems)
     return (None if failed else instrument), problems
@@ -71,7 +71,7 @@ def get_plan(
     and answer labels in ``language`` when given."""
     reg = reg or get_registry()
     model = reg.instrument(instrument) if isinstance(instrument, str) else instrument
-    return Plan(model.in_language(language), reg.rule_map)
+    return Plan(model.in_language(language), reg.rule_map, reg.rule_origins)
 
 
 def score(
@@ -97,11 +97,9 @@ def score(
 
             fmt = columnar_format(Path(data), input_format)
             reader = None if fmt == "parquet" else reg.reader_for(Path(data), fmt)
-            origins = {name: entry.origin for name, entry in reg.rules.items()}
-            return score_columnar(plan, Path(data), reader, fmt, origins)
-    table = reg.reader_for(Path(data), input_format).read(Path(data))
-    origins = {name: entry.origin for name, entry in reg.rules.items()}
-    return score_table(plan, table, origins, progress)
+            return score_columnar(plan, Path(data), reader, fmt)
+    table = reg.read(Path(data), input_format)
+    return score_table(plan, table, progress)
 
 
 def render(
@@ -113,13 +111,17 @@ def render(
 ) -> None:
     """Write results with the renderer for ``path``'s extension (or ``format``). With
     ``options.respondent``, only that respondent's administrations are passed on."""
+    from .outputs import write_output, written_whole
+
     reg = reg or get_registry()
     options = (options or RenderOptions()).model_copy(
         update={"plugin_templates": tuple(entry.value for entry in reg.templates)}
     )
     write_direct = getattr(results, "write_direct", None)  # the columnar engine writes itself
-    if write_direct is not None and options.respondent is None and write_direct(path, format):
-        return
+    if write_direct is not None and options.respondent is None:
+        with written_whole(Path(path)) as staged:
+            if write_direct(staged, format):
+                return
     renderer = reg.renderer_for(Path(path), format)
     batch = [results] if isinstance(results, Results) else list(results)
     if len(batch) != 1 and not renderer.many:
@@ -130,7 +132,7 @@ def render(
     if options.respondent is not None:
         for one in batch:
             one.rows = _only(one.rows, one, options.respondent)
-    renderer.render(batch, Path(path), options)
+    write_output(reg, Path(path), format, lambda r, staged: r.render(batch, staged, options))
 
 
 def _only(rows, results: Results, respondent: str):

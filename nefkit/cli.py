@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -10,19 +11,41 @@ from pathlib import Path
 import click
 
 from . import __version__, clinic_commands, research_commands, sql_commands
-from .errors import NefkitError, PluginError
+from .errors import NefkitError, PluginError, debugging, describe
 from .options import instruments_option, json_option, lang_option
 from .plugins import host
 
 
 class NefkitGroup(click.Group):
-    """Shows nefkit's own errors as ``Error: ...`` with exit status 1, never as a traceback."""
+    """Every failure is one ``Error: ...`` line with exit status 1, never a traceback: nefkit's
+    own errors with their message, anything else (a bug) as the last resort, saying how to see
+    the traceback (``NEFKIT_DEBUG=1``)."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise
+        except BrokenPipeError:
+            # The reader went away (nefkit alerts | head): stop quietly, as other tools do.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise click.exceptions.Exit(1) from None
         except NefkitError as e:
+            _show_traceback()
             raise click.ClickException(str(e)) from None
+        except Exception as e:
+            _show_traceback()
+            raise click.ClickException(
+                f"nefkit failed unexpectedly ({describe(e)}). Run it again with NEFKIT_DEBUG=1"
+                " to see where, and report it with that output"
+            ) from None
+
+
+def _show_traceback() -> None:
+    if debugging():
+        import traceback
+
+        traceback.print_exc()
 
 
 @click.group(cls=NefkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -192,6 +215,7 @@ def new_command(instrument_id, output) -> None:
     from pydantic import TypeAdapter, ValidationError
 
     from .instrument import InstrumentId
+    from .outputs import written_whole
 
     try:
         TypeAdapter(InstrumentId).validate_python(instrument_id)
@@ -204,7 +228,8 @@ def new_command(instrument_id, output) -> None:
     if output.exists():
         raise click.ClickException(f"{output} exists; choose another name with -o")
     text = files("nefkit").joinpath("starter", "definition.toml").read_text(encoding="utf-8")
-    output.write_text(text.replace("__ID__", instrument_id), encoding="utf-8")
+    with written_whole(output) as staged:
+        staged.write_text(text.replace("__ID__", instrument_id), encoding="utf-8")
     click.echo(f"Wrote {output}. Next: edit it, then nefkit validate --check-examples {output}")
 
 
@@ -345,9 +370,11 @@ def template_command(instrument_id, output, output_format, lang, instrument_path
     One column per answer, in the order nefkit score reads them; a spreadsheet template offers
     only valid answers and carries the codebook. A filled template scores without edits.
     """
+    from .outputs import write_output
+
     registry = _registry(instrument_paths)
     instrument = registry.instrument(instrument_id).in_language(lang)
-    registry.renderer_for(output, output_format).write_template(instrument, output)
+    write_output(registry, output, output_format, lambda r, to: r.write_template(instrument, to))
     click.echo(f"Wrote a data-entry template for {instrument_id} to {output}", err=True)
 
 
@@ -375,6 +402,10 @@ def install_command(packages, upgrade, editable) -> None:
 @click.option("-y", "--yes", is_flag=True, help="Don't ask for confirmation.")
 def uninstall_command(packages, yes) -> None:
     """Uninstall plugins (or any package) from the environment nefkit runs in."""
+    if not yes and not sys.stdin.isatty():
+        raise click.UsageError(
+            "uninstall asks for confirmation in a terminal; add --yes to run it without one"
+        )
     _pip("uninstall", *packages, *(["-y"] if yes else []))
 
 

@@ -62,7 +62,7 @@ def changes_since(
             after = scored.scores[step.change.score].value
             if before is None or after is None:
                 continue
-            classification = step.rule.classify(before, after, step.params)
+            classification = plan.classify(step, before, after)
             lines.append(ChangeLine(step.change.label, since, other, before, after, classification))
     return lines
 

@@ -415,10 +415,11 @@ def attach(cli, registry_for, instruments_option) -> None:
         to raise any of them at any session."""
         from .api import get_plan
         from .info_sheet import build_info_sheet
+        from .outputs import write_output
 
         registry = registry_for(instrument_paths)
         sheet = build_info_sheet(get_plan(instrument_id, registry, lang))
-        registry.renderer_for(output, output_format).write_info_sheet(sheet, output)
+        write_output(registry, output, output_format, lambda r, to: r.write_info_sheet(sheet, to))
         click.echo(f"Wrote {output}", err=True)
 
     @cli.command(name="report")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import api
+from .outputs import written_whole
 from .plan import Plan
 from .readers import Table
 from .registry import Registry
@@ -50,11 +51,10 @@ def results_from_store(
     language: Optional[str] = None,
 ) -> list[Results]:
     present = sorted({a.instrument for a in store.administrations(client) if a.finished_at})
-    origins = {name: entry.origin for name, entry in registry.rules.items()}
     results = []
     for instrument_id in instrument_ids or present:
         plan = api.get_plan(instrument_id, registry, language)
-        results.append(score_table(plan, store_table(plan, store, client), origins))
+        results.append(score_table(plan, store_table(plan, store, client)))
     return results
 
 
@@ -80,7 +80,7 @@ def export_all(registry: Registry, store: Store, directory: Path) -> Iterator[st
     }
     for name, records in tables.items():
         path = directory / f"{name}.jsonl"
-        with open(path, "w", encoding="utf-8") as out:
+        with written_whole(path) as staged, open(staged, "w", encoding="utf-8") as out:
             for record in records:
                 out.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
         yield f"wrote {path}"

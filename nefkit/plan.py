@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from . import conditions
 from .checks import check_instrument, item_output
-from .errors import DefinitionError
+from .errors import DefinitionError, NefkitError, RuleFailed
 from .instrument import Change, Flag, Instrument, Item, Score
 from .rules import NOT_ASKED, ChangeRule, Output, Rule, RuleParams, ScoreValue, ScoringRule, Value
 
@@ -52,7 +52,12 @@ class Scored:
 
 
 class Plan:
-    def __init__(self, instrument: Instrument, rules: Mapping[str, Rule]):
+    def __init__(
+        self,
+        instrument: Instrument,
+        rules: Mapping[str, Rule],
+        origins: Mapping[str, str] | None = None,
+    ):
         errors = [
             p
             for p in check_instrument(instrument, rules, f"instrument {instrument.id}")
@@ -61,6 +66,7 @@ class Plan:
         if errors:
             raise DefinitionError(errors)
         self.instrument = instrument
+        self.origins = dict(origins or {})  # rule name to the plugin it came from, for errors
         self.follow_ups = [
             (item, conditions.parse(item.when))
             for item in instrument.items
@@ -104,7 +110,13 @@ class Plan:
                 values[item.id] = NOT_ASKED
         scores: dict[str, ScoreValue] = {}
         for step in self.steps:
-            result = step.rule.compute([values[i] for i in step.inputs], step.params, step.inputs)
+            inputs = [values[i] for i in step.inputs]
+            try:
+                result = step.rule.compute(inputs, step.params, step.inputs)
+            except NefkitError:
+                raise
+            except Exception as error:
+                raise self._failed(step, error, 0) from error
             scores[step.score.id] = result
             values[step.score.id] = result.value
         flags = {}
@@ -154,9 +166,7 @@ class Plan:
         columns are added to ``values``, for later scores and flags to read."""
         scores: dict[str, list[ScoreValue]] = {}
         for step in self.steps:
-            results = step.rule.compute_batch(
-                [values[i] for i in step.inputs], step.params, step.inputs
-            )
+            results = self.compute(step, [values[i] for i in step.inputs])
             scores[step.score.id] = results
             values[step.score.id] = [r.value for r in results]
         flags = {}
@@ -168,6 +178,41 @@ class Plan:
                 for i, up in enumerate(raised)
             ]
         return scores, flags
+
+    def compute(self, step: ScoreStep, columns: list[list[Any]]) -> list[ScoreValue]:
+        """One score over a batch (a column per input); a rule that raises is a
+        :class:`RuleFailed` naming the first administration it fails on."""
+        try:
+            return step.rule.compute_batch(columns, step.params, step.inputs)
+        except NefkitError:
+            raise
+        except Exception as error:
+            failed = self._failed(step, error, None)
+            for index, row in enumerate(zip(*columns)):
+                try:
+                    step.rule.compute(list(row), step.params, step.inputs)
+                except Exception:
+                    failed.index = index
+                    break
+            raise failed from error
+
+    def classify(self, step: ChangeStep, before: Any, after: Any) -> str:
+        """The change rule's class for one pair of scores, or :class:`RuleFailed`."""
+        try:
+            return step.rule.classify(before, after, step.params)
+        except NefkitError:
+            raise
+        except Exception as error:
+            target = f"change '{step.change.id}' ({before} to {after})"
+            failed = RuleFailed("change rule", step.change.rule, target, error, None)
+            failed.origin = self.origins.get(step.change.rule)
+            raise failed from error
+
+    def _failed(self, step: ScoreStep, error: Exception, index: int | None) -> RuleFailed:
+        target = f"score '{step.score.id}'"
+        failed = RuleFailed("scoring rule", step.score.rule, target, error, index)
+        failed.origin = self.origins.get(step.score.rule)
+        return failed
 
     def _not_asked_reason(self, item: Item, condition, values: Mapping[str, Any]) -> str:
         facts = []

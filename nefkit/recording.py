@@ -101,9 +101,8 @@ def record_file(
 ) -> tuple[list[str], list[str]]:
     """Store every valid form of a data file (one per row); report every problem of the rest."""
     plan = get_plan(instrument_id, registry, language)
-    table = registry.reader_for(path).read(path)
-    origins = {name: entry.origin for name, entry in registry.rules.items()}
-    results = score_table(plan, table, origins)
+    table = registry.read(path)
+    results = score_table(plan, table)
     lines = []
     for row in results.rows:
         if not row.valid:

@@ -6,19 +6,19 @@ import difflib
 import os
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from .checks import check_instrument
-from .errors import DuplicateRegistration, NefkitError, PluginError
+from .errors import DuplicateRegistration, NefkitError, PluginError, blamed
 from .instrument import Instrument
 from .loading import load_definition
 from .plugins import PluginHost, PluginInfo, PluginWarning
 from .plugins import host as default_host
 from .problems import Problem
-from .readers import Reader
+from .readers import Reader, Table
 from .renderers import Renderer
 from .rules import Rule
 
@@ -51,6 +51,10 @@ class Registry:
     def rule_map(self) -> dict[str, Rule]:
         return {name: entry.value for name, entry in self.rules.items()}
 
+    @property
+    def rule_origins(self) -> dict[str, str]:
+        return {name: entry.origin for name, entry in self.rules.items()}
+
     def instrument(self, instrument_id: str) -> Instrument:
         entry = self.instruments.get(instrument_id)
         if entry is None:
@@ -59,11 +63,25 @@ class Registry:
 
     def renderer_for(self, path: Path, format: str | None = None) -> Renderer:
         """The renderer named by ``format``, else the one that writes ``path``'s extension."""
+        return self.renderer_entry_for(path, format).value
+
+    def renderer_entry_for(self, path: Path, format: str | None = None) -> Entry[Renderer]:
+        """:meth:`renderer_for` with the plugin it came from."""
         return _by_format("output", self.renderers, path, format)
 
     def reader_for(self, path: Path, format: str | None = None) -> Reader:
         """The reader named by ``format``, else the one that reads ``path``'s extension."""
-        return _by_format("input", self.readers, path, format)
+        return _by_format("input", self.readers, path, format).value
+
+    def read(self, path: Path, format: str | None = None) -> Table:
+        """A data file read by the reader for it; a reader that fails, at once or on a later
+        row, is named with its plugin."""
+        entry = _by_format("input", self.readers, path, format)
+        who = f"reader '{entry.value.format}' from {entry.origin}"
+        with blamed(who, f"reading {path}"):
+            table = entry.value.read(path)
+        table.rows = _blamed_rows(table.rows, who, f"reading {path}")
+        return table
 
     def add(self, kind: str, table: dict[str, Entry[Any]], key: str, entry: Entry[Any]) -> None:
         if key in table:
@@ -74,16 +92,23 @@ class Registry:
         table[key] = entry
 
 
-def _by_format(direction: str, table: dict[str, Entry[Any]], path: Path, format: str | None):
+def _blamed_rows(rows: Iterator[Any], who: str, doing: str) -> Iterator[Any]:
+    with blamed(who, doing):
+        yield from rows
+
+
+def _by_format(
+    direction: str, table: dict[str, Entry[Any]], path: Path, format: str | None
+) -> Entry[Any]:
     if format is not None:
         entry = table.get(format)
         if entry is None:
             raise NefkitError(_unknown(f"{direction} format", format, table))
-        return entry.value
+        return entry
     suffix = path.suffix.lower()
     for entry in table.values():
         if suffix in entry.value.extensions:
-            return entry.value
+            return entry
     known = sorted(e for entry in table.values() for e in entry.value.extensions)
     raise NefkitError(
         f"nefkit has no {direction} format for '{suffix or path.name}' files; it knows"

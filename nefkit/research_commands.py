@@ -42,15 +42,18 @@ def attach(cli, registry_for, instruments_option) -> None:
         interval and omega; the inter-item correlations."""
         from . import api
         from .analysis import analyze as run
+        from .outputs import write_output
         from .renderers import RenderOptions
 
         registry = registry_for(instrument_paths)
-        renderer = registry.renderer_for(output, output_format)
+        registry.renderer_for(output, output_format)  # an unknown format fails before any work
         results = api.score(instrument_id, data, registry, input_format, language=lang)
         where = None if session is None else (lambda row: row.session == session)
         analysis = run(results, where=where)
         options = RenderOptions(plugin_templates=tuple(e.value for e in registry.templates))
-        renderer.write_analysis(analysis, output, options)
+        write_output(
+            registry, output, output_format, lambda r, to: r.write_analysis(analysis, to, options)
+        )
         if results.problems:
             click.echo(
                 f"{len(results.problems)} problems in the data: those rows are left out"
@@ -69,10 +72,11 @@ def attach(cli, registry_for, instruments_option) -> None:
         """A printable codebook: items, answer codes, scores, rules, missing-data policy,
         citation and licence, for a preregistration or an ethics application."""
         from .api import get_plan
+        from .outputs import write_output
 
         registry = registry_for(instrument_paths)
         plan = get_plan(instrument_id, registry, lang)
-        registry.renderer_for(output, output_format).write_codebook(plan, output)
+        write_output(registry, output, output_format, lambda r, to: r.write_codebook(plan, to))
         click.echo(f"Wrote {output}", err=True)
 
     @cli.command(name="export-definition")
@@ -83,9 +87,13 @@ def attach(cli, registry_for, instruments_option) -> None:
     def export_definition(instrument_id, output, output_format, instrument_paths):
         """Write a definition as a spreadsheet (items, choices and scores sheets) to edit in
         Excel; nefkit import-definition turns it back into TOML."""
+        from .outputs import write_output
+
         registry = registry_for(instrument_paths)
         instrument = registry.instrument(instrument_id)
-        registry.renderer_for(output, output_format).write_definition(instrument, output)
+        write_output(
+            registry, output, output_format, lambda r, to: r.write_definition(instrument, to)
+        )
         click.echo(f"Wrote {output}", err=True)
 
     @cli.command(name="import-definition")
@@ -103,11 +111,14 @@ def attach(cli, registry_for, instruments_option) -> None:
         XLSForm and REDCap data dictionaries) into a TOML definition, checked as nefkit validate
         checks it. Every problem names its sheet, row and column."""
         from .definition_toml import dumps_definition
+        from .errors import blamed
         from .loading import load_definition_data
+        from .outputs import written_whole
 
         registry = registry_for(instrument_paths)
         reader = registry.reader_for(source)
-        data = reader.read_definition(source)
+        with blamed(f"reader '{reader.format}'", f"reading {source}"):
+            data = reader.read_definition(source)
         instrument, problems = load_definition_data(data, str(source), registry.rule_map)
         for problem in reader.locate(problems, data):
             click.echo(f"{problem.level}: {problem}", err=True)
@@ -118,5 +129,6 @@ def attach(cli, registry_for, instruments_option) -> None:
         output = output or Path(f"{instrument.id}.toml")
         if output.exists() and not force:
             raise click.ClickException(f"{output} exists; use --force or choose -o")
-        output.write_text(dumps_definition(data), encoding="utf-8")
+        with written_whole(output) as staged:
+            staged.write_text(dumps_definition(data), encoding="utf-8")
         click.echo(f"Wrote {output} ({instrument.id} {instrument.version})", err=True)

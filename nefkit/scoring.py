@@ -15,7 +15,7 @@ from itertools import islice
 from typing import Any, Optional
 
 from . import __version__
-from .errors import NefkitError
+from .errors import NefkitError, RuleFailed
 from .plan import Plan
 from .readers import Table
 from .responses import AnswerParser, CellError, parse_column, parse_session, parse_when
@@ -72,7 +72,6 @@ def _respondent(cell: Any) -> str:
 def score_table(
     plan: Plan,
     table: Table,
-    rules_origin: dict[str, str],
     progress: Optional[Callable[[int], None]] = None,
 ) -> Results:
     """Score every row of ``table``; the returned results stream as they are iterated."""
@@ -82,7 +81,7 @@ def score_table(
         instrument_version=plan.instrument.version,
         content_hash=plan.instrument.content_hash,
         nefkit_version=__version__,
-        rules={name: rules_origin.get(name, "unknown") for name in plan.rules_used},
+        rules={name: plan.origins.get(name, "unknown") for name in plan.rules_used},
         input=table.path,
         generated_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
     )
@@ -174,7 +173,12 @@ def _score_chunk(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow
             problems[i].append(CellProblem(numbers[i], item_id, raw[item_id][i], reason))
     valid = [i for i, p in enumerate(problems) if not p]
     subset = {item_id: [values[i] for i in valid] for item_id, values in answers.items()}
-    scores, flags = plan.score_columns(subset)
+    try:
+        scores, flags = plan.score_columns(subset)
+    except RuleFailed as failed:
+        if failed.index is not None:
+            failed.row = f"row {numbers[valid[failed.index]]}"
+        raise
     position_of = {i: p for p, i in enumerate(valid)}
     out = []
     for i, (respondent, when, session) in enumerate(meta):
@@ -261,7 +265,15 @@ def _changes(plan: Plan, history, change_scores) -> tuple[list[ChangeRow], list[
                         b[2],
                         before,
                         after,
-                        step.rule.classify(before, after, step.params),
+                        _classify(plan, step, a[0], b[0], before, after),
                     )
                 )
     return changes, problems
+
+
+def _classify(plan: Plan, step, row_a: int, row_b: int, before, after) -> str:
+    try:
+        return plan.classify(step, before, after)
+    except RuleFailed as failed:
+        failed.row = f"rows {row_a} and {row_b}"
+        raise

@@ -41,5 +41,5 @@ def attach(cli, registry_for, instruments_option) -> None:
         from .plan import Plan
 
         registry = registry_for(instrument_paths)
-        plan = Plan(registry.instrument(instrument_id), registry.rule_map)
+        plan = Plan(registry.instrument(instrument_id), registry.rule_map, registry.rule_origins)
         click.echo(plan_sql(plan, dialect, table), nl=False)

@@ -338,7 +338,7 @@ def test_regular_files_are_read_directly_and_irregular_ones_normalised(tmp_path)
     blank = tmp_path / "blank.csv"
     blank.write_text(f"respondent_id,{items}\na,1,1,1,1,1,1,1\n\nb,1,1,1,1,1,1,1\n")
     for path, normalised in ((regular, False), (blank, True)):
-        engine = ColumnarEngine(plan, path, "csv", reg.reader_for(path, "csv"), {})
+        engine = ColumnarEngine(plan, path, "csv", reg.reader_for(path, "csv"))
         try:
             assert engine.source.normalised is normalised
         finally:

@@ -61,7 +61,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .. import __version__
-from ..errors import NefkitError
+from ..errors import NefkitError, RuleFailed
 from ..plan import Plan
 from ..responses import AnswerParser, CellError, parse_session, parse_when
 from ..results import CellProblem, ChangeRow, Provenance, Results, ScoredRow
@@ -150,7 +150,7 @@ class ColumnarResults(Results):
 
 
 class ColumnarEngine:
-    def __init__(self, plan: Plan, source_path: Path, fmt: str, reader, origins: dict[str, str]):
+    def __init__(self, plan: Plan, source_path: Path, fmt: str, reader):
         import duckdb
 
         self.plan = plan
@@ -181,7 +181,6 @@ class ColumnarEngine:
             self.source = open_source(self.con, source_path, fmt, header, self.workdir, reader)
         self.parsers = {item.id: AnswerParser(plan.instrument, item) for item in plan.items}
         self.d = sqlc.DIALECTS["duckdb"]
-        self.origins = origins
         self._build()
 
     def close(self) -> None:
@@ -621,7 +620,7 @@ class ColumnarEngine:
             instrument_version=plan.instrument.version,
             content_hash=plan.instrument.content_hash,
             nefkit_version=__version__,
-            rules={name: self.origins.get(name, "unknown") for name in plan.rules_used},
+            rules={name: plan.origins.get(name, "unknown") for name in plan.rules_used},
             input=str(self.path),
             generated_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
         )
@@ -997,9 +996,12 @@ class ColumnarEngine:
             if compiled.sql is not None:
                 values[step.score.id] = [r.scores[step.score.id].value for r in rows]
                 continue
-            results = step.rule.compute_batch(
-                [values[i] for i in step.inputs], step.params, step.inputs
-            )
+            try:
+                results = plan.compute(step, [values[i] for i in step.inputs])
+            except RuleFailed as failed:
+                if failed.index is not None:
+                    failed.row = f"row {rows[failed.index].row}"
+                raise
             for row, result in zip(rows, results):
                 row.scores[step.score.id] = result
             values[step.score.id] = [r.value for r in results]
@@ -1325,7 +1327,7 @@ class _LazyChanges(Sequence):
                     before = before if bf else int(before)
                     after = after if af else int(after)
                     if cls is None:
-                        cls = step_.rule.classify(before, after, step_.params)
+                        cls = plan.classify(step_, before, after)
                     rows.append(
                         ChangeRow(
                             rid,
@@ -1394,7 +1396,7 @@ def _duckdb_version() -> str:
     return duckdb.__version__
 
 
-def score(plan: Plan, data: Path, reader, fmt: str, origins: dict[str, str]) -> ColumnarResults:
+def score(plan: Plan, data: Path, reader, fmt: str) -> ColumnarResults:
     """Score ``data`` with the columnar engine. Write with ``results.write_direct`` or iterate
     ``results.rows`` (once)."""
     try:
@@ -1403,5 +1405,5 @@ def score(plan: Plan, data: Path, reader, fmt: str, origins: dict[str, str]) -> 
         raise NefkitError(
             "the duckdb engine needs the duckdb package: pip install duckdb"
         ) from None
-    engine = ColumnarEngine(plan, Path(data), fmt, reader, origins)
+    engine = ColumnarEngine(plan, Path(data), fmt, reader)
     return engine.results()

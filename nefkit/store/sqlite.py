@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..errors import NefkitError
+from ..outputs import written_whole
 from . import Administration, Alert, AnswerRecord, Store, now
 
 # Each entry upgrades the schema by one version; never edit one that has shipped, add another.
@@ -123,8 +124,10 @@ class SqliteStore(Store):
             time.sleep(0.02)
 
     def _migrate(self) -> None:
-        # The version is read under the write lock: two terminals opening a new database at
-        # once must not both create its tables.
+        if self.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
+            return  # up to date: no write lock, so a read-only database can still be read
+        # The version is read again under the write lock: two terminals opening a new
+        # database at once must not both create its tables.
         with self._transaction():
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
             if version > len(MIGRATIONS):
@@ -140,13 +143,32 @@ class SqliteStore(Store):
     def _transaction(self):
         # IMMEDIATE takes the write lock up front, so a busy database waits instead of failing
         # half-way through.
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise self._unwritable(e) from None
         try:
             yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute("COMMIT")
+        except BaseException as e:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            if isinstance(e, sqlite3.OperationalError):
+                raise self._unwritable(e) from None
             raise
-        self.db.execute("COMMIT")
+
+    def _unwritable(self, error: sqlite3.OperationalError) -> Exception:
+        if "readonly" in str(error):
+            return NefkitError(
+                f"{self.path} is read-only, so nothing was written; check the permissions of"
+                " the file and its folder (ls -l), or ask who manages the database"
+            )
+        if "locked" in str(error):
+            return NefkitError(
+                f"{self.path} stayed in use by another program for {BUSY_SECONDS} s; nothing"
+                " was written; try again"
+            )
+        return error
 
     def _audit(self, by: str, action: str, client=None, administration=None, detail="") -> None:
         self.db.execute(
@@ -386,12 +408,13 @@ class SqliteStore(Store):
         path = Path(path)
         if path.exists():
             raise NefkitError(f"{path} exists; choose a new file for the backup")
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        target = sqlite3.connect(path)
-        try:
-            self.db.backup(target)
-        finally:
-            target.close()
+        with written_whole(path) as staged:
+            os.close(os.open(staged, os.O_CREAT | os.O_WRONLY, 0o600))
+            target = sqlite3.connect(staged)
+            try:
+                self.db.backup(target)
+            finally:
+                target.close()
 
     def erase_client(self, client, reason, by) -> dict[str, int]:
         with self._transaction():

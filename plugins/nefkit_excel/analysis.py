@@ -26,7 +26,6 @@ from openpyxl.utils import get_column_letter
 
 from nefkit import __version__
 from nefkit.analysis import Analysis, ItemAnalysis, Reliability, ScoreAnalysis
-from nefkit.errors import NefkitError
 
 from .report import Lines
 from .styles import DECIMAL, MARK, PERCENT, alert, styled
@@ -79,10 +78,7 @@ def write_analysis(analysis: Analysis, path: Path) -> None:
         _categories(book, analysis)
     _correlations(book, scales)
     _methods(book, analysis)
-    try:
-        book.save(path)
-    except OSError as e:
-        raise NefkitError(f"{path}: cannot be written ({e.strerror})") from None
+    book.save(path)
 
 
 def table(ws, columns: list[str], rows: list[list[Any]], freeze: str) -> None:

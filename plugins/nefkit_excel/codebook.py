@@ -17,7 +17,6 @@ from openpyxl import Workbook
 
 from nefkit import __version__
 from nefkit.codebook import codebook, norm_table
-from nefkit.errors import NefkitError
 from nefkit.instrument import Instrument
 from nefkit.plan import Plan
 
@@ -53,10 +52,7 @@ def write_codebook(plan: Plan, path: Path) -> None:
             continue
         cells = [[_cell(ws, key, value) for key, value in row.items()] for row in rows]
         table(ws, list(rows[0]), cells, "B2")
-    try:
-        book.save(path)
-    except OSError as e:
-        raise NefkitError(f"{path}: cannot be written ({e.strerror})") from None
+    book.save(path)
 
 
 def _cell(ws, key: str, value: Any) -> Any:

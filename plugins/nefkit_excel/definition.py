@@ -877,10 +877,7 @@ def write_definition(instrument: Instrument, path: Path) -> None:
     _read_me(book.active, instrument)
     for sheet in SHEETS:
         _write_sheet(book.create_sheet(sheet.name), sheet, sheets[sheet.name])
-    try:
-        book.save(path)
-    except OSError as e:
-        raise NefkitError(f"{path}: cannot be written ({e.strerror or e})") from None
+    book.save(path)
 
 
 class _Writer:

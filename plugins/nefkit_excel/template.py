@@ -18,7 +18,6 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from nefkit.api import get_plan
-from nefkit.errors import NefkitError
 from nefkit.instrument import Instrument, Item
 
 from .report import PRIVACY, Lines, codebook_lines, instrument_pairs
@@ -60,10 +59,7 @@ def write_template(instrument: Instrument, path: Path) -> None:
     lines.write()
     _about(Lines(book.create_sheet("About"), most=100), instrument)
     lists.finish()
-    try:
-        book.save(path)
-    except OSError as e:
-        raise NefkitError(f"{path}: cannot be written ({e.strerror})") from None
+    book.save(path)
 
 
 def _column_format(name: str, item: Item | None) -> str | None:

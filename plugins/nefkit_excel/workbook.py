@@ -21,7 +21,6 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
-from nefkit.errors import NefkitError
 from nefkit.renderers import RenderOptions
 from nefkit.results import Results, ScoredRow
 from nefkit.summary import GroupedSummary
@@ -101,11 +100,6 @@ class Table:
 
 
 def write_workbook(batch: Sequence[Results], path: Path, options: RenderOptions) -> None:
-    existed = path.exists()
-    try:
-        open(path, "ab").close()  # fail now, not after scoring a million rows
-    except OSError as e:
-        raise NefkitError(f"{path}: cannot be written ({e.strerror})") from None
     book = Workbook(write_only=True)
     try:
         taken: set[str] = set()
@@ -114,12 +108,8 @@ def write_workbook(batch: Sequence[Results], path: Path, options: RenderOptions)
         for writer in writers:
             writer.write(options)
         book.save(path)
-    except BaseException as e:
+    except BaseException:
         _abandon(book)
-        if not existed:  # leave no empty or half-written workbook behind
-            path.unlink(missing_ok=True)
-        if isinstance(e, OSError):
-            raise NefkitError(f"{path}: cannot be written ({e.strerror})") from None
         raise
 
 

@@ -67,7 +67,7 @@ class HtmlRenderer(Renderer):
         from .analysis import build
 
         page = environment(options).get_template("analysis.html").render(report=build(analysis))
-        _write(path, page)
+        path.write_text(page, encoding="utf-8")
 
     def write_codebook(self, plan: Plan, path: Path) -> None:
         """A printable codebook: licence, citation, caveats, instructions, then the items,
@@ -75,14 +75,7 @@ class HtmlRenderer(Renderer):
         from .codebook import build
 
         page = environment(RenderOptions()).get_template("codebook.html").render(report=build(plan))
-        _write(path, page)
-
-
-def _write(path: Path, page: str) -> None:
-    try:
         path.write_text(page, encoding="utf-8")
-    except OSError as e:
-        raise NefkitError(f"{path}: cannot be written ({e.strerror})") from None
 
 
 def _read(batch: Sequence[Results], options: RenderOptions):

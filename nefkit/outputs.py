@@ -1,0 +1,70 @@
+"""Files nefkit writes are written whole or not at all, by a renderer named if it fails.
+
+Every output goes through :func:`written_whole`: the writer gets a path of the same name in a
+new hidden folder beside the target, so side files a renderer names after it (a CSV's
+``-changes.csv`` and ``-provenance.json``) are staged too; when the writer returns they are
+moved into place, and when it fails (or the user presses Ctrl-C) they are removed. A reader of
+the folder never sees a partial or header-only file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import NefkitError, blamed
+
+if TYPE_CHECKING:
+    from .registry import Registry
+    from .renderers import Renderer
+
+
+@contextmanager
+def written_whole(path: Path) -> Iterator[Path]:
+    """A staging path for ``path``; what is written there is moved beside ``path`` at the end."""
+    path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        raise NefkitError(
+            f"{path}: the folder {folder} does not exist; create it first, or write elsewhere"
+        )
+    if path.is_dir():
+        raise NefkitError(f"{path} is a folder; give a file name to write")
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=folder))
+    except OSError as e:
+        raise NefkitError(f"{path}: cannot write in {folder} ({e.strerror})") from None
+    try:
+        try:
+            yield staging / path.name
+        except OSError as e:
+            if e.filename and Path(e.filename).parent == staging:
+                raise NefkitError(f"{path}: cannot be written ({e.strerror})") from e
+            raise
+        for made in sorted(staging.iterdir()):
+            try:
+                os.replace(made, folder / made.name)
+            except OSError as e:
+                raise NefkitError(f"{folder / made.name}: cannot be written ({e.strerror})") from e
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_output(
+    registry: Registry,
+    path: Path,
+    format: str | None,
+    write: Callable[[Renderer, Path], None],
+    what: str = "writing",
+) -> None:
+    """Write ``path`` whole with the renderer for its extension (or ``format``): ``write`` is
+    given the renderer and the staging path, e.g. ``lambda r, p: r.write_template(i, p)``."""
+    entry = registry.renderer_entry_for(Path(path), format)
+    who = f"renderer '{entry.value.format}' from {entry.origin}"
+    with written_whole(Path(path)) as staged, blamed(who, f"{what} {path}"):
+        write(entry.value, staged)
