@@ -40,7 +40,9 @@ sets the threads). Not much lower: rows written in file order from several threa
 memory there (Parquet to CSV, 1M NEQ-20 rows: 3.3 s at 768MB, 5.1 s at 512MB).
 
 Rules without ``to_sql`` run in Python: rows are fetched in batches and ``compute_batch`` runs on
-them (the output then goes through the renderers, also for CSV).
+them (the output then goes through the renderers, also for CSV; Parquet and JSON Lines output are
+refused). Change scores over such a score are computed in SQL as any other, from a table of its
+values that the batches fill.
 """
 
 from __future__ import annotations
@@ -884,6 +886,10 @@ class ColumnarEngine:
         context = self.columns.context
         item_index = self.columns.items
         kinds = {s.score_id: s.kind for s in self.compiled.scores}
+        kept = self._python_change_scores()
+        if kept:
+            columns = ", ".join(f"sv{k} DOUBLE, sf{k} BOOLEAN" for k, _ in kept)
+            self.con.execute(f"CREATE OR REPLACE TABLE python_scores (__row BIGINT, {columns})")
         for batch in batches:
             valid_rows = []
             out = []
@@ -931,6 +937,8 @@ class ColumnarEngine:
                 valid_rows.append(row)
                 out.append(row)
             self._python_scores(valid_rows)
+            if kept and valid_rows:
+                self._keep_python_scores(valid_rows, kept)
             for row in out:
                 results.row_count += 1
                 if row.problems:
@@ -1020,15 +1028,42 @@ class ColumnarEngine:
     # -----------------------------------------------------------------------------------------
     # Change scores
 
+    def _change_scores(self) -> list[str]:
+        """The scores change rules compare, in the order of the change query's ``sv0``,
+        ``sv1``, ... columns."""
+        return sorted({c.change.score for c in self.plan.changes})
+
+    def _python_change_scores(self) -> list[tuple[int, str]]:
+        """(position among ``_change_scores``, id) of those computed in Python, whose values
+        exist only in the rows given to the renderers."""
+        python = {s.score_id for s in self.compiled.scores if s.sql is None}
+        return [(k, s) for k, s in enumerate(self._change_scores()) if s in python]
+
+    def _keep_python_scores(self, rows: list[ScoredRow], kept: list[tuple[int, str]]) -> None:
+        """The values of change scores computed in Python, into the table ``python_scores``
+        that the change query joins (in DuckDB, so that memory stays bounded)."""
+        columns = [[row.row for row in rows]]
+        for _, score_id in kept:
+            values = [row.scores[score_id].value for row in rows]
+            columns += [values, [isinstance(v, float) for v in values]]
+        unnest = ", ".join("unnest(?)" for _ in columns)
+        self.con.execute(f"INSERT INTO python_scores SELECT {unnest}", columns)
+
     def _change_query(self) -> tuple[str, list]:
-        plan, d = self.plan, self.d
+        d = self.d
         table = self._history or self._materialise()
-        scores = sorted({c.change.score for c in plan.changes})
+        scores = self._change_scores()
         compiled = {s.score_id: s for s in self.compiled.scores}
+        kept = dict(self._python_change_scores())
+        if kept:
+            table = f"{table} LEFT JOIN python_scores USING (__row)"
         picks = []
         for k, score_id in enumerate(scores):
             s = compiled[score_id]
-            picks.append(f"{s.column('v', d)} AS sv{k}, {s.column('f', d)} AS sf{k}")
+            if k in kept:
+                picks.append(f"sv{k}, sf{k}")
+            else:
+                picks.append(f"{s.column('v', d)} AS sv{k}, {s.column('f', d)} AS sf{k}")
         key = "TRY_CAST(__when AS TIMESTAMP)"
         history = (
             f"SELECT __row, __rid, (CASE WHEN __ses = -1 THEN NULL ELSE __ses END) AS ses,"
