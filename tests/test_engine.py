@@ -429,6 +429,42 @@ def test_scores_computed_in_python_give_the_python_engines_files(tmp_path, mood)
     assert python == duckdb_ and len(python["changes"]) == 10
 
 
+@pytest.mark.parametrize("suffix, name", [(".parquet", "Parquet"), (".jsonl", "JSON Lines")])
+def test_typed_output_refuses_scores_computed_in_python(tmp_path, mood, suffix, name):
+    """DuckDB writes Parquet and JSON Lines alone; it cannot hold Python's scores."""
+    defs, data = mood
+    out = tmp_path / f"out{suffix}"
+    result = run("mood-3", data, "-o", out, "--instruments", defs)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.splitlines()[-1] == (
+        f"Error: {name} output is written by DuckDB and needs every score in SQL, but these are"
+        " computed in Python (a rule without to_sql, or reading such a score): second, top_two;"
+        " write csv, json or xlsx instead"
+    )
+    assert not out.exists()
+
+
+def test_nefkit_sql_leaves_out_what_python_computes(mood):
+    """The scores in SQL after one computed in Python are still there; the comment names every
+    score and flag left out."""
+    defs, _ = mood
+    result = CliRunner().invoke(
+        cli, ["sql", "mood-3", "--dialect", "duckdb", "--instruments", defs]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "-- Not in SQL (a rule without a SQL form, or reading a score that has none; score them"
+        " with nefkit): second, top_two, flag_second_high"
+    ) in result.output
+    con = duckdb.connect()
+    con.execute("CREATE TABLE answers AS SELECT 3 AS low, 2 AS tense, NULL::INTEGER AS alone")
+    cursor = con.execute(result.output)
+    row = dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
+    assert (row["total"], row["total_status"]) == (None, "not scorable")
+    assert row["notes"] == "total: 1 of 3 answers missing (alone); every answer is needed"
+    assert "second" not in row and "flag_second_high" not in row
+
+
 def test_unreadable_files_get_the_python_engines_words(tmp_path):
     bad = tmp_path / "in.csv"
     good = "respondent_id," + ",".join(PHQ) + "\n" + ("x," + "1," * 8 + "1\n") * 3000

@@ -74,6 +74,7 @@ from . import sql as sqlc
 from .sources import INTEGERS, WS, copy_bytes, open_source, parquet_header, sql_text
 
 BATCH = 8192
+_FORMAT_NAMES = {"parquet": "Parquet", "jsonl": "JSON Lines"}
 
 
 def _q(name: str) -> str:
@@ -695,8 +696,11 @@ class ColumnarEngine:
         kind = output_format(path, fmt)
         if kind not in ("csv", "parquet", "jsonl") or not self.compiled.complete:
             if kind in ("parquet", "jsonl"):
+                python = [s.score_id for s in self.compiled.scores if s.sql is None]
                 raise NefkitError(
-                    f"{kind} output needs every scoring rule in SQL; write csv, json or xlsx instead"
+                    f"{_FORMAT_NAMES[kind]} output is written by DuckDB and needs every score in"
+                    f" SQL, but these are computed in Python (a rule without to_sql, or reading"
+                    f" such a score): {', '.join(python)}; write csv, json or xlsx instead"
                 )
             return False
         typed = kind != "csv"
