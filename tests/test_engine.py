@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -489,6 +490,37 @@ def test_unreadable_files_get_the_python_engines_words(tmp_path):
     ]
     assert "line 2 has key(s) phq9_99" in messages[1]
     assert messages[0].splitlines()[-1] == messages[1].splitlines()[-1]
+
+
+def phq_line(respondent: str) -> str:
+    record = {"respondent_id": respondent, "site": "x", **{i: 1 for i in PHQ}}
+    return json.dumps(record, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+@pytest.mark.parametrize(
+    "name, content, line",
+    [
+        # Latin-1 (as a European spreadsheet or database export may write it) in the 4th line,
+        # and after 5,000 good lines, which DuckDB reads itself before the reader sees line 5001
+        ("latin-1", [*map(phq_line, "abc"), phq_line("José")], 4),
+        ("latin-1, late", [*(phq_line(f"r{k}") for k in range(5000)), phq_line("José")], 5001),
+        ("random bytes", None, 1),  # a binary file given a .jsonl name
+    ],
+)
+def test_json_lines_that_are_not_utf8_are_named_with_their_line(
+    tmp_path, engine, name, content, line
+):
+    data = tmp_path / "in.jsonl"
+    if content is None:
+        data.write_bytes(random.Random(14).randbytes(4096))
+    else:
+        data.write_bytes("\n".join(content).encode("latin-1") + b"\n")
+    result = run("phq-9", data, "-o", tmp_path / "out.csv", "--engine", engine)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
+    assert result.output.splitlines()[-1] == (
+        f"Error: {data}: line {line} is not UTF-8 text; save the file as UTF-8"
+    )
 
 
 def test_json_values_of_every_kind_score_as_in_the_python_engine(tmp_path):
