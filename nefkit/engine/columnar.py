@@ -705,10 +705,6 @@ class ColumnarEngine:
             return False
         typed = kind != "csv"
         names = score_columns(results)
-        if kind != "csv" and len(set(names)) != len(names):
-            raise NefkitError(
-                f"a context column has the name of an output column ({', '.join(sorted({n for n in names if names.count(n) > 1}))}); rename it"
-            )
         self.problems.clear()
         columns = self.output_columns(typed)
         results.provenance.renderer = (
@@ -849,16 +845,14 @@ class ColumnarEngine:
         options = (
             "FORMAT csv, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NEW_LINE '\\r\\n', COMMENT ''"
         )
-        plain = len(set(names)) == len(names) and all(
-            re.fullmatch(r"[A-Za-z0-9_ .]+", n) for n in names
-        )
+        plain = all(re.fullmatch(r"[A-Za-z0-9_ .]+", n) for n in names)
         if plain or not header:
             # The header as the CSV renderer writes it: plain names need no quoting.
             done = con.execute(
                 f"COPY (SELECT {renamed} FROM ({query})) TO {target} ({options}, HEADER {str(header).lower()})"
             ).fetchall()
             return int(done[0][0])
-        # Repeated or unusual column names: the header by Python's csv module, then the rows.
+        # Unusual column names: the header by Python's csv module, then the rows.
         body = path.with_name(path.name + ".body")
         done = con.execute(
             f"COPY ({query}) TO {sql_text(str(body))} ({options}, HEADER false)"
