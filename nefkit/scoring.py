@@ -20,6 +20,7 @@ from .plan import Plan
 from .readers import Table
 from .responses import AnswerParser, CellError, parse_column, parse_session, parse_when
 from .results import CellProblem, ChangeRow, Provenance, Results, RowView, ScoredRow
+from .tabular import LEADING, result_columns
 
 RESERVED = ("respondent_id", "administered_at", "session")
 CHUNK = 4096
@@ -56,6 +57,19 @@ class Columns:
         if required:
             errors.append(
                 f"no column for: {', '.join(required)} (columns are named after item ids; see nefkit show {plan.instrument.id})"
+            )
+        # Carried through, a context column beside an output column of the same name would
+        # leave two of one name, the input's first; in any letter case, since spreadsheets,
+        # statistics programs and DuckDB (which renames the second) do not tell them apart.
+        own = {name.casefold(): name for name in [*LEADING, *result_columns(plan)]}
+        clashes = [name for name in unknown if name.casefold() in own]
+        if clashes:
+            theirs = [own[name.casefold()] for name in clashes]
+            case = ", letter case aside" if theirs != clashes else ""
+            errors.append(
+                f"the column(s) {', '.join(clashes)} share a name with column(s) that nefkit adds"
+                f" to its output ({', '.join(theirs)}{case}), which would then hold two of one"
+                " name; rename them in the file"
             )
         if errors:
             raise NefkitError(f"{path}: " + "; ".join(errors))

@@ -12,14 +12,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from .plan import Plan
 from .results import ChangeRow, Results, ScoredRow
 
 _FLAG = {True: "yes", False: "no", None: "unknown"}
+LEADING = ["row", "respondent_id", "administered_at", "session"]
 
 
 def score_columns(results: Results) -> list[str]:
-    plan = results.plan
-    columns = ["row", "respondent_id", "administered_at", "session", *results.context_columns]
+    return [*LEADING, *results.context_columns, *result_columns(results.plan)]
+
+
+def result_columns(plan: Plan) -> list[str]:
+    """The columns after the context ones: per score its value and status, the flags,
+    ``row_status``, ``notes`` and ``instrument``."""
+    columns = []
     for step in plan.steps:
         columns += [step.score.id, f"{step.score.id}_status"]
     columns += [f"flag_{step.flag.id}" for step in plan.flags]

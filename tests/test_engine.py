@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -257,6 +258,214 @@ def test_a_rule_without_sql_runs_in_python_on_batches(tmp_path, register_plugin)
     assert "second" in outputs[0][0][0] and "flag_second_high" in outputs[0][0][0]
 
 
+class TopTwoMeanRule(nefkit.ScoringRule):
+    """A third party's rule with no SQL form whose values are floats."""
+
+    name = "top_two_mean"
+    summary = "The mean of the two highest answers."
+
+    def output(self, score, params, instrument, outputs):
+        return nefkit.Output("number", 0, 3)
+
+    def compute(self, values, params, names):
+        if any(v is None for v in values):
+            return nefkit.ScoreValue(None, "not scorable", 0, "an answer is missing")
+        return nefkit.ScoreValue(sum(sorted(values)[-2:]) / 2, "complete", len(values))
+
+
+# Scores computed in Python come first (a score in SQL after them) and change rules compare
+# them: one with whole numbers, one with floats.
+MOOD = """
+id = "mood-3"
+version = "0.1.0"
+title = "Mood-3"
+citation = "nefkit tests"
+licence = "MIT"
+source = "nefkit tests"
+
+[scales.freq]
+choices = [
+  { value = 0, label = "Never" },
+  { value = 1, label = "Sometimes" },
+  { value = 2, label = "Often" },
+  { value = 3, label = "Always" },
+]
+
+[[items]]
+id = "low"
+text = "I felt low"
+scale = "freq"
+
+[[items]]
+id = "tense"
+text = "I felt tense"
+scale = "freq"
+
+[[items]]
+id = "alone"
+text = "I felt alone"
+scale = "freq"
+
+[[scores]]
+id = "second"
+label = "Second highest"
+rule = "second_highest"
+items = ["low", "tense", "alone"]
+
+[[scores]]
+id = "top_two"
+label = "Mean of the two highest"
+rule = "top_two_mean"
+items = ["low", "tense", "alone"]
+
+[[scores]]
+id = "total"
+label = "Total"
+rule = "sum"
+items = ["low", "tense", "alone"]
+
+[[flags]]
+id = "second_high"
+label = "High"
+when = "second >= 2"
+
+[[changes]]
+id = "second_change"
+label = "Second highest, reliable change"
+score = "second"
+rule = "reliable_change"
+params = { better = "lower", threshold = 1 }
+
+[[changes]]
+id = "top_change"
+label = "Mean of the two highest, reliable change"
+score = "top_two"
+rule = "reliable_change"
+params = { better = "lower", threshold = 1 }
+"""
+
+MOOD_DATA = [
+    "respondent_id,session,low,tense,alone",
+    "A,1,3,2,1",  # row 2: second 2, top two 2.5
+    "A,2,1,1,0",  # row 3: 1, 1.0
+    "A,3,0,0,0",  # row 4: 0, 0.0
+    "B,1,2,2,2",  # row 5: 2, 2.0
+    "B,2,2,,1",  # row 6: not scorable: left out of B's series
+    "B,3,3,3,3",  # row 7: 3, 3.0
+    "C,1,1,1,1",  # one administration: no change
+]
+
+
+@pytest.fixture
+def mood(tmp_path, register_plugin):
+    """The mood-3 definition's directory and its data, with the rules registered."""
+
+    class Plugin:
+        @nefkit.hookimpl
+        def register_scoring_rules(self, register):
+            register(SecondHighestRule())
+            register(TopTwoMeanRule())
+
+    register_plugin(Plugin(), name="mood", distribution="nefkit-mood", version="1.0")
+    (tmp_path / "defs").mkdir()
+    (tmp_path / "defs" / "mood-3.toml").write_text(MOOD, encoding="utf-8")
+    data = tmp_path / "mood.csv"
+    data.write_text("\n".join(MOOD_DATA) + "\n", encoding="utf-8")
+    return tmp_path / "defs", data
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_change_scores_over_scores_computed_in_python(tmp_path, mood, engine):
+    defs, data = mood
+    out = tmp_path / "out.csv"
+    result = run("mood-3", data, "-o", out, "--engine", engine, "--instruments", defs)
+    assert result.exit_code == 0, result.output
+    [header, *rows] = read_csv(out)
+    scores = [
+        [r[header.index(c)] for c in ("second", "top_two", "total", "flag_second_high")]
+        for r in rows
+    ]
+    assert scores[:3] == [
+        ["2", "2.5", "6", "yes"],
+        ["1", "1.0", "2", "no"],
+        ["0", "0.0", "0", "no"],
+    ]
+    [header, *rows] = read_csv(tmp_path / "out-changes.csv")
+    columns = ("respondent_id", "change", "from_row", "to_row", "before", "after", "difference")
+    changes = [
+        [r[header.index(c)] for c in columns] + [r[header.index("classification")]] for r in rows
+    ]
+    improved, worse = "reliably improved", "reliably deteriorated"
+    assert changes == [
+        ["A", "second_change", "2", "4", "2", "0", "-2", improved],
+        ["A", "second_change", "2", "3", "2", "1", "-1", improved],
+        ["A", "second_change", "3", "4", "1", "0", "-1", improved],
+        ["A", "top_change", "2", "4", "2.5", "0.0", "-2.5", improved],
+        ["A", "top_change", "2", "3", "2.5", "1.0", "-1.5", improved],
+        ["A", "top_change", "3", "4", "1.0", "0.0", "-1.0", improved],
+        ["B", "second_change", "5", "7", "2", "3", "1", worse],
+        ["B", "second_change", "5", "7", "2", "3", "1", worse],
+        ["B", "top_change", "5", "7", "2.0", "3.0", "1.0", worse],
+        ["B", "top_change", "5", "7", "2.0", "3.0", "1.0", worse],
+    ]
+
+
+def test_scores_computed_in_python_give_the_python_engines_files(tmp_path, mood):
+    """The scores and the change scores, byte for byte; and the JSON document."""
+    defs, data = mood
+    for engine in ("python", "duckdb"):
+        (tmp_path / engine).mkdir()
+        for name in ("out.csv", "out.json"):
+            out = tmp_path / engine / name
+            result = run("mood-3", data, "-o", out, "--engine", engine, "--instruments", defs)
+            assert result.exit_code == 0, result.output
+    for name in ("out.csv", "out-changes.csv"):
+        assert (tmp_path / "python" / name).read_bytes() == (
+            tmp_path / "duckdb" / name
+        ).read_bytes()
+    python, duckdb_ = (
+        json.loads((tmp_path / e / "out.json").read_text()) for e in ("python", "duckdb")
+    )
+    python.pop("provenance"), duckdb_.pop("provenance")
+    assert python == duckdb_ and len(python["changes"]) == 10
+
+
+@pytest.mark.parametrize("suffix, name", [(".parquet", "Parquet"), (".jsonl", "JSON Lines")])
+def test_typed_output_refuses_scores_computed_in_python(tmp_path, mood, suffix, name):
+    """DuckDB writes Parquet and JSON Lines alone; it cannot hold Python's scores."""
+    defs, data = mood
+    out = tmp_path / f"out{suffix}"
+    result = run("mood-3", data, "-o", out, "--instruments", defs)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.splitlines()[-1] == (
+        f"Error: {name} output is written by DuckDB and needs every score in SQL, but these are"
+        " computed in Python (a rule without to_sql, or reading such a score): second, top_two;"
+        " write csv, json or xlsx instead"
+    )
+    assert not out.exists()
+
+
+def test_nefkit_sql_leaves_out_what_python_computes(mood):
+    """The scores in SQL after one computed in Python are still there; the comment names every
+    score and flag left out."""
+    defs, _ = mood
+    result = CliRunner().invoke(
+        cli, ["sql", "mood-3", "--dialect", "duckdb", "--instruments", defs]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "-- Not in SQL (a rule without a SQL form, or reading a score that has none; score them"
+        " with nefkit): second, top_two, flag_second_high"
+    ) in result.output
+    con = duckdb.connect()
+    con.execute("CREATE TABLE answers AS SELECT 3 AS low, 2 AS tense, NULL::INTEGER AS alone")
+    cursor = con.execute(result.output)
+    row = dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
+    assert (row["total"], row["total_status"]) == (None, "not scorable")
+    assert row["notes"] == "total: 1 of 3 answers missing (alone); every answer is needed"
+    assert "second" not in row and "flag_second_high" not in row
+
+
 def test_unreadable_files_get_the_python_engines_words(tmp_path):
     bad = tmp_path / "in.csv"
     good = "respondent_id," + ",".join(PHQ) + "\n" + ("x," + "1," * 8 + "1\n") * 3000
@@ -281,6 +490,37 @@ def test_unreadable_files_get_the_python_engines_words(tmp_path):
     ]
     assert "line 2 has key(s) phq9_99" in messages[1]
     assert messages[0].splitlines()[-1] == messages[1].splitlines()[-1]
+
+
+def phq_line(respondent: str) -> str:
+    record = {"respondent_id": respondent, "site": "x", **{i: 1 for i in PHQ}}
+    return json.dumps(record, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+@pytest.mark.parametrize(
+    "name, content, line",
+    [
+        # Latin-1 (as a European spreadsheet or database export may write it) in the 4th line,
+        # and after 5,000 good lines, which DuckDB reads itself before the reader sees line 5001
+        ("latin-1", [*map(phq_line, "abc"), phq_line("José")], 4),
+        ("latin-1, late", [*(phq_line(f"r{k}") for k in range(5000)), phq_line("José")], 5001),
+        ("random bytes", None, 1),  # a binary file given a .jsonl name
+    ],
+)
+def test_json_lines_that_are_not_utf8_are_named_with_their_line(
+    tmp_path, engine, name, content, line
+):
+    data = tmp_path / "in.jsonl"
+    if content is None:
+        data.write_bytes(random.Random(14).randbytes(4096))
+    else:
+        data.write_bytes("\n".join(content).encode("latin-1") + b"\n")
+    result = run("phq-9", data, "-o", tmp_path / "out.csv", "--engine", engine)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
+    assert result.output.splitlines()[-1] == (
+        f"Error: {data}: line {line} is not UTF-8 text; save the file as UTF-8"
+    )
 
 
 def test_json_values_of_every_kind_score_as_in_the_python_engine(tmp_path):

@@ -282,3 +282,48 @@ def test_every_export_names_the_plugins_behind_its_numbers(tmp_path):
     assert run("phq-9", data, "-o", tmp_path / "out.json").exit_code == 0
     document = json.loads((tmp_path / "out.json").read_text())
     assert document["provenance"]["renderer"] == "json: nefkit 0.1.0 (built-in plugin json)"
+
+
+OUTPUT_NAMES = [
+    "row",
+    "total",
+    "total_status",
+    "case",
+    "flag_self_harm_thoughts",
+    "row_status",
+    "notes",
+    "instrument",
+]
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+@pytest.mark.parametrize("name", OUTPUT_NAMES)
+def test_a_column_named_like_an_output_column_is_refused(tmp_path, engine, name):
+    """Carried through, it would give the output two columns of that name, the file's first."""
+    text = f"respondent_id,{name}," + ",".join(PHQ_ITEMS) + "\n" + "a,x," + "1," * 8 + "1\n"
+    data = write(tmp_path / "in.csv", text)
+    out = tmp_path / "out.csv"
+    result = run("phq-9", data, "-o", out, "--engine", engine)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output.splitlines()[-1] == (
+        f"Error: {data}: the column(s) {name} share a name with column(s) that nefkit adds to"
+        f" its output ({name}), which would then hold two of one name; rename them in the file"
+    )
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_output_names_in_another_letter_case_are_refused_too(tmp_path, engine):
+    """Spreadsheets and statistics programs do not tell Total from total (DuckDB renames the
+    second to total_1); every clash is named at once, from JSON Lines too, and a change
+    column is no clash, since context columns are not in the change file."""
+    names = ["respondent_id", "Total", "site", "NOTES", "Flag_Self_Harm_Thoughts", "change"]
+    line = dict(zip(names, ["a", 1, 2, 3, 4, 5])) | {i: 1 for i in PHQ_ITEMS}
+    data = write(tmp_path / "in.jsonl", json.dumps(line) + "\n")
+    result = run("phq-9", data, "-o", tmp_path / "out.csv", "--engine", engine)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output.splitlines()[-1] == (
+        f"Error: {data}: the column(s) Total, NOTES, Flag_Self_Harm_Thoughts share a name with"
+        " column(s) that nefkit adds to its output (total, notes, flag_self_harm_thoughts,"
+        " letter case aside), which would then hold two of one name; rename them in the file"
+    )

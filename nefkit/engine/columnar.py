@@ -40,7 +40,9 @@ sets the threads). Not much lower: rows written in file order from several threa
 memory there (Parquet to CSV, 1M NEQ-20 rows: 3.3 s at 768MB, 5.1 s at 512MB).
 
 Rules without ``to_sql`` run in Python: rows are fetched in batches and ``compute_batch`` runs on
-them (the output then goes through the renderers, also for CSV).
+them (the output then goes through the renderers, also for CSV; Parquet and JSON Lines output are
+refused). Change scores over such a score are computed in SQL as any other, from a table of its
+values that the batches fill.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ from . import sql as sqlc
 from .sources import INTEGERS, WS, copy_bytes, open_source, parquet_header, sql_text
 
 BATCH = 8192
+_FORMAT_NAMES = {"parquet": "Parquet", "jsonl": "JSON Lines"}
 
 
 def _q(name: str) -> str:
@@ -692,16 +695,15 @@ class ColumnarEngine:
         kind = output_format(path, fmt)
         if kind not in ("csv", "parquet", "jsonl") or not self.compiled.complete:
             if kind in ("parquet", "jsonl"):
+                python = [s.score_id for s in self.compiled.scores if s.sql is None]
                 raise NefkitError(
-                    f"{kind} output needs every scoring rule in SQL; write csv, json or xlsx instead"
+                    f"{_FORMAT_NAMES[kind]} output is written by DuckDB and needs every score in"
+                    f" SQL, but these are computed in Python (a rule without to_sql, or reading"
+                    f" such a score): {', '.join(python)}; write csv, json or xlsx instead"
                 )
             return False
         typed = kind != "csv"
         names = score_columns(results)
-        if kind != "csv" and len(set(names)) != len(names):
-            raise NefkitError(
-                f"a context column has the name of an output column ({', '.join(sorted({n for n in names if names.count(n) > 1}))}); rename it"
-            )
         self.problems.clear()
         columns = self.output_columns(typed)
         results.provenance.renderer = (
@@ -842,16 +844,14 @@ class ColumnarEngine:
         options = (
             "FORMAT csv, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NEW_LINE '\\r\\n', COMMENT ''"
         )
-        plain = len(set(names)) == len(names) and all(
-            re.fullmatch(r"[A-Za-z0-9_ .]+", n) for n in names
-        )
+        plain = all(re.fullmatch(r"[A-Za-z0-9_ .]+", n) for n in names)
         if plain or not header:
             # The header as the CSV renderer writes it: plain names need no quoting.
             done = con.execute(
                 f"COPY (SELECT {renamed} FROM ({query})) TO {target} ({options}, HEADER {str(header).lower()})"
             ).fetchall()
             return int(done[0][0])
-        # Repeated or unusual column names: the header by Python's csv module, then the rows.
+        # Unusual column names: the header by Python's csv module, then the rows.
         body = path.with_name(path.name + ".body")
         done = con.execute(
             f"COPY ({query}) TO {sql_text(str(body))} ({options}, HEADER false)"
@@ -883,6 +883,10 @@ class ColumnarEngine:
         context = self.columns.context
         item_index = self.columns.items
         kinds = {s.score_id: s.kind for s in self.compiled.scores}
+        kept = self._python_change_scores()
+        if kept:
+            columns = ", ".join(f"sv{k} DOUBLE, sf{k} BOOLEAN" for k, _ in kept)
+            self.con.execute(f"CREATE OR REPLACE TABLE python_scores (__row BIGINT, {columns})")
         for batch in batches:
             valid_rows = []
             out = []
@@ -930,6 +934,8 @@ class ColumnarEngine:
                 valid_rows.append(row)
                 out.append(row)
             self._python_scores(valid_rows)
+            if kept and valid_rows:
+                self._keep_python_scores(valid_rows, kept)
             for row in out:
                 results.row_count += 1
                 if row.problems:
@@ -1022,15 +1028,42 @@ class ColumnarEngine:
     # -----------------------------------------------------------------------------------------
     # Change scores
 
+    def _change_scores(self) -> list[str]:
+        """The scores change rules compare, in the order of the change query's ``sv0``,
+        ``sv1``, ... columns."""
+        return sorted({c.change.score for c in self.plan.changes})
+
+    def _python_change_scores(self) -> list[tuple[int, str]]:
+        """(position among ``_change_scores``, id) of those computed in Python, whose values
+        exist only in the rows given to the renderers."""
+        python = {s.score_id for s in self.compiled.scores if s.sql is None}
+        return [(k, s) for k, s in enumerate(self._change_scores()) if s in python]
+
+    def _keep_python_scores(self, rows: list[ScoredRow], kept: list[tuple[int, str]]) -> None:
+        """The values of change scores computed in Python, into the table ``python_scores``
+        that the change query joins (in DuckDB, so that memory stays bounded)."""
+        columns = [[row.row for row in rows]]
+        for _, score_id in kept:
+            values = [row.scores[score_id].value for row in rows]
+            columns += [values, [isinstance(v, float) for v in values]]
+        unnest = ", ".join("unnest(?)" for _ in columns)
+        self.con.execute(f"INSERT INTO python_scores SELECT {unnest}", columns)
+
     def _change_query(self) -> tuple[str, list]:
-        plan, d = self.plan, self.d
+        d = self.d
         table = self._history or self._materialise()
-        scores = sorted({c.change.score for c in plan.changes})
+        scores = self._change_scores()
         compiled = {s.score_id: s for s in self.compiled.scores}
+        kept = dict(self._python_change_scores())
+        if kept:
+            table = f"{table} LEFT JOIN python_scores USING (__row)"
         picks = []
         for k, score_id in enumerate(scores):
             s = compiled[score_id]
-            picks.append(f"{s.column('v', d)} AS sv{k}, {s.column('f', d)} AS sf{k}")
+            if k in kept:
+                picks.append(f"sv{k}, sf{k}")
+            else:
+                picks.append(f"{s.column('v', d)} AS sv{k}, {s.column('f', d)} AS sf{k}")
         key = "TRY_CAST(__when AS TIMESTAMP)"
         history = (
             f"SELECT __row, __rid, (CASE WHEN __ses = -1 THEN NULL ELSE __ses END) AS ses,"

@@ -54,6 +54,7 @@ def plan_sql(plan: Plan, dialect: str, table: str = "answers") -> str:
         steps.append(asked)
     compiled = sqlc.compile_plan(plan, d, items, prefix=f"{PREFIX}s")
     missing = [s.score_id for s in compiled.scores if s.sql is None]
+    missing += [f"flag_{flag_id}" for flag_id, raised, _ in compiled.flags if not raised]
     steps += compiled.layers()
     problems = _problems(plan, d, items)
     bad = d.ident(f"{PREFIX}invalid")
@@ -100,7 +101,8 @@ def plan_sql(plan: Plan, dialect: str, table: str = "answers") -> str:
     ]
     if missing:
         lines.append(
-            f"-- Not in SQL (their rules have no SQL form; score them with nefkit): {', '.join(missing)}"
+            "-- Not in SQL (a rule without a SQL form, or reading a score that has none;"
+            f" score them with nefkit): {', '.join(missing)}"
         )
     lines.append(f"SELECT t.*, {PREFIX}out.*")
     lines.append(f"FROM {table} AS t")

@@ -398,8 +398,8 @@ class CompiledPlan:
         """
         level: dict[str, int] = {}
         for score in self.scores:
-            if score.sql is None:
-                break
+            if score.sql is None:  # left for Python, as is every score reading it
+                continue
             level[score.score_id] = 1 + max(
                 (level[i] for i in score.inputs if i in level), default=-1
             )

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from nefkit.errors import NefkitError
 from nefkit.readers import Reader, Table
+
+# Bytes that are not UTF-8, as decoding with errors="surrogateescape" leaves them.
+NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
 
 class JsonLinesReader(Reader):
@@ -18,7 +22,7 @@ class JsonLinesReader(Reader):
 
     def read(self, path: Path) -> Table:
         try:
-            handle = open(path, encoding="utf-8-sig")
+            handle = open(path, encoding="utf-8-sig", errors="surrogateescape")
         except OSError as e:
             raise NefkitError(f"{path}: cannot be read ({e.strerror})") from None
         lines = self._objects(handle, path)
@@ -33,6 +37,10 @@ class JsonLinesReader(Reader):
     def _objects(handle, path) -> Iterator[tuple[int, dict]]:
         with handle:
             for number, line in enumerate(handle, 1):
+                if NOT_UTF8.search(line):
+                    raise NefkitError(
+                        f"{path}: line {number} is not UTF-8 text; save the file as UTF-8"
+                    )
                 if not line.strip():
                     continue
                 try:
