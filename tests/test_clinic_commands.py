@@ -95,6 +95,28 @@ def test_record_a_filled_file(cli, tmp_path):
     store.close()
 
 
+def test_a_filled_template_with_a_formula_without_a_saved_value(cli, tmp_path):
+    from openpyxl import load_workbook
+
+    template = tmp_path / "phq-9.xlsx"
+    assert cli("template", "phq-9", "-o", template).exit_code == 0
+    book = load_workbook(template)
+    book["Entry"].append(["C7", None, 1, *[1] * 9])
+    book["Entry"].append(["C8", None, 1, 1, "=1+1", *[1] * 7])  # openpyxl saves no value
+    book.save(tmp_path / "filled.xlsx")
+    result = cli("record", "phq-9", "--file", tmp_path / "filled.xlsx")
+    assert result.exit_code == 1
+    assert "client C7, session 1" in result.output
+    assert (
+        "row 3, column phq9_2 (value '=1+1'): sheet \"Entry\", cell E3 holds a formula without a"
+        " saved value: open and save the file in a spreadsheet program, or type the value"
+        in result.output
+    )
+    store = open_store(tmp_path / "clinic.db")
+    assert [a.client for a in store.administrations()] == ["C7"]
+    store.close()
+
+
 def test_corrections_and_voids_are_kept_in_the_history(cli, tmp_path):
     cli("record", "phq-9", "--client", "C1", *phq(0, 0, 0, 0, 0, 0, 0, 0, 0))
     result = cli("correct", "1", "phq9_3=2", "--reason", "misread the paper form")
