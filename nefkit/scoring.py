@@ -156,6 +156,7 @@ def _score_chunk(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow
     meta = []
     for i, row in enumerate(cells):
         respondent = _respondent(row[columns.reserved["respondent_id"]])
+        # Reported as blank unless its cell was already reported as unreadable.
         if not respondent and not any(p.column == "respondent_id" for p in problems[i]):
             problems[i].append(
                 CellProblem(numbers[i], "respondent_id", None, "the respondent_id is blank")
