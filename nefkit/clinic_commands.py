@@ -442,7 +442,13 @@ def attach(cli, registry_for, instruments_option) -> None:
         client, cohort, instrument_ids, output, by_column, min_cell, db, lang, instrument_paths
     ):
         """A report from the database, through the same renderers as nefkit score:
-        --client ID for one client, or --cohort for everyone."""
+        --client ID for one client, or --cohort for everyone.
+
+        \b
+        A format that holds one instrument (CSV) gets a file for each:
+          -o cohort.csv writes cohort-phq-9.csv, cohort-gad-7.csv, ...
+          (with one --instrument, cohort.csv)
+        """
         from . import api
         from .exporting import results_from_store
         from .renderers import RenderOptions
@@ -456,7 +462,16 @@ def attach(cli, registry_for, instruments_option) -> None:
             if not batch:
                 raise click.ClickException("nothing to report: no finished administrations")
             options = RenderOptions(respondent=client, by=by_column, min_cell=min_cell)
-            api.render(batch, output, None, options, registry)
+            files = [(batch, output)]
+            if len(instrument_ids) != 1 and not registry.renderer_for(output).many:
+                # Named after the instrument even when there is one: then a file's name says
+                # what it holds whatever the database (or the client) has.
+                files = [
+                    ([one], output.with_name(f"{output.stem}-{one.instrument.id}{output.suffix}"))
+                    for one in batch
+                ]
+            for results, path in files:
+                api.render(results, path, None, options, registry)
+                click.echo(f"Wrote {path}", err=True)
         finally:
             store.close()
-        click.echo(f"Wrote {output}", err=True)

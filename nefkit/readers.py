@@ -24,12 +24,23 @@ class Table:
 
     Row numbers are what a person sees when opening the file (the header is row 1 of a CSV or
     sheet; JSON Lines count lines), so that a problem can be found. Cells are raw: text from a
-    CSV, native values (numbers, dates, lists) from richer formats; blanks are None or "".
+    CSV, native values (numbers, dates, lists) from richer formats; blanks are None or ""; a
+    cell the reader cannot give a value for is an :class:`Unreadable`.
     """
 
     path: str
     columns: list[str]
     rows: Iterator[tuple[int, list[Any]]]
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A cell that holds something the reader cannot give a value for, such as a spreadsheet
+    formula that was never calculated. nefkit reports it with its row and column and marks the
+    row invalid: it is never taken for a blank (a missing answer)."""
+
+    value: Any  # what the cell holds, as a person sees it (the formula), for the problem
+    reason: str  # why, and what to do, in plain words
 
 
 class Reader(ABC):

@@ -17,7 +17,7 @@ from typing import Any, Optional
 from . import __version__
 from .errors import NefkitError, RuleFailed
 from .plan import Plan
-from .readers import Table
+from .readers import Table, Unreadable
 from .responses import AnswerParser, CellError, parse_column, parse_session, parse_when
 from .results import CellProblem, ChangeRow, Provenance, Results, RowView, ScoredRow
 from .tabular import LEADING, result_columns
@@ -74,6 +74,8 @@ class Columns:
         if errors:
             raise NefkitError(f"{path}: " + "; ".join(errors))
         self.missing_optional = [item.id for item in missing if item.optional]
+        # Each column as problems name it: an item's id or a reserved name, else as written.
+        self.names = [f if f in known else n for n, f in zip(names, folded)]
         self.width = len(names)
 
 
@@ -148,6 +150,14 @@ def _score_chunk(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow
                     f"the row has {len(row)} cells but the header has {width} columns",
                 )
             )
+        if Unreadable in map(type, cells[i]):  # rare; the test runs at C speed
+            problems[i] += [
+                CellProblem(number, columns.names[k], cell.value, cell.reason)
+                for k, cell in enumerate(cells[i])
+                if type(cell) is Unreadable
+            ]
+            # Blank from here on, so that no other problem is reported for the cell.
+            cells[i] = [None if type(cell) is Unreadable else cell for cell in cells[i]]
     answers: dict[str, list] = {}
     raw: dict[str, list] = {}
     for item_id, index in columns.items.items():
@@ -159,7 +169,8 @@ def _score_chunk(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow
     meta = []
     for i, row in enumerate(cells):
         respondent = _respondent(row[columns.reserved["respondent_id"]])
-        if not respondent:
+        # Reported as blank unless its cell was already reported as unreadable.
+        if not respondent and not any(p.column == "respondent_id" for p in problems[i]):
             problems[i].append(
                 CellProblem(numbers[i], "respondent_id", None, "the respondent_id is blank")
             )

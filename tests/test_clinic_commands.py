@@ -95,6 +95,28 @@ def test_record_a_filled_file(cli, tmp_path):
     store.close()
 
 
+def test_a_filled_template_with_a_formula_without_a_saved_value(cli, tmp_path):
+    from openpyxl import load_workbook
+
+    template = tmp_path / "phq-9.xlsx"
+    assert cli("template", "phq-9", "-o", template).exit_code == 0
+    book = load_workbook(template)
+    book["Entry"].append(["C7", None, 1, *[1] * 9])
+    book["Entry"].append(["C8", None, 1, 1, "=1+1", *[1] * 7])  # openpyxl saves no value
+    book.save(tmp_path / "filled.xlsx")
+    result = cli("record", "phq-9", "--file", tmp_path / "filled.xlsx")
+    assert result.exit_code == 1
+    assert "client C7, session 1" in result.output
+    assert (
+        "row 3, column phq9_2 (value '=1+1'): sheet \"Entry\", cell E3 holds a formula without a"
+        " saved value: open and save the file in a spreadsheet program, or type the value"
+        in result.output
+    )
+    store = open_store(tmp_path / "clinic.db")
+    assert [a.client for a in store.administrations()] == ["C7"]
+    store.close()
+
+
 def test_corrections_and_voids_are_kept_in_the_history(cli, tmp_path):
     cli("record", "phq-9", "--client", "C1", *phq(0, 0, 0, 0, 0, 0, 0, 0, 0))
     result = cli("correct", "1", "phq9_3=2", "--reason", "misread the paper form")
@@ -122,6 +144,54 @@ def test_acknowledging_an_alert(cli):
     assert "acknowledged by dr-test: Risk assessed; safety plan" in cli("alerts", "--all").output
 
 
+def read_csv(path):
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_a_csv_report_on_several_instruments_writes_a_file_for_each(cli, tmp_path):
+    gad = [f"gad7_{i}=1" for i in range(1, 8)]
+    cli("record", "phq-9", "--client", "C1", "--session", "1", *phq(2, 2, 2, 2, 2, 1, 1, 0, 0))
+    cli("record", "phq-9", "--client", "C1", "--session", "2", *phq(1, 1, 1, 1, 0, 0, 0, 0, 0))
+    cli("record", "gad-7", "--client", "C1", "--session", "1", *gad)
+    cli("record", "phq-9", "--client", "C2", "--session", "1", *phq(0, 0, 0, 0, 0, 0, 0, 0, 0))
+    result = cli("report", "--cohort", "-o", tmp_path / "cohort.csv")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"Wrote {tmp_path / 'cohort-gad-7.csv'}",
+        f"Wrote {tmp_path / 'cohort-phq-9.csv'}",
+    ]
+    phq9 = read_csv(tmp_path / "cohort-phq-9.csv")
+    assert [(r["respondent_id"], r["total"]) for r in phq9] == [
+        ("C1", "12"),
+        ("C1", "4"),
+        ("C2", "0"),
+    ]
+    [gad7] = read_csv(tmp_path / "cohort-gad-7.csv")
+    assert (gad7["respondent_id"], gad7["total"]) == ("C1", "7")
+    changes = read_csv(tmp_path / "cohort-phq-9-changes.csv")
+    assert {(c["respondent_id"], c["before"], c["after"]) for c in changes} == {("C1", "12", "4")}
+    assert not (tmp_path / "cohort-gad-7-changes.csv").exists()  # one administration: no change
+    for instrument in ("phq-9", "gad-7"):
+        provenance = json.loads((tmp_path / f"cohort-{instrument}-provenance.json").read_text())
+        assert provenance["instrument_id"] == instrument
+    assert not (tmp_path / "cohort.csv").exists()
+
+    # A client with one instrument: still named after it.
+    result = cli("report", "--client", "C2", "-o", tmp_path / "c2.csv")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [f"Wrote {tmp_path / 'c2-phq-9.csv'}"]
+    assert [r["respondent_id"] for r in read_csv(tmp_path / "c2-phq-9.csv")] == ["C2"]
+    result = cli("report", "--client", "C1", "-o", tmp_path / "c1.csv")
+    assert result.exit_code == 0, result.output
+    assert [r["total"] for r in read_csv(tmp_path / "c1-phq-9.csv")] == ["12", "4"]
+    assert [r["total"] for r in read_csv(tmp_path / "c1-gad-7.csv")] == ["7"]
+    # One instrument asked for: the file named.
+    result = cli("report", "--cohort", "--instrument", "gad-7", "-o", tmp_path / "gad.csv")
+    assert result.exit_code == 0, result.output
+    assert [r["total"] for r in read_csv(tmp_path / "gad.csv")] == ["7"]
+
+
 def test_reports_export_backup_and_erasure(cli, tmp_path):
     cli("record", "phq-9", "--client", "C1", "--session", "1", *phq(2, 2, 2, 2, 2, 1, 1, 0, 0))
     cli("record", "phq-9", "--client", "C1", "--session", "2", *phq(1, 1, 1, 1, 0, 0, 0, 0, 0))
@@ -133,7 +203,7 @@ def test_reports_export_backup_and_erasure(cli, tmp_path):
     assert {c["respondent_id"] for c in document["changes"]} == {"C1"}
     cohort = cli("report", "--cohort", "-o", tmp_path / "all.csv")
     assert cohort.exit_code == 0
-    with open(tmp_path / "all.csv") as handle:
+    with open(tmp_path / "all-phq-9.csv") as handle:
         assert [r["respondent_id"] for r in csv.DictReader(handle)] == ["C1", "C1", "C2"]
     export = cli("db", "export", tmp_path / "export")
     assert export.exit_code == 0

@@ -1001,10 +1001,15 @@ def test_command_line_names_sheet_row_and_column(nefkit_cli, tmp_path):
     sheets = copy.deepcopy(GOOD)
     sheets["items"][1][4] = "maybe"
     sheets["Scores"][2][4] = "{ score = total }"
+    sheets["choices"][2][2] = '="Some" & "times"'  # openpyxl saves no value: never a blank
     path = workbook(tmp_path / "bad.xlsx", sheets)
     result = nefkit_cli("import-definition", path, "-o", tmp_path / "out.toml")
     assert result.exit_code == 1
     assert f'{path}: sheet "items", row 2, column "optional": is \'maybe\'' in result.output
+    assert (
+        f'{path}: sheet "choices", row 3, column "label": holds a formula (="Some" & "times");'
+        " type the value itself" in result.output
+    )
     assert f'{path}: sheet "Scores", row 3, column "params": is not a TOML inline table' in (
         result.output
     )

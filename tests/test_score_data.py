@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
+import zipfile
 
 import pytest
 from click.testing import CliRunner
@@ -186,6 +188,108 @@ def test_xlsx_input_keeps_dates_and_numbers(tmp_path):
         ("1002", "2026-03-02 00:00:00", "27"),  # Excel stores every date as a date-time
     ]
     assert "row 4, column phq9_9 (value 2.5): not an answer" in result.output
+
+
+def save_formula_values(path, values):
+    """Give formula cells of the first sheet the values a spreadsheet program saves with them
+    (openpyxl saves none): ``values`` maps a cell to the value's type and text in the file's
+    XML, e.g. {"C2": ("n", "2")}; "str" is text."""
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    xml = parts[sheet].decode()
+    for cell, (kind, value) in values.items():
+        xml, found = re.subn(
+            rf'<c r="{cell}"([^>]*)>(<f>[^<]*</f>)<v\s*/>',
+            rf'<c r="{cell}"\1 t="{kind}">\2<v>{value}</v>',
+            xml,
+        )
+        assert found == 1, cell
+    parts[sheet] = xml.encode()
+    with zipfile.ZipFile(path, "w") as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+
+
+def formula_workbook(path, rows, saved=None):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    for row in [["respondent_id", "site", *PHQ_ITEMS], *rows]:
+        workbook.active.append(row)  # openpyxl writes text starting with = as a formula
+    workbook.save(path)
+    save_formula_values(path, saved or {})
+    return path
+
+
+def test_an_xlsx_formula_without_a_saved_value_is_a_problem_not_a_blank(tmp_path):
+    data = formula_workbook(
+        tmp_path / "in.xlsx",
+        [
+            ["a", "north", *([1] * 9)],
+            ["b", "north", "=1+1", *([1] * 8)],
+            ["c", "=A1", *([0] * 9)],
+            ["=A1", "south", *([0] * 9)],
+        ],
+    )
+    result = run("phq-9", data, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 1
+    out = read_csv(tmp_path / "out.csv")
+    assert [(r["row"], r["row_status"], r["total"]) for r in out] == [
+        ("2", "scored", "9"),
+        ("3", "invalid", ""),
+        ("4", "invalid", ""),
+        ("5", "invalid", ""),
+    ]
+    advice = "open and save the file in a spreadsheet program, or type the value"
+    problems = [
+        f"row 3, column phq9_1 (value '=1+1'): sheet \"Sheet\", cell C3 holds a formula without"
+        f" a saved value: {advice}",
+        f"row 4, column site (value '=A1'): sheet \"Sheet\", cell B4 holds a formula without a"
+        f" saved value: {advice}",
+        f"row 5, column respondent_id (value '=A1'): sheet \"Sheet\", cell A5 holds a formula"
+        f" without a saved value: {advice}",
+    ]
+    assert [line for line in result.output.splitlines() if line.startswith("Problem:")] == [
+        f"Problem: {problem}" for problem in problems
+    ]
+    assert [r["notes"] for r in out[1:]] == problems
+    assert "3 problems in 3 rows" in result.output
+
+
+def test_an_xlsx_formula_with_a_saved_value_is_read_as_that_value(tmp_path):
+    data = formula_workbook(
+        tmp_path / "in.xlsx",
+        [
+            ["a", "north", "=1+1", *([1] * 8)],
+            ["b", '="so"&"uth"', '=IF(TRUE,"","")', *([1] * 8)],
+        ],
+        saved={"C2": ("n", "2"), "B3": ("str", "south"), "C3": ("str", "")},
+    )
+    result = run("phq-9", data, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    out = read_csv(tmp_path / "out.csv")
+    assert [(r["site"], r["total"], r["total_status"]) for r in out] == [
+        ("north", "10", "complete"),
+        ("south", "", "not scorable"),  # a formula that gave empty text: a missing answer
+    ]
+    assert "1 of 9 answers missing (phq9_1)" in out[1]["notes"]
+
+
+def test_an_xlsx_header_formula_without_a_saved_value_stops_the_run(tmp_path):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["respondent_id", '=LOWER("SITE")', *PHQ_ITEMS])
+    workbook.active.append(["a", "north", *([1] * 9)])
+    workbook.save(tmp_path / "in.xlsx")
+    result = run("phq-9", tmp_path / "in.xlsx", "-o", tmp_path / "out.csv")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.splitlines()[-1] == (
+        f'Error: {tmp_path / "in.xlsx"}: sheet "Sheet", cell B1 holds a formula without a saved'
+        " value: open and save the file in a spreadsheet program, or type the value"
+    )
+    assert not (tmp_path / "out.csv").exists()
 
 
 def test_json_lines_in_and_json_out_with_provenance(tmp_path):
