@@ -401,6 +401,186 @@ def test_a_long_chain_of_nots_does_not_crash_validate(tmp_path, monkeypatch):
 
 
 # --------------------------------------------------------------------------------------------
+# A structural mistake hides nothing else
+
+# A definition whose only mistakes are ones the checks of the whole definition find
+# (WHOLE_PROBLEMS). The tests below make a structural mistake in one of SOUND_PARTS and demand
+# that each of those is still reported.
+SOUND_PARTS = {
+    "scale": '{ value = 1, label = "Sometimes" }',
+    "q1": 'id = "q1"\ntext = "How often?"\nscale = "often"',
+    "total": 'id = "total"\nlabel = "Total"\nrule = "sum"\nitems = ["q1", "q2"]',
+}
+WHOLE = HEADER.format(id="whole") + textwrap.dedent(
+    """
+    [scales.often]
+    choices = [{{ value = 0, label = "Never" }}, {scale}, {{ value = 2, label = "Often" }}]
+
+    [[items]]
+    {q1}
+
+    [[items]]
+    id = "q2"
+    text = "How often, really?"
+    scale = "often"
+
+    [[items]]
+    id = "q2"
+    text = "Asked twice"
+    scale = "often"
+    when = "q1 == 7"
+
+    [[scores]]
+    {total}
+
+    [[scores]]
+    id = "band"
+    label = "Band"
+    rule = "bands"
+    params = {{ score = "total", bands = [
+      {{ min = 0, max = 1, label = "Low" }},
+      {{ min = 3, max = 4, label = "High" }},
+    ] }}
+
+    [[scores]]
+    id = "case"
+    label = "Case"
+    rule = "treshold"
+    params = {{ score = "total", at_least = 2 }}
+
+    [[flags]]
+    id = "odd"
+    label = "Odd"
+    when = "nosuch == 1"
+    """
+)
+WHOLE_PROBLEMS = [
+    'item "q2": the id is used by 2 items',
+    "item \"q2\" › when: 'q1 == 7' uses 7, which is not an answer to q1",
+    "score \"band\": bands leave a gap between 1 ('Low') and 3 ('High')",
+    "score \"case\": unknown scoring rule 'treshold'",
+    "flag \"odd\" › when: unknown item or score 'nosuch'",
+]
+
+
+def _whole(tmp_path, monkeypatch, part: str = "q1", old: str = "", new: str = ""):
+    """``nefkit validate`` on WHOLE with ``old`` replaced by ``new`` in one of its SOUND_PARTS."""
+    monkeypatch.chdir(tmp_path)
+    parts = dict(SOUND_PARTS)
+    if old:
+        assert parts[part].count(old) == 1
+        parts[part] = parts[part].replace(old, new)
+    write(tmp_path, "whole.toml", WHOLE.format(**parts))
+    return invoke("validate", "whole.toml")
+
+
+def _errors(result) -> list[str]:
+    prefix = "error: whole.toml: "
+    return [line[len(prefix) :] for line in result.output.splitlines() if line.startswith(prefix)]
+
+
+def test_the_whole_definition_checks_find_their_mistakes(tmp_path, monkeypatch):
+    result = _whole(tmp_path, monkeypatch)
+    assert result.exit_code == 1
+    assert len(_errors(result)) == len(WHOLE_PROBLEMS), result.output
+    for expected in WHOLE_PROBLEMS:
+        assert [e for e in _errors(result) if e.startswith(expected)], expected
+
+
+@pytest.mark.parametrize(
+    "part, old, new, structural",
+    [
+        pytest.param(
+            "q1",
+            'scale = "often"',
+            'scale = "often"\ncolour = "red"',
+            ["item \"q1\": unknown key 'colour'; allowed here: id, text, type,"],
+            id="unknown key in an item",
+        ),
+        pytest.param(
+            "q1",
+            'text = "How often?"',
+            'txt = "How often?"',
+            [
+                'item "q1" › text: is required but missing',
+                "item \"q1\": unknown key 'txt' (did you mean 'text'?)",
+            ],
+            id="misspelt required key",
+        ),
+        pytest.param(
+            "q1",
+            '"How often?"',
+            "5",
+            ['item "q1" › text: input should be a valid string (found 5)'],
+            id="wrong type in an item",
+        ),
+        pytest.param(
+            "scale",
+            '"Sometimes" }',
+            '"Sometimes", colour = "red" }',
+            ["scale \"often\" › choice #2: unknown key 'colour'; allowed here: value, label"],
+            id="unknown key in a scale's answer",
+        ),
+        pytest.param(
+            "total",
+            'label = "Total"',
+            "label = 1",
+            ['score "total" › label: input should be a valid string (found 1)'],
+            id="wrong type in a score",
+        ),
+    ],
+)
+def test_a_structural_mistake_hides_no_other_problem(
+    tmp_path, monkeypatch, part, old, new, structural
+):
+    result = _whole(tmp_path, monkeypatch, part, old, new)
+    assert result.exit_code == 1
+    errors = _errors(result)
+    for expected in [*structural, *WHOLE_PROBLEMS]:
+        assert [e for e in errors if e.startswith(expected)], (
+            f"{expected!r} not in:\n{result.output}"
+        )
+    assert len(errors) == len(structural) + len(WHOLE_PROBLEMS), result.output
+
+
+def test_only_the_checks_needing_a_broken_field_are_skipped(tmp_path, monkeypatch):
+    # Without q1's type, its answers are unknown: so are the range of the total and whether
+    # 7 answers q1. Everything else is still checked, and nothing is said about q1's scale.
+    result = _whole(
+        tmp_path, monkeypatch, "q1", 'scale = "often"', 'scale = "often"\ntype = "scale"'
+    )
+    assert _errors(result) == [
+        "item \"q1\" › type: input should be 'choice', 'yes_no', 'multiple', 'number' or 'text'"
+        " (found 'scale')",
+        'item "q2": the id is used by 2 items',
+        "score \"case\": unknown scoring rule 'treshold'; did you mean 'threshold'?",
+        "flag \"odd\" › when: unknown item or score 'nosuch'",
+    ], result.output
+
+
+@pytest.mark.parametrize("items", ["3", '{ id = "q1", text = "Yes?", type = "yes_no" }'])
+def test_items_that_are_not_a_list_are_one_error(tmp_path, monkeypatch, items):
+    monkeypatch.chdir(tmp_path)
+    text = HEADER.format(id="x") + textwrap.dedent(
+        f"""
+        items = {items}
+
+        [[scores]]
+        id = "total"
+        label = "Total"
+        rule = "sum"
+        items = ["q1"]
+        """
+    )
+    write(tmp_path, "x.toml", text)
+    result = invoke("validate", "x.toml")
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.output
+    assert errors[0].startswith("error: x.toml: items: input should be a valid list")
+
+
+# --------------------------------------------------------------------------------------------
 # More precise messages
 
 
