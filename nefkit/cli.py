@@ -150,7 +150,7 @@ def show_command(instrument_id: str, lang, instrument_paths, as_json: bool) -> N
 )
 @instruments_option
 def validate_command(files, check_examples, instrument_paths) -> None:
-    """Check definition files and report every problem in each, with where and why.
+    """Check definition files and report every problem in each, with where and why, on stderr.
 
     Exits with status 1 if any file has an error; warnings alone do not fail.
     """
@@ -161,7 +161,7 @@ def validate_command(files, check_examples, instrument_paths) -> None:
     for path in files:
         instrument, problems = problems_in(path, registry, check_examples)
         for problem in problems:
-            click.echo(f"{problem.level}: {problem}")
+            click.echo(f"{problem.level}: {problem}", err=True)
         errors = sum(p.level == "error" for p in problems)
         if errors:
             failed += 1

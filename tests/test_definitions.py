@@ -266,13 +266,14 @@ def test_each_mistake_is_reported_once_and_nothing_else(broken):
 def test_validate_command_lists_every_problem_and_fails(broken):
     result = invoke("validate", "broken.toml")
     assert result.exit_code == 1
-    lines = result.output.splitlines()
+    assert result.stdout == ""  # problems go to stderr
+    lines = result.stderr.splitlines()
     for mistake, (where, words) in EXPECTED.items():
         prefix = f"error: broken.toml: {where}: "
         found = [
             line for line in lines if line.startswith(prefix) and all(w in line for w in words)
         ]
-        assert found, f"{mistake}: no line starting {prefix!r} with {words} in:\n{result.output}"
+        assert found, f"{mistake}: no line starting {prefix!r} with {words} in:\n{result.stderr}"
     count = sum(line.startswith("error: broken.toml: ") for line in lines)
     assert f"broken.toml: {count} errors" in lines
     assert lines[-1] == "Error: 1 of 1 definition files have errors"
@@ -314,7 +315,7 @@ def test_empty_instrument(tmp_path, monkeypatch):
     ]
     result = invoke("validate", "empty.toml")
     assert result.exit_code == 1
-    assert "error: empty.toml: items: the instrument has no items" in result.output
+    assert "error: empty.toml: items: the instrument has no items" in result.stderr
 
 
 def test_validate_reports_each_file_and_counts_the_failures(broken, tmp_path):
@@ -322,10 +323,11 @@ def test_validate_reports_each_file_and_counts_the_failures(broken, tmp_path):
     write(tmp_path, "good.toml", MINIMAL.format(id="good", text="Yes?"))
     result = invoke("validate", "broken.toml", "good.toml", "empty.toml")
     assert result.exit_code == 1
-    assert "good.toml: valid (good 1.0, 1 questions, 0 scores)" in result.output
-    assert "error: empty.toml: items:" in result.output
-    assert "error: broken.toml: " in result.output
-    assert result.output.splitlines()[-1] == "Error: 2 of 3 definition files have errors"
+    # Data on stdout, problems on stderr: the valid file's line stands alone.
+    assert result.stdout == "good.toml: valid (good 1.0, 1 questions, 0 scores)\n"
+    assert "error: empty.toml: items:" in result.stderr
+    assert "error: broken.toml: " in result.stderr
+    assert result.stderr.splitlines()[-1] == "Error: 2 of 3 definition files have errors"
 
 
 def test_validate_accepts_a_valid_file(tmp_path, monkeypatch):
@@ -333,14 +335,15 @@ def test_validate_accepts_a_valid_file(tmp_path, monkeypatch):
     write(tmp_path, "good.toml", MINIMAL.format(id="good", text="Yes?"))
     result = invoke("validate", "good.toml")
     assert result.exit_code == 0, result.output
-    assert result.output == "good.toml: valid (good 1.0, 1 questions, 0 scores)\n"
+    assert result.stdout == "good.toml: valid (good 1.0, 1 questions, 0 scores)\n"
+    assert result.stderr == ""
 
 
 def test_validate_reports_a_missing_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = invoke("validate", "nosuch.toml")
     assert result.exit_code == 1
-    assert "error: nosuch.toml: cannot be read: No such file or directory" in result.output
+    assert "error: nosuch.toml: cannot be read: No such file or directory" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -360,8 +363,8 @@ def test_invalid_toml_is_reported_with_its_line(tmp_path, monkeypatch, text, lin
     assert re.search(rf"\bline {line}\b", problem.message), problem.message
     result = invoke("validate", "syntax.toml")
     assert result.exit_code == 1
-    assert "error: syntax.toml: is not valid TOML: " in result.output
-    assert f"line {line}" in result.output
+    assert "error: syntax.toml: is not valid TOML: " in result.stderr
+    assert f"line {line}" in result.stderr
 
 
 def test_a_file_that_is_not_utf8_is_reported(tmp_path):
@@ -389,8 +392,8 @@ def test_deeply_nested_parentheses_are_an_error_not_a_crash(tmp_path, monkeypatc
     _deeply_nested(tmp_path, "(" * 400 + "q1 == 1" + ")" * 400)
     result = invoke("validate", "deep.toml")
     assert result.exit_code == 1
-    assert 'error: deep.toml: item "q2" › when: more than ' in result.output
-    assert "nested parentheses at character " in result.output
+    assert 'error: deep.toml: item "q2" › when: more than ' in result.stderr
+    assert "nested parentheses at character " in result.stderr
 
 
 def test_a_long_chain_of_nots_does_not_crash_validate(tmp_path, monkeypatch):
@@ -476,7 +479,7 @@ def _whole(tmp_path, monkeypatch, part: str = "q1", old: str = "", new: str = ""
 
 def _errors(result) -> list[str]:
     prefix = "error: whole.toml: "
-    return [line[len(prefix) :] for line in result.output.splitlines() if line.startswith(prefix)]
+    return [line[len(prefix) :] for line in result.stderr.splitlines() if line.startswith(prefix)]
 
 
 def test_the_whole_definition_checks_find_their_mistakes(tmp_path, monkeypatch):
@@ -575,7 +578,7 @@ def test_items_that_are_not_a_list_are_one_error(tmp_path, monkeypatch, items):
     write(tmp_path, "x.toml", text)
     result = invoke("validate", "x.toml")
     assert result.exit_code == 1
-    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1, result.output
     assert errors[0].startswith("error: x.toml: items: input should be a valid list")
 
