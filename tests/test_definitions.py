@@ -276,7 +276,7 @@ def test_validate_command_lists_every_problem_and_fails(broken):
         assert found, f"{mistake}: no line starting {prefix!r} with {words} in:\n{result.stderr}"
     count = sum(line.startswith("error: broken.toml: ") for line in lines)
     assert f"broken.toml: {count} errors" in lines
-    assert lines[-1] == "Error: 1 of 1 definition files have errors"
+    assert lines[-1] == "Error: 1 of 1 definitions have errors"
 
 
 def test_a_bad_scale_value_is_reported_once(broken):
@@ -327,7 +327,7 @@ def test_validate_reports_each_file_and_counts_the_failures(broken, tmp_path):
     assert result.stdout == "good.toml: valid (good 1.0, 1 questions, 0 scores)\n"
     assert "error: empty.toml: items:" in result.stderr
     assert "error: broken.toml: " in result.stderr
-    assert result.stderr.splitlines()[-1] == "Error: 2 of 3 definition files have errors"
+    assert result.stderr.splitlines()[-1] == "Error: 2 of 3 definitions have errors"
 
 
 def test_validate_accepts_a_valid_file(tmp_path, monkeypatch):
@@ -339,11 +339,56 @@ def test_validate_accepts_a_valid_file(tmp_path, monkeypatch):
     assert result.stderr == ""
 
 
-def test_validate_reports_a_missing_file(tmp_path, monkeypatch):
+def test_validate_names_both_things_an_argument_could_have_been(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = invoke("validate", "nosuch.toml")
+    write(tmp_path, "good.toml", MINIMAL.format(id="good", text="Yes?"))
+    result = invoke("validate", "phq9", "good.toml")
     assert result.exit_code == 1
-    assert "error: nosuch.toml: cannot be read: No such file or directory" in result.stderr
+    assert result.stderr.splitlines() == [
+        "error: phq9: no such file, and unknown instrument 'phq9'. Did you mean 'phq-9'?"
+        " Known: gad-7, neq-20, neq-32, phq-9, therapy-reflection.",
+        "phq9: 1 error",
+        "Error: 1 of 2 definitions have errors",
+    ]
+    assert result.stdout == "good.toml: valid (good 1.0, 1 questions, 0 scores)\n"
+
+
+def test_validate_checks_an_installed_instrument_by_its_id():
+    result = invoke("validate", "phq-9", "neq-20")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "phq-9: valid (phq-9 1.0.0, 10 questions, 3 scores)",
+        "neq-20: valid (neq-20 1.0.0, 61 questions, 7 scores)",
+    ]
+    result = invoke("validate", "--check-examples", "gad-7")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "gad-7: valid (gad-7 1.0.0, 7 questions, 3 scores, 5 examples agree)\n"
+
+
+def test_validate_checks_the_id_of_a_definition_in_instruments(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    score = '\n[[scores]]\nid = "total"\nlabel = "Total"\nrule = "sum"\nitems = ["q1"]\n'
+    write(mine, "two.toml", TWO_ITEMS.format(id="two", text="Yes?", second="q2") + score)
+    result = invoke("validate", "--check-examples", "two", "--instruments", "mine")
+    assert result.exit_code == 0, result.output
+    # The same lint warnings as for the file, which they name; then the summary on stdout.
+    file = Path("mine") / "two.toml"
+    assert result.stderr.splitlines() == [
+        f'warning: {file}: item "q2": no score uses it and no flag tests it; if it is only asked,'
+        " mark it scored = false",
+        f"warning: {file}: examples: there are no [[examples]] to check",
+    ]
+    assert result.stdout == "two: valid (two 1.0, 2 questions, 1 scores, 0 examples agree)\n"
+
+
+def test_a_file_named_like_an_instrument_is_validated_as_the_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "phq-9", HEADER.format(id="empty"))
+    result = invoke("validate", "phq-9")
+    assert result.exit_code == 1
+    assert "error: phq-9: items: the instrument has no items" in result.stderr
 
 
 @pytest.mark.parametrize(
