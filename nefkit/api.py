@@ -22,26 +22,41 @@ def get_registry(instrument_paths: Sequence[Path | str] = ()) -> Registry:
 
 
 def validate(
-    path: Path | str, reg: Registry | None = None, check_examples: bool = False
+    definition: Path | str, reg: Registry | None = None, check_examples: bool = False
 ) -> list[Problem]:
-    """Every problem in one definition file (an empty list when it is valid); with
-    ``check_examples``, also every golden case whose scores differ from what it expects."""
-    return problems_in(Path(path), reg or get_registry(), check_examples)[1]
+    """Every problem in one definition, a file or else the id of an installed instrument (an
+    empty list when it is valid); with ``check_examples``, also every golden case whose scores
+    differ from what it expects."""
+    return problems_in(definition, reg or get_registry(), check_examples)[1]
 
 
 def problems_in(
-    path: Path, reg: Registry, check_examples: bool = False
+    definition: Path | str, reg: Registry, check_examples: bool = False
 ) -> tuple[Instrument | None, list[Problem]]:
+    """The instrument, if it has no errors, and every problem of a definition: a file, or else
+    the id of an instrument in ``reg``, which a plugin may have registered as a model rather
+    than a file; it gets the same checks."""
+    from .checks import check_instrument
     from .examples import check_cases
     from .loading import load_definition
 
-    instrument, problems = load_definition(path, reg.rule_map)
+    path = Path(definition)
+    if path.exists():
+        file = str(path)
+        instrument, problems = load_definition(path, reg.rule_map)
+    else:
+        try:
+            instrument = reg.instrument(str(definition))
+        except NefkitError as e:  # it names the instruments there are
+            return None, [Problem(file=str(definition), message=f"no such file, and {e}")]
+        file = reg.instruments[instrument.id].path or f"instrument {instrument.id}"
+        problems = check_instrument(instrument, reg.rule_map, file)
     if instrument is None or not check_examples:
         return instrument, problems
     if not instrument.examples:
         problems.append(
             Problem(
-                file=str(path),
+                file=file,
                 where="examples",
                 level="warning",
                 message="there are no [[examples]] to check",
@@ -49,7 +64,7 @@ def problems_in(
         )
     cases = [example.model_dump() for example in instrument.examples]
     for label, message in check_cases(Plan(instrument, reg.rule_map, reg.rule_origins), cases):
-        problems.append(Problem(file=str(path), where=f'example "{label}"', message=message))
+        problems.append(Problem(file=file, where=f'example "{label}"', message=message))
     failed = any(p.level == "error" for p in problems)
     return (None if failed else instrument), problems
 

@@ -36,24 +36,46 @@ def check_instrument(
     rules: Mapping[str, Rule],
     file: str,
     known_ids: frozenset[str] = frozenset(),
+    broken: Mapping[int, frozenset[str]] | None = None,
 ) -> list[Problem]:
     """Every problem in a (possibly partial) definition.
 
-    ``known_ids`` are ids (of items, scores and scales) present in the file whose entries failed
-    the structural checks; they are not reported again as unknown wherever they are referred to.
+    ``known_ids`` are ids (of items, scores and scales) in the file whose entries were left out
+    for failing the structural checks; they are not reported again as unknown wherever they are
+    referred to. ``broken`` names the fields of the entries kept that failed them (see
+    :func:`nefkit.loading.parse_instrument`): each check that needs one of those is skipped.
     """
-    checker = _Checker(instrument, rules, file, set(known_ids))
+    checker = _Checker(instrument, rules, file, set(known_ids), broken or {})
     return list(checker.run())
 
 
 class _Checker:
-    def __init__(self, instrument: Instrument, rules: Mapping[str, Rule], file: str, known_ids):
+    def __init__(
+        self,
+        instrument: Instrument,
+        rules: Mapping[str, Rule],
+        file: str,
+        known_ids: set[str],
+        broken: Mapping[int, frozenset[str]],
+    ):
         self.instrument = instrument
         self.rules = rules
         self.file = file
-        self.known_ids = known_ids
+        self.known_ids = known_ids  # grows with the ids whose output cannot be known
+        self.broken = broken
         self.outputs: dict[str, Output] = {}
         self.used: set[str] = set()  # ids some score reads
+
+    def intact(self, entry: object, *fields: str) -> bool:
+        """Whether none of these fields of an entry (or of the instrument) failed the
+        structural checks; a check needing a field that did is skipped."""
+        return self.broken.get(id(entry), frozenset()).isdisjoint(fields)
+
+    def known(self, ref: str, *sections: str) -> bool:
+        """Whether ``ref`` may name an entry that failed the structural checks (one of its own,
+        or any in one of ``sections`` when a whole section did): it is not reported as unknown,
+        and checks needing what it is are skipped."""
+        return ref in self.known_ids or not self.intact(self.instrument, *sections)
 
     def problem(self, where: str, message: str, level: str = "error") -> Problem:
         return Problem(file=self.file, where=where, message=message, level=level)
@@ -72,6 +94,8 @@ class _Checker:
     def check_translations(self) -> Iterator[Problem]:
         """Every declared language has every text: a client never meets an untranslated item."""
         inst = self.instrument
+        if not self.intact(inst, "languages", "translations", "items", "scales"):
+            return
         for language in inst.languages[1:]:
             if language not in inst.translations:
                 yield self.problem(
@@ -80,6 +104,8 @@ class _Checker:
                 )
         for language, translation in inst.translations.items():
             where = f"translations › {language}"
+            if not self.intact(translation, "items", "scales", "yes_no"):
+                continue
             if language not in inst.languages[1:]:
                 yield self.problem(
                     where, f"'{language}' is not one of the other languages listed in languages"
@@ -89,15 +115,15 @@ class _Checker:
                 shown = ", ".join(missing[:5]) + (", …" if len(missing) > 5 else "")
                 yield self.problem(where, f"{len(missing)} items have no {language} text: {shown}")
             for item_id in translation.items:
-                if item_id not in inst.item_map:
+                if item_id not in inst.item_map and item_id not in self.known_ids:
                     yield self.problem(where, self.unknown("item", item_id, inst.item_map))
             used = {i.scale for i in inst.items if i.scale in inst.scales}
             for name in sorted(used - set(translation.scales)):
                 yield self.problem(where, f"scale '{name}' has no {language} labels")
             for name, labels in translation.scales.items():
-                if name not in inst.scales:
+                if name not in inst.scales and name not in self.known_ids:
                     yield self.problem(where, self.unknown("scale", name, inst.scales))
-                elif len(labels) != len(inst.scales[name].choices):
+                elif name in inst.scales and len(labels) != len(inst.scales[name].choices):
                     yield self.problem(
                         where,
                         f"scale '{name}' has {len(inst.scales[name].choices)} answers but"
@@ -115,6 +141,8 @@ class _Checker:
             return  # an inventory reported item by item
         used = set(self.used)
         for flag in inst.flags:
+            if not self.intact(flag, "when"):
+                continue
             try:
                 used |= {t.ref for t in conditions.tests(conditions.parse(flag.when))}
             except conditions.ConditionSyntaxError:
@@ -129,7 +157,7 @@ class _Checker:
 
     def check_ids(self) -> Iterator[Problem]:
         inst = self.instrument
-        if not inst.items and not self.known_ids:
+        if not inst.items and not self.known_ids and self.intact(inst, "items"):
             yield self.problem("items", "the instrument has no items; add at least one [[items]]")
         for kind, ids in (
             ("item", [i.id for i in inst.items]),
@@ -166,20 +194,28 @@ class _Checker:
         earlier: dict[str, Item] = {}
         for item in inst.items:
             where = f'item "{item.id}"'
-            if item.type in ("choice", "multiple"):
-                if item.scale is None:
-                    yield self.problem(where, f'a {item.type} item needs a scale = "..."')
-                elif item.scale not in inst.scales and item.scale not in self.known_ids:
-                    yield self.problem(where, self.unknown("scale", item.scale, inst.scales))
-            elif item.scale is not None:
-                yield self.problem(where, f"a {item.type} item takes no scale")
-            if item.type != "number" and (item.min is not None or item.max is not None):
-                yield self.problem(where, "min and max apply to number items only")
+            # A field that failed the structural checks holds its default, not the file's value.
+            if self.intact(item, "type", "scale"):
+                if item.type in ("choice", "multiple"):
+                    if item.scale is None:
+                        yield self.problem(where, f'a {item.type} item needs a scale = "..."')
+                    elif item.scale not in inst.scales and not self.known(item.scale, "scales"):
+                        yield self.problem(where, self.unknown("scale", item.scale, inst.scales))
+                elif item.scale is not None:
+                    yield self.problem(where, f"a {item.type} item takes no scale")
+            if self.intact(item, "type") and item.type != "number":
+                if item.min is not None or item.max is not None:
+                    yield self.problem(where, "min and max apply to number items only")
             if item.min is not None and item.max is not None and item.min > item.max:
                 yield self.problem(where, f"min ({item.min}) is greater than max ({item.max})")
             if item.when is not None:
                 yield from self.check_condition(f"{where} › when", item.when, earlier, later=True)
-            self.outputs[item.id] = item_output(inst, item)
+            if self.intact(item, "type", "scale", "min", "max", "integer") and (
+                item.type not in ("choice", "multiple") or item.scale in inst.scales
+            ):
+                self.outputs[item.id] = item_output(inst, item)
+            else:
+                self.known_ids.add(item.id)
             earlier[item.id] = item
 
     def check_condition(self, where: str, text: str, items: Mapping[str, Item], later=False):
@@ -192,7 +228,7 @@ class _Checker:
         all_items = self.instrument.item_map
         for test in conditions.tests(condition):
             ref = test.ref
-            if ref in self.known_ids:
+            if self.known(ref, "items", "scores"):
                 continue
             if ref not in items and ref not in self.outputs:
                 if later and ref in all_items:
@@ -207,7 +243,8 @@ class _Checker:
                 if message:
                     yield self.problem(where, message)
                     return
-        if _never_holds(condition, self.instrument):
+        refs = {test.ref for test in conditions.tests(condition)}
+        if refs.isdisjoint(self.known_ids) and _never_holds(condition, self.instrument):
             what = "this question is never asked" if later else "this flag is never raised"
             yield self.problem(where, f"'{text}' can never hold, so {what}", level="warning")
 
@@ -250,10 +287,16 @@ class _Checker:
             where = f'score "{score.id}"'
             # A score that cannot be checked is still known: later scores using it must not be
             # reported as using an unknown score.
+            if not self.intact(score, "rule"):
+                self.known_ids.add(score.id)
+                continue
             rule = self.rules.get(score.rule)
             if not isinstance(rule, ScoringRule):
                 self.known_ids.add(score.id)
                 yield self.problem(where, self.unknown_rule(score.rule, ScoringRule))
+                continue
+            if not self.intact(score, "items", "params"):
+                self.known_ids.add(score.id)
                 continue
             try:
                 params = rule.parse_params(score.params)
@@ -264,11 +307,13 @@ class _Checker:
                 continue
             inputs = rule.inputs(score, params)
             self.used.update(inputs)
-            missing = [i for i in inputs if i not in self.outputs and i not in self.known_ids]
+            missing = [
+                i for i in inputs if i not in self.outputs and not self.known(i, "items", "scores")
+            ]
             for ref in missing:
                 message = self.unknown("item or earlier score", ref, self.outputs)
                 yield self.problem(where, f"{message} (used by rule '{rule.name}')")
-            if missing or any(i in self.known_ids for i in inputs):
+            if any(i not in self.outputs for i in inputs):
                 self.known_ids.add(score.id)
                 continue
             unscored = [i for i in inputs if i in inst.item_map and not inst.item_map[i].scored]
@@ -285,19 +330,26 @@ class _Checker:
 
     def check_flags(self) -> Iterator[Problem]:
         for flag in self.instrument.flags:
-            yield from self.check_condition(
-                f'flag "{flag.id}" › when', flag.when, self.instrument.item_map
-            )
+            if self.intact(flag, "when"):
+                yield from self.check_condition(
+                    f'flag "{flag.id}" › when', flag.when, self.instrument.item_map
+                )
 
     def check_changes(self) -> Iterator[Problem]:
         score_ids = {s.id for s in self.instrument.scores}
         for change in self.instrument.changes:
             where = f'change "{change.id}"'
-            if change.score not in score_ids:
+            if self.intact(change, "score") and not (
+                change.score in score_ids or self.known(change.score, "scores")
+            ):
                 yield self.problem(where, self.unknown("score", change.score, score_ids))
+            if not self.intact(change, "rule"):
+                continue
             rule = self.rules.get(change.rule)
             if not isinstance(rule, ChangeRule):
                 yield self.problem(where, self.unknown_rule(change.rule, ChangeRule))
+                continue
+            if not self.intact(change, "score", "params"):
                 continue
             try:
                 params = rule.parse_params(change.params)
@@ -319,7 +371,9 @@ class _Checker:
     def check_norms(self) -> Iterator[Problem]:
         targets = {*self.instrument.item_map, *(s.id for s in self.instrument.scores)}
         for number, norm in enumerate(self.instrument.norms, 1):
-            if norm.target not in targets and norm.target not in self.known_ids:
+            if self.intact(norm, "target") and not (
+                norm.target in targets or self.known(norm.target, "items", "scores")
+            ):
                 yield self.problem(
                     f"norm #{number}", self.unknown("item or score", norm.target, targets)
                 )

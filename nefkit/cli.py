@@ -165,38 +165,40 @@ def show_command(instrument_id: str, lang, instrument_paths, as_json: bool) -> N
 
 
 @cli.command(name="validate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("definitions", metavar="FILE|ID...", nargs=-1, required=True)
 @click.option(
     "--check-examples",
     is_flag=True,
     help="Also score each definition's [[examples]] and compare with the scores they expect.",
 )
 @instruments_option
-def validate_command(files, check_examples, instrument_paths) -> None:
-    """Check definition files and report every problem in each, with where and why.
+def validate_command(definitions, check_examples, instrument_paths) -> None:
+    """Check definitions and report every problem in each, with where and why, on stderr.
 
-    Exits with status 1 if any file has an error; warnings alone do not fail.
+    Each argument is a definition file or, if there is no such file, the id of an installed
+    instrument (from a plugin or --instruments). Exits with status 1 if any has an error;
+    warnings alone do not fail.
     """
     from .api import problems_in
 
     registry = _registry(instrument_paths)
     failed = 0
-    for path in files:
-        instrument, problems = problems_in(path, registry, check_examples)
+    for definition in definitions:
+        instrument, problems = problems_in(definition, registry, check_examples)
         for problem in problems:
-            click.echo(f"{problem.level}: {problem}")
+            click.echo(f"{problem.level}: {problem}", err=True)
         errors = sum(p.level == "error" for p in problems)
         if errors:
             failed += 1
-            click.echo(f"{path}: {errors} error{'s' if errors != 1 else ''}", err=True)
+            click.echo(f"{definition}: {errors} error{'s' if errors != 1 else ''}", err=True)
         else:
             checked = f", {len(instrument.examples)} examples agree" if check_examples else ""
             click.echo(
-                f"{path}: valid ({instrument.id} {instrument.version}, {len(instrument.items)}"
-                f" questions, {len(instrument.scores)} scores{checked})"
+                f"{definition}: valid ({instrument.id} {instrument.version},"
+                f" {len(instrument.items)} questions, {len(instrument.scores)} scores{checked})"
             )
     if failed:
-        raise click.ClickException(f"{failed} of {len(files)} definition files have errors")
+        raise click.ClickException(f"{failed} of {len(definitions)} definitions have errors")
 
 
 @cli.command(name="new")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import tomllib
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Union
+from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -42,40 +43,92 @@ def read_toml(source: Source) -> tuple[dict[str, Any] | None, list[Problem]]:
         return None, [Problem(file=str(source), message=f"cannot be read: {e.strerror or e}")]
 
 
-def parse_instrument(data: dict[str, Any], file: str) -> tuple[Instrument, list[Problem]]:
+def parse_instrument(
+    data: dict[str, Any], file: str
+) -> tuple[Instrument, list[Problem], dict[int, frozenset[str]]]:
     """Validate the shape of a definition.
 
     Returns the instrument and no problems, or every structural problem and a partial instrument
-    built from the parts that were valid, so that later checks can still report what else is
-    wrong in the same run.
+    so that later checks can still report what else is wrong in the same run. The partial
+    instrument and each entry in it are built from their valid fields; the third value maps
+    ``id()`` of each one built so to its fields that are invalid or missing, which hold
+    defaults rather than what the file says. Unknown keys are left out and break nothing.
     """
     try:
-        return Instrument.model_validate(data), []
+        return Instrument.model_validate(data), [], {}
     except ValidationError as e:
-        problems = [_problem(error, data, file) for error in e.errors()]
-    parts: dict[str, Any] = {}
+        errors = e.errors()
+    problems = [_problem(error, data, file) for error in errors]
+    data = _without(data, [error["loc"] for error in errors if error["type"] == "extra_forbidden"])
+    broken: dict[int, frozenset[str]] = {}
+    sections: dict[str, Any] = {}
     for name, field in Instrument.model_fields.items():
-        if name not in data:
+        model, value = _model_in(field.annotation), data.get(name)
+        if model is None:
             continue
-        value = data[name]
-        adapter = TypeAdapter(field.annotation)
         if typing.get_origin(field.annotation) is list and isinstance(value, list):
-            element = TypeAdapter(typing.get_args(field.annotation)[0])
-            parts[name] = [v for v in (_valid(element, x) for x in value) if v is not None]
+            entries = (_entry(model, name, v, broken) for v in value)
+            sections[name] = [entry for entry in entries if entry is not None]
         elif typing.get_origin(field.annotation) is dict and isinstance(value, dict):
-            element = TypeAdapter(typing.get_args(field.annotation)[1])
-            checked = {k: _valid(element, v) for k, v in value.items()}
-            parts[name] = {k: v for k, v in checked.items() if v is not None}
-        elif (valid := _valid(adapter, value)) is not None:
-            parts[name] = valid
-    return Instrument.model_construct(**parts), problems
+            entries = ((k, _entry(model, name, v, broken)) for k, v in value.items())
+            sections[name] = {k: entry for k, entry in entries if entry is not None}
+    instrument, failed = _build(Instrument, data, sections)
+    if failed:
+        broken[id(instrument)] = failed
+    return instrument, problems, broken
 
 
-def _valid(adapter: TypeAdapter, value: Any) -> Any:
-    try:
-        return adapter.validate_python(value, strict=True)
-    except ValidationError:
+def _without(data: dict[str, Any], locations: list[tuple]) -> dict[str, Any]:
+    """A copy of ``data`` without the keys at these locations."""
+    data = copy.deepcopy(data)
+    for loc in locations:
+        node = data
+        for key in loc[:-1]:
+            node = node[key]
+        del node[loc[-1]]
+    return data
+
+
+# An entry of these sections is left out when this field of it is invalid: no check can use it.
+_NEEDED = {"items": "id", "scores": "id", "flags": "id", "changes": "id", "scales": "choices"}
+
+
+def _entry(
+    model: type[BaseModel], section: str, value: Any, broken: dict[int, frozenset[str]]
+) -> BaseModel | None:
+    """One entry of a section, built from its valid fields if it is not valid as a whole."""
+    if not isinstance(value, dict):
         return None
+    try:
+        return model.model_validate(value)
+    except ValidationError:
+        entry, failed = _build(model, value)
+    if _NEEDED.get(section) in failed:
+        return None
+    broken[id(entry)] = failed
+    return entry
+
+
+def _build(
+    model: type[BaseModel], data: dict[str, Any], built: dict[str, Any] | None = None
+) -> tuple[BaseModel, frozenset[str]]:
+    """``model`` from the fields already ``built`` and those of ``data`` that are valid, and
+    the names of the fields that are invalid or missing."""
+    fields = dict(built or {})
+    for name, field in model.model_fields.items():
+        if name in data and name not in fields:
+            try:
+                fields[name] = TypeAdapter(Annotated[field.annotation, field]).validate_python(
+                    data[name], strict=True
+                )
+            except ValidationError:
+                pass
+    failed = {
+        name
+        for name, field in model.model_fields.items()
+        if name not in fields and (name in data or field.is_required())
+    }
+    return model.model_construct(**fields), frozenset(failed)
 
 
 def describe_location(loc: tuple, data: Any) -> str:
@@ -158,24 +211,24 @@ def load_definition_data(
     data: dict[str, Any], file: str, rules: Mapping[str, Rule]
 ) -> tuple[Instrument | None, list[Problem]]:
     """Parse and check a definition given as data (a TOML table, or one read from elsewhere)."""
-    instrument, problems = parse_instrument(data, file)
-    valid = (
-        {i.id for i in instrument.items}
-        | {s.id for s in instrument.scores}
-        | set(instrument.scales)
-    )
-    known = _raw_ids(data) - valid
-    problems += check_instrument(instrument, rules, file, frozenset(known))
+    instrument, problems, broken = parse_instrument(data, file)
+    left_out = _left_out(data, instrument)
+    problems += check_instrument(instrument, rules, file, left_out, broken)
     ok = not any(p.level == "error" for p in problems)
     return (instrument if ok else None), problems
 
 
-def _raw_ids(data: dict[str, Any]) -> set[str]:
-    """Ids of items and scores and names of scales, as written, whether valid or not."""
-    scales = data.get("scales")
-    ids = set(scales) if isinstance(scales, dict) else set()
+def _left_out(data: dict[str, Any], instrument: Instrument) -> frozenset[str]:
+    """Ids of items and scores and names of scales written in ``data`` but left out of the
+    partial ``instrument`` for failing the structural checks."""
+    ids = set()
     for section in ("items", "scores"):
-        for entry in data.get(section) or ():
+        entries = data.get(section)
+        for entry in entries if isinstance(entries, list) else ():
             if isinstance(entry, dict) and isinstance(entry.get("id"), str):
                 ids.add(entry["id"])
-    return ids
+    ids -= {i.id for i in instrument.items} | {s.id for s in instrument.scores}
+    scales = data.get("scales")
+    if isinstance(scales, dict):
+        ids |= set(scales) - set(instrument.scales)
+    return frozenset(ids)

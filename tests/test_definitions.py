@@ -266,16 +266,17 @@ def test_each_mistake_is_reported_once_and_nothing_else(broken):
 def test_validate_command_lists_every_problem_and_fails(broken):
     result = invoke("validate", "broken.toml")
     assert result.exit_code == 1
-    lines = result.output.splitlines()
+    assert result.stdout == ""  # problems go to stderr
+    lines = result.stderr.splitlines()
     for mistake, (where, words) in EXPECTED.items():
         prefix = f"error: broken.toml: {where}: "
         found = [
             line for line in lines if line.startswith(prefix) and all(w in line for w in words)
         ]
-        assert found, f"{mistake}: no line starting {prefix!r} with {words} in:\n{result.output}"
+        assert found, f"{mistake}: no line starting {prefix!r} with {words} in:\n{result.stderr}"
     count = sum(line.startswith("error: broken.toml: ") for line in lines)
     assert f"broken.toml: {count} errors" in lines
-    assert lines[-1] == "Error: 1 of 1 definition files have errors"
+    assert lines[-1] == "Error: 1 of 1 definitions have errors"
 
 
 def test_a_bad_scale_value_is_reported_once(broken):
@@ -314,7 +315,7 @@ def test_empty_instrument(tmp_path, monkeypatch):
     ]
     result = invoke("validate", "empty.toml")
     assert result.exit_code == 1
-    assert "error: empty.toml: items: the instrument has no items" in result.output
+    assert "error: empty.toml: items: the instrument has no items" in result.stderr
 
 
 def test_validate_reports_each_file_and_counts_the_failures(broken, tmp_path):
@@ -322,10 +323,11 @@ def test_validate_reports_each_file_and_counts_the_failures(broken, tmp_path):
     write(tmp_path, "good.toml", MINIMAL.format(id="good", text="Yes?"))
     result = invoke("validate", "broken.toml", "good.toml", "empty.toml")
     assert result.exit_code == 1
-    assert "good.toml: valid (good 1.0, 1 questions, 0 scores)" in result.output
-    assert "error: empty.toml: items:" in result.output
-    assert "error: broken.toml: " in result.output
-    assert result.output.splitlines()[-1] == "Error: 2 of 3 definition files have errors"
+    # Data on stdout, problems on stderr: the valid file's line stands alone.
+    assert result.stdout == "good.toml: valid (good 1.0, 1 questions, 0 scores)\n"
+    assert "error: empty.toml: items:" in result.stderr
+    assert "error: broken.toml: " in result.stderr
+    assert result.stderr.splitlines()[-1] == "Error: 2 of 3 definitions have errors"
 
 
 def test_validate_accepts_a_valid_file(tmp_path, monkeypatch):
@@ -333,14 +335,60 @@ def test_validate_accepts_a_valid_file(tmp_path, monkeypatch):
     write(tmp_path, "good.toml", MINIMAL.format(id="good", text="Yes?"))
     result = invoke("validate", "good.toml")
     assert result.exit_code == 0, result.output
-    assert result.output == "good.toml: valid (good 1.0, 1 questions, 0 scores)\n"
+    assert result.stdout == "good.toml: valid (good 1.0, 1 questions, 0 scores)\n"
+    assert result.stderr == ""
 
 
-def test_validate_reports_a_missing_file(tmp_path, monkeypatch):
+def test_validate_names_both_things_an_argument_could_have_been(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = invoke("validate", "nosuch.toml")
+    write(tmp_path, "good.toml", MINIMAL.format(id="good", text="Yes?"))
+    result = invoke("validate", "phq9", "good.toml")
     assert result.exit_code == 1
-    assert "error: nosuch.toml: cannot be read: No such file or directory" in result.output
+    assert result.stderr.splitlines() == [
+        "error: phq9: no such file, and unknown instrument 'phq9'. Did you mean 'phq-9'?"
+        " Known: gad-7, neq-20, neq-32, phq-9, therapy-reflection.",
+        "phq9: 1 error",
+        "Error: 1 of 2 definitions have errors",
+    ]
+    assert result.stdout == "good.toml: valid (good 1.0, 1 questions, 0 scores)\n"
+
+
+def test_validate_checks_an_installed_instrument_by_its_id():
+    result = invoke("validate", "phq-9", "neq-20")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "phq-9: valid (phq-9 1.0.0, 10 questions, 3 scores)",
+        "neq-20: valid (neq-20 1.0.0, 61 questions, 7 scores)",
+    ]
+    result = invoke("validate", "--check-examples", "gad-7")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "gad-7: valid (gad-7 1.0.0, 7 questions, 3 scores, 5 examples agree)\n"
+
+
+def test_validate_checks_the_id_of_a_definition_in_instruments(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    score = '\n[[scores]]\nid = "total"\nlabel = "Total"\nrule = "sum"\nitems = ["q1"]\n'
+    write(mine, "two.toml", TWO_ITEMS.format(id="two", text="Yes?", second="q2") + score)
+    result = invoke("validate", "--check-examples", "two", "--instruments", "mine")
+    assert result.exit_code == 0, result.output
+    # The same lint warnings as for the file, which they name; then the summary on stdout.
+    file = Path("mine") / "two.toml"
+    assert result.stderr.splitlines() == [
+        f'warning: {file}: item "q2": no score uses it and no flag tests it; if it is only asked,'
+        " mark it scored = false",
+        f"warning: {file}: examples: there are no [[examples]] to check",
+    ]
+    assert result.stdout == "two: valid (two 1.0, 2 questions, 1 scores, 0 examples agree)\n"
+
+
+def test_a_file_named_like_an_instrument_is_validated_as_the_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "phq-9", HEADER.format(id="empty"))
+    result = invoke("validate", "phq-9")
+    assert result.exit_code == 1
+    assert "error: phq-9: items: the instrument has no items" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -360,8 +408,8 @@ def test_invalid_toml_is_reported_with_its_line(tmp_path, monkeypatch, text, lin
     assert re.search(rf"\bline {line}\b", problem.message), problem.message
     result = invoke("validate", "syntax.toml")
     assert result.exit_code == 1
-    assert "error: syntax.toml: is not valid TOML: " in result.output
-    assert f"line {line}" in result.output
+    assert "error: syntax.toml: is not valid TOML: " in result.stderr
+    assert f"line {line}" in result.stderr
 
 
 def test_a_file_that_is_not_utf8_is_reported(tmp_path):
@@ -389,8 +437,8 @@ def test_deeply_nested_parentheses_are_an_error_not_a_crash(tmp_path, monkeypatc
     _deeply_nested(tmp_path, "(" * 400 + "q1 == 1" + ")" * 400)
     result = invoke("validate", "deep.toml")
     assert result.exit_code == 1
-    assert 'error: deep.toml: item "q2" › when: more than ' in result.output
-    assert "nested parentheses at character " in result.output
+    assert 'error: deep.toml: item "q2" › when: more than ' in result.stderr
+    assert "nested parentheses at character " in result.stderr
 
 
 def test_a_long_chain_of_nots_does_not_crash_validate(tmp_path, monkeypatch):
@@ -398,6 +446,186 @@ def test_a_long_chain_of_nots_does_not_crash_validate(tmp_path, monkeypatch):
     _deeply_nested(tmp_path, "not " * 2000 + "q1 == 1")
     result = CliRunner().invoke(cli, ["validate", "deep.toml"])
     assert isinstance(result.exception, (SystemExit, type(None))), repr(result.exception)
+
+
+# --------------------------------------------------------------------------------------------
+# A structural mistake hides nothing else
+
+# A definition whose only mistakes are ones the checks of the whole definition find
+# (WHOLE_PROBLEMS). The tests below make a structural mistake in one of SOUND_PARTS and demand
+# that each of those is still reported.
+SOUND_PARTS = {
+    "scale": '{ value = 1, label = "Sometimes" }',
+    "q1": 'id = "q1"\ntext = "How often?"\nscale = "often"',
+    "total": 'id = "total"\nlabel = "Total"\nrule = "sum"\nitems = ["q1", "q2"]',
+}
+WHOLE = HEADER.format(id="whole") + textwrap.dedent(
+    """
+    [scales.often]
+    choices = [{{ value = 0, label = "Never" }}, {scale}, {{ value = 2, label = "Often" }}]
+
+    [[items]]
+    {q1}
+
+    [[items]]
+    id = "q2"
+    text = "How often, really?"
+    scale = "often"
+
+    [[items]]
+    id = "q2"
+    text = "Asked twice"
+    scale = "often"
+    when = "q1 == 7"
+
+    [[scores]]
+    {total}
+
+    [[scores]]
+    id = "band"
+    label = "Band"
+    rule = "bands"
+    params = {{ score = "total", bands = [
+      {{ min = 0, max = 1, label = "Low" }},
+      {{ min = 3, max = 4, label = "High" }},
+    ] }}
+
+    [[scores]]
+    id = "case"
+    label = "Case"
+    rule = "treshold"
+    params = {{ score = "total", at_least = 2 }}
+
+    [[flags]]
+    id = "odd"
+    label = "Odd"
+    when = "nosuch == 1"
+    """
+)
+WHOLE_PROBLEMS = [
+    'item "q2": the id is used by 2 items',
+    "item \"q2\" › when: 'q1 == 7' uses 7, which is not an answer to q1",
+    "score \"band\": bands leave a gap between 1 ('Low') and 3 ('High')",
+    "score \"case\": unknown scoring rule 'treshold'",
+    "flag \"odd\" › when: unknown item or score 'nosuch'",
+]
+
+
+def _whole(tmp_path, monkeypatch, part: str = "q1", old: str = "", new: str = ""):
+    """``nefkit validate`` on WHOLE with ``old`` replaced by ``new`` in one of its SOUND_PARTS."""
+    monkeypatch.chdir(tmp_path)
+    parts = dict(SOUND_PARTS)
+    if old:
+        assert parts[part].count(old) == 1
+        parts[part] = parts[part].replace(old, new)
+    write(tmp_path, "whole.toml", WHOLE.format(**parts))
+    return invoke("validate", "whole.toml")
+
+
+def _errors(result) -> list[str]:
+    prefix = "error: whole.toml: "
+    return [line[len(prefix) :] for line in result.stderr.splitlines() if line.startswith(prefix)]
+
+
+def test_the_whole_definition_checks_find_their_mistakes(tmp_path, monkeypatch):
+    result = _whole(tmp_path, monkeypatch)
+    assert result.exit_code == 1
+    assert len(_errors(result)) == len(WHOLE_PROBLEMS), result.output
+    for expected in WHOLE_PROBLEMS:
+        assert [e for e in _errors(result) if e.startswith(expected)], expected
+
+
+@pytest.mark.parametrize(
+    "part, old, new, structural",
+    [
+        pytest.param(
+            "q1",
+            'scale = "often"',
+            'scale = "often"\ncolour = "red"',
+            ["item \"q1\": unknown key 'colour'; allowed here: id, text, type,"],
+            id="unknown key in an item",
+        ),
+        pytest.param(
+            "q1",
+            'text = "How often?"',
+            'txt = "How often?"',
+            [
+                'item "q1" › text: is required but missing',
+                "item \"q1\": unknown key 'txt' (did you mean 'text'?)",
+            ],
+            id="misspelt required key",
+        ),
+        pytest.param(
+            "q1",
+            '"How often?"',
+            "5",
+            ['item "q1" › text: input should be a valid string (found 5)'],
+            id="wrong type in an item",
+        ),
+        pytest.param(
+            "scale",
+            '"Sometimes" }',
+            '"Sometimes", colour = "red" }',
+            ["scale \"often\" › choice #2: unknown key 'colour'; allowed here: value, label"],
+            id="unknown key in a scale's answer",
+        ),
+        pytest.param(
+            "total",
+            'label = "Total"',
+            "label = 1",
+            ['score "total" › label: input should be a valid string (found 1)'],
+            id="wrong type in a score",
+        ),
+    ],
+)
+def test_a_structural_mistake_hides_no_other_problem(
+    tmp_path, monkeypatch, part, old, new, structural
+):
+    result = _whole(tmp_path, monkeypatch, part, old, new)
+    assert result.exit_code == 1
+    errors = _errors(result)
+    for expected in [*structural, *WHOLE_PROBLEMS]:
+        assert [e for e in errors if e.startswith(expected)], (
+            f"{expected!r} not in:\n{result.output}"
+        )
+    assert len(errors) == len(structural) + len(WHOLE_PROBLEMS), result.output
+
+
+def test_only_the_checks_needing_a_broken_field_are_skipped(tmp_path, monkeypatch):
+    # Without q1's type, its answers are unknown: so are the range of the total and whether
+    # 7 answers q1. Everything else is still checked, and nothing is said about q1's scale.
+    result = _whole(
+        tmp_path, monkeypatch, "q1", 'scale = "often"', 'scale = "often"\ntype = "scale"'
+    )
+    assert _errors(result) == [
+        "item \"q1\" › type: input should be 'choice', 'yes_no', 'multiple', 'number' or 'text'"
+        " (found 'scale')",
+        'item "q2": the id is used by 2 items',
+        "score \"case\": unknown scoring rule 'treshold'; did you mean 'threshold'?",
+        "flag \"odd\" › when: unknown item or score 'nosuch'",
+    ], result.output
+
+
+@pytest.mark.parametrize("items", ["3", '{ id = "q1", text = "Yes?", type = "yes_no" }'])
+def test_items_that_are_not_a_list_are_one_error(tmp_path, monkeypatch, items):
+    monkeypatch.chdir(tmp_path)
+    text = HEADER.format(id="x") + textwrap.dedent(
+        f"""
+        items = {items}
+
+        [[scores]]
+        id = "total"
+        label = "Total"
+        rule = "sum"
+        items = ["q1"]
+        """
+    )
+    write(tmp_path, "x.toml", text)
+    result = invoke("validate", "x.toml")
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.output
+    assert errors[0].startswith("error: x.toml: items: input should be a valid list")
 
 
 # --------------------------------------------------------------------------------------------

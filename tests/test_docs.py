@@ -282,11 +282,16 @@ def test_quick_start_tests_pass_with_the_plugin_installed(guide):
     assert re.search(r"^6 passed", result.stdout, re.M), result.stdout
 
 
-def test_register_instruments_example(guide, use):
+def test_register_instruments_example(guide, use, nefkit_cli):
     registry = use("nefkit_pulse", "pulse")
     entry = registry.instruments["session-pulse"]
     assert (entry.origin, entry.path) == (origin("pulse"), None)
     assert_scores(entry.value, entry.value.examples)
+    result = nefkit_cli("validate", "--check-examples", "session-pulse")
+    assert result.exit_code == 0, result.output
+    shown = "session-pulse: valid (session-pulse 1.0.0, 3 questions, 0 scores, 2 examples agree)"
+    assert result.output == f"{shown}\n"
+    assert shown in TEXT
 
 
 def test_register_scoring_rules_example(guide, use, tmp_path):

@@ -15,6 +15,7 @@ def test_the_readme_broken_definition_names_every_mistake():
         "top level: unknown key 'colour'",
         'item "calm": the id is used by 2 items',
         "item \"worse_how\" › when: 'worse == 2' uses 2, which is not an answer to worse (0 = No, 1 = Yes)",
+        'item "hopeful": a choice item needs a scale = "..."',
         "score \"band\": bands leave a gap between 1 ('Low') and 3 ('High')",
         "score \"band\": band 'High' ends at 5, above the highest possible total (3)",
         "score \"mean\": unknown scoring rule 'avg'",

@@ -437,6 +437,36 @@ def test_a_plugin_registering_an_invalid_definition_is_one_warning(register_plug
     assert "phq-9" in registry.instruments
 
 
+def test_validate_checks_a_plugins_instrument_by_its_id(register_plugin):
+    """A plugin may register a model, with no file to give validate: its id is checked the same
+    way, golden cases included."""
+    data = instrument("pulse").model_dump()
+    data["items"].append({"id": "q2", "text": "Worse?", "type": "yes_no"})
+    data["scores"] = [{"id": "total", "label": "Total", "rule": "sum", "items": ["q1"]}]
+    data["examples"] = [
+        {"label": "Yes", "answers": {"q1": 1}, "expected": {"total": 1}},
+        {"label": "No", "answers": {"q1": 0}, "expected": {"total": 1}},
+    ]
+
+    class Plugin:
+        @nefkit.hookimpl
+        def register_instruments(self, register):
+            register(nefkit.Instrument.model_validate(data))
+
+    register_plugin(Plugin(), name="pulse", distribution="nefkit-pulse", version="1.0")
+    result = CliRunner().invoke(cli, ["validate", "pulse"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        'warning: instrument pulse: item "q2": no score uses it and no flag tests it;'
+        " if it is only asked, mark it scored = false\n"
+    )
+    assert result.stdout == "pulse: valid (pulse 1.0, 2 questions, 1 scores)\n"
+    result = CliRunner().invoke(cli, ["validate", "--check-examples", "pulse"])
+    assert result.exit_code == 1
+    assert 'error: instrument pulse: example "No": total is 0, expected 1' in result.stderr
+    assert result.stdout == ""
+
+
 class Misspelt:
     @nefkit.hookimpl
     def register_instrument(self, register):  # no such hook: register_instruments
