@@ -82,6 +82,7 @@ class _Checker:
 
     def run(self) -> Iterator[Problem]:
         yield from self.check_ids()
+        yield from self.check_output_names()
         yield from self.check_scales()
         yield from self.check_items()
         yield from self.check_scores()
@@ -176,6 +177,27 @@ class _Checker:
         for lang, count in Counter(inst.languages).items():
             if count > 1:
                 yield self.problem("languages", f"'{lang}' is listed {count} times")
+
+    def check_output_names(self) -> Iterator[Problem]:
+        """Each score and flag becomes columns of the output; two columns of one name would
+        hide one (ids are lowercase, so letter case cannot tell them apart either)."""
+        owners = {
+            name: "a column nefkit always writes"
+            for name in ("row", "respondent_id", "administered_at", "session")
+            + ("row_status", "notes", "instrument")
+        }
+        claims = [
+            (f'score "{s.id}"', name)
+            for s in self.instrument.scores
+            for name in (s.id, f"{s.id}_status")
+        ]
+        claims += [(f'flag "{f.id}"', f"flag_{f.id}") for f in self.instrument.flags]
+        for where, name in claims:
+            owner = owners.setdefault(name, f"a column of {where}")
+            if owner != f"a column of {where}":
+                yield self.problem(
+                    where, f"its output column '{name}' is also {owner}; choose another id"
+                )
 
     def check_scales(self) -> Iterator[Problem]:
         for name, scale in self.instrument.scales.items():

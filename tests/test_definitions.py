@@ -833,3 +833,36 @@ def test_load_instrument_raises_definition_error_with_every_problem(broken):
 def test_load_instrument_accepts_a_string_path(tmp_path):
     path = write(tmp_path, "a.toml", ORIGINAL)
     assert nefkit.load_instrument(str(path)).id == "hashed"
+
+
+def test_a_score_or_flag_whose_output_column_clashes_is_an_error(tmp_path):
+    """A score called notes, or total next to total_status, would give an output with two
+    columns of one name, one hiding the other."""
+    scores = "".join(
+        f'\n[[scores]]\nid = "{ident}"\nlabel = "{ident}"\nrule = "sum"\nitems = ["q1"]\n'
+        for ident in ("notes", "total", "total_status", "row_status", "yes")
+    )
+    flags = '\n[[flags]]\nid = "status"\nlevel = "info"\nlabel = "L"\nwhen = "q1 == 1"\naction = "Ask."\n'
+    flags += '\n[[flags]]\nid = "x"\nlevel = "info"\nlabel = "L"\nwhen = "q1 == 1"\naction = "Ask."\n'
+    # flag "x" writes flag_x; a score called flag_x would take its name
+    scores += '\n[[scores]]\nid = "flag_x"\nlabel = "F"\nrule = "sum"\nitems = ["q1"]\n'
+    path = write(tmp_path, "clash.toml", MINIMAL.format(id="clash", text="Yes?") + scores + flags)
+    found = {(p.where, p.message) for p in errors_in(path)}
+    assert found == {
+        (
+            'score "notes"',
+            "its output column 'notes' is also a column nefkit always writes; choose another id",
+        ),
+        (
+            'score "total_status"',
+            "its output column 'total_status' is also a column of score \"total\"; choose another id",
+        ),
+        (
+            'score "row_status"',
+            "its output column 'row_status' is also a column nefkit always writes; choose another id",
+        ),
+        (
+            'flag "x"',
+            "its output column 'flag_x' is also a column of score \"flag_x\"; choose another id",
+        ),
+    }
