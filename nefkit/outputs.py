@@ -60,11 +60,10 @@ def write_output(
     path: Path,
     format: str | None,
     write: Callable[[Renderer, Path], None],
-    what: str = "writing",
 ) -> None:
     """Write ``path`` whole with the renderer for its extension (or ``format``): ``write`` is
     given the renderer and the staging path, e.g. ``lambda r, p: r.write_template(i, p)``."""
     entry = registry.renderer_entry_for(Path(path), format)
     who = f"renderer '{entry.value.format}' from {entry.origin}"
-    with written_whole(Path(path)) as staged, blamed(who, f"{what} {path}"):
+    with written_whole(Path(path)) as staged, blamed(who, f"writing {path}"):
         write(entry.value, staged)
