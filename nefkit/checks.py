@@ -181,11 +181,9 @@ class _Checker:
     def check_output_names(self) -> Iterator[Problem]:
         """Each score and flag becomes columns of the output; two columns of one name would
         hide one (ids are lowercase, so letter case cannot tell them apart either)."""
-        owners = {
-            name: "a column nefkit always writes"
-            for name in ("row", "respondent_id", "administered_at", "session")
-            + ("row_status", "notes", "instrument")
-        }
+        from .tabular import LEADING, TRAILING  # here: tabular needs the plan, which needs us
+
+        owners = {name: "a column nefkit always writes" for name in (*LEADING, *TRAILING)}
         claims = [
             (f'score "{s.id}"', name)
             for s in self.instrument.scores

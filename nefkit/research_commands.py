@@ -117,7 +117,8 @@ def attach(cli, registry_for, instruments_option) -> None:
 
         registry = registry_for(instrument_paths)
         reader = registry.reader_for(source)
-        with blamed(f"reader '{reader.format}'", f"reading {source}"):
+        origin = registry.readers[reader.format].origin
+        with blamed(f"reader '{reader.format}' from {origin}", f"reading {source}"):
             data = reader.read_definition(source)
         instrument, problems = load_definition_data(data, str(source), registry.rule_map)
         for problem in reader.locate(problems, data):

@@ -17,6 +17,7 @@ from .results import ChangeRow, Results, ScoredRow
 
 _FLAG = {True: "yes", False: "no", None: "unknown"}
 LEADING = ["row", "respondent_id", "administered_at", "session"]
+TRAILING = ["row_status", "notes", "instrument"]
 
 
 def score_columns(results: Results) -> list[str]:
@@ -30,7 +31,7 @@ def result_columns(plan: Plan) -> list[str]:
     for step in plan.steps:
         columns += [step.score.id, f"{step.score.id}_status"]
     columns += [f"flag_{step.flag.id}" for step in plan.flags]
-    return columns + ["row_status", "notes", "instrument"]
+    return columns + TRAILING
 
 
 def display(value: Any) -> Any:
