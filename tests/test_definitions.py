@@ -843,7 +843,9 @@ def test_a_score_or_flag_whose_output_column_clashes_is_an_error(tmp_path):
         for ident in ("notes", "total", "total_status", "row_status", "yes")
     )
     flags = '\n[[flags]]\nid = "status"\nlevel = "info"\nlabel = "L"\nwhen = "q1 == 1"\naction = "Ask."\n'
-    flags += '\n[[flags]]\nid = "x"\nlevel = "info"\nlabel = "L"\nwhen = "q1 == 1"\naction = "Ask."\n'
+    flags += (
+        '\n[[flags]]\nid = "x"\nlevel = "info"\nlabel = "L"\nwhen = "q1 == 1"\naction = "Ask."\n'
+    )
     # flag "x" writes flag_x; a score called flag_x would take its name
     scores += '\n[[scores]]\nid = "flag_x"\nlabel = "F"\nrule = "sum"\nitems = ["q1"]\n'
     path = write(tmp_path, "clash.toml", MINIMAL.format(id="clash", text="Yes?") + scores + flags)
