@@ -12,11 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 from . import conditions
+from .clinic import Clinic
 from .instrument import Item
 from .plan import Plan
 from .responses import AnswerParser, CellError
 from .rules import NOT_ASKED
-from .store import Store
+from .store import Administration
 
 HELP = (
     "Type the number of your answer, or its words. You can also type:\n"
@@ -34,23 +35,21 @@ def _wrap(text: str, indent: str = "", hanging: str | None = None) -> str:
 
 class Conversation:
     """One administration of one instrument. ``ask`` reads a line (it may raise EOFError or
-    KeyboardInterrupt: every answer given so far is already stored); ``say`` prints."""
+    KeyboardInterrupt: every answer given so far is already stored, with the alerts it raises);
+    ``say`` prints."""
 
     def __init__(
         self,
         plan: Plan,
-        store: Store,
-        administration: int,
-        answers: dict[str, Any],
-        by: str,
+        clinic: Clinic,
+        administration: Administration,
         ask: Callable[[str], str],
         say: Callable[[str], None],
     ):
         self.plan = plan
-        self.store = store
+        self.clinic = clinic
         self.administration = administration
-        self.answers = dict(answers)  # item id: stored value (None = skipped)
-        self.by = by
+        self.answers = dict(administration.answers)  # item id: stored value (None = skipped)
         self.ask = ask
         self.say = say
         self.parsers = {item.id: AnswerParser(plan.instrument, item) for item in plan.items}
@@ -81,7 +80,7 @@ class Conversation:
                 self._store(item, None, reason="no longer asked after an earlier answer changed")
 
     def _store(self, item: Item, value: Any, reason: str | None = None) -> None:
-        self.store.answer(self.administration, item.id, value, self.by, reason)
+        self.clinic.answer(self.administration, item.id, value, reason)
         self.answers[item.id] = value
 
     # -- the conversation ------------------------------------------------------------------

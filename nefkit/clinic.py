@@ -1,20 +1,49 @@
-"""What a clinic does with an administration once it is stored: score it, compare it with the
-client's earlier ones, raise alerts, and say all that to the clinician in plain lines."""
+"""A clinic's record and what it calls for: each administration scored, compared with the
+client's earlier ones, and the alerts that follow from them now.
+
+Alerts are derived, never kept as a copy that can drift: :func:`derive_alerts` computes them from
+the current record (answers with their corrections, voided administrations left out), and every
+write that can change them runs in one transaction with :meth:`Clinic.sync`, which brings the
+stored alerts to exactly that set. An acknowledgement stays with its alert while the alert's
+condition holds; an alert whose condition no longer holds is closed with the reason.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, Optional
 
 from .plan import Plan, Scored
+from .registry import Registry
 from .responses import AnswerParser
-from .store import Administration, Store
+from .rules import NOT_ASKED
+from .store import Administration, Alert, AlertSpec, Store, now
 
 DETERIORATED = "reliably deteriorated"
 DETERIORATION_ACTION = (
     "Review progress with the client: ask what has changed, whether the treatment may be"
     " contributing, and whether to adjust it; record what you agree."
 )
+UNCHECKED_ACTION = (
+    "Ask the client about it today, and record the answer with nefkit correct"
+    " (or the reason it cannot be asked)."
+)
+UNCOMPUTED_ACTION = (
+    "Check the missing answers with the client and record them with nefkit correct, or judge"
+    " the change from the answers given."
+)
+# Kinds in the order a clinician should see them: a risk, then a risk nobody could check, then
+# reliable deterioration and change nobody could check, then the instruments' other flags.
+ALERT_KINDS = {
+    "risk": "RISK",
+    "risk-unchecked": "RISK NOT CHECKED",
+    "deterioration": "DETERIORATION",
+    "change-unchecked": "CHANGE NOT CHECKED",
+    "warning": "WARNING",
+    "info": "INFO",
+}
 
 
 def score_administration(plan: Plan, administration: Administration) -> Scored:
@@ -30,66 +59,17 @@ def score_administration(plan: Plan, administration: Administration) -> Scored:
 
 @dataclass
 class ChangeLine:
+    change_id: str
+    score: str
     label: str
     since: str  # "previous" or "baseline"
     other: Administration
     before: float
-    after: float
-    classification: str
+    after: Optional[float]  # None: not scorable now, so the change could not be computed
+    classification: Optional[str]
 
 
-def changes_since(
-    plan: Plan, store: Store, administration: Administration, scored: Scored
-) -> list[ChangeLine]:
-    """Change from the client's previous and first finished administrations of the instrument."""
-    finished = [
-        a
-        for a in store.administrations(administration.client, administration.instrument)
-        if a.finished_at
-    ]
-    finished.sort(key=_order)
-    earlier = [a for a in finished if _order(a) < _order(administration)]
-    if not earlier:
-        return []
-    lines = []
-    comparisons = [("previous", earlier[-1])] + (
-        [("baseline", earlier[0])] if len(earlier) > 1 else []
-    )
-    for since, other in comparisons:
-        previous = score_administration(plan, other)
-        for step in plan.changes:
-            before = previous.scores[step.change.score].value
-            after = scored.scores[step.change.score].value
-            if before is None or after is None:
-                continue
-            classification = plan.classify(step, before, after)
-            lines.append(ChangeLine(step.change.label, since, other, before, after, classification))
-    return lines
-
-
-def raise_alerts(
-    plan: Plan, store: Store, administration: Administration, scored: Scored, changes
-) -> list[str]:
-    """Store an alert for every flag raised and every reliable deterioration; return their lines."""
-    lines = []
-    for step in plan.flags:
-        if scored.flags.get(step.flag.id):
-            store.raise_alert(administration.id, step.flag.level, step.flag.label, step.flag.action)
-            lines.append(
-                f"{step.flag.level.upper()}: {step.flag.label}. {step.flag.action}".strip()
-            )
-    for change in changes:
-        if change.classification == DETERIORATED:
-            label = (
-                f"{plan.instrument.title}: reliably deteriorated since the {change.since}"
-                f" administration ({_when(change.other)}): {change.before:g} to {change.after:g}"
-            )
-            store.raise_alert(administration.id, "deterioration", label, DETERIORATION_ACTION)
-            lines.append(f"DETERIORATION: {label}. {DETERIORATION_ACTION}")
-    return lines
-
-
-def _order(administration: Administration) -> tuple:
+def order(administration: Administration) -> tuple:
     """Sessions first (as numbered), then when the client answered, then entry order."""
     when = administration.administered_at
     if not isinstance(when, dt.datetime):
@@ -98,12 +78,287 @@ def _order(administration: Administration) -> tuple:
     return (session, when, administration.id)
 
 
-def _when(administration: Administration) -> str:
+def when(administration: Administration) -> str:
     session = f"session {administration.session}, " if administration.session is not None else ""
     return f"{session}{administration.administered_at:%Y-%m-%d}"
 
 
-def summary_lines(plan: Plan, scored: Scored, changes: list[ChangeLine]) -> list[str]:
+def changes(
+    plan: Plan, course: list[tuple[Administration, Scored]], index: int
+) -> list[ChangeLine]:
+    """Change of the ``index``-th finished administration of a client's ``course`` (in order)
+    from the latest and the first earlier one whose score could be computed."""
+    administration, scored = course[index]
+    lines = []
+    for step in plan.changes:
+        score = step.change.score
+        earlier = [(a, s) for a, s in course[:index] if s.scores[score].value is not None]
+        if not earlier:
+            continue
+        after = scored.scores[score].value
+        comparisons = [("previous", earlier[-1])] + (
+            [("baseline", earlier[0])] if len(earlier) > 1 else []
+        )
+        for since, (other, previous) in comparisons:
+            before = previous.scores[score].value
+            classification = None if after is None else plan.classify(step, before, after)
+            lines.append(
+                ChangeLine(
+                    step.change.id,
+                    score,
+                    step.change.label,
+                    since,
+                    other,
+                    before,
+                    after,
+                    classification,
+                )
+            )
+    return lines
+
+
+def course(
+    plan: Plan, administrations: Iterable[Administration]
+) -> list[tuple[Administration, Scored]]:
+    """A client's finished, not voided administrations of one instrument, in order, scored."""
+    finished = sorted((a for a in administrations if a.finished_at and not a.voided_at), key=order)
+    return [(a, score_administration(plan, a)) for a in finished]
+
+
+def derive_alerts(plan: Plan, administrations: Iterable[Administration]) -> list[AlertSpec]:
+    """The alerts a client's current record of one instrument calls for.
+
+    Finished administrations raise their flags, a risk flag that could not be checked, reliable
+    deterioration, and change that could not be computed. An unfinished one raises its risk
+    flags already: a clinician must not learn of a risk later than the answer that raised it.
+    """
+    administrations = [a for a in administrations if not a.voided_at]
+    specs = []
+    for administration in administrations:
+        if not administration.finished_at:
+            scored = score_administration(plan, administration)
+            specs += [
+                _flag_alert(administration, step, True)
+                for step in plan.flags
+                if step.flag.level == "risk" and scored.flags[step.flag.id]
+            ]
+    finished = course(plan, administrations)
+    for index, (administration, scored) in enumerate(finished):
+        for step in plan.flags:
+            state = scored.flags[step.flag.id]
+            if state or (state is None and step.flag.level == "risk"):
+                missing = _missing(step, administration, scored)
+                specs.append(_flag_alert(administration, step, state, missing))
+        for line in changes(plan, finished, index):
+            if line.classification == DETERIORATED:
+                specs.append(
+                    AlertSpec(
+                        administration.id,
+                        f"deterioration:{line.change_id}:{line.other.id}",
+                        "deterioration",
+                        f"{plan.instrument.title}: reliably deteriorated since the {line.since}"
+                        f" administration ({when(line.other)}): {line.before:g} to {line.after:g}",
+                        DETERIORATION_ACTION,
+                    )
+                )
+            elif line.after is None and line.since == "previous":
+                reason = scored.scores[line.score].reason
+                specs.append(
+                    AlertSpec(
+                        administration.id,
+                        f"change-unchecked:{line.change_id}",
+                        "change-unchecked",
+                        f"{plan.instrument.title}: change since the previous administration"
+                        f" ({when(line.other)}, {line.before:g}) could not be computed; the"
+                        f" score is not scorable ({reason})",
+                        UNCOMPUTED_ACTION,
+                    )
+                )
+    return specs
+
+
+def _flag_alert(administration, step, state, missing: str = "") -> AlertSpec:
+    flag = step.flag
+    if state:
+        return AlertSpec(administration.id, f"flag:{flag.id}", flag.level, flag.label, flag.action)
+    return AlertSpec(
+        administration.id,
+        f"unchecked:{flag.id}",
+        "risk-unchecked",
+        f"{flag.label}: could not be checked ({missing})",
+        UNCHECKED_ACTION,
+    )
+
+
+def _missing(step, administration: Administration, scored: Scored) -> str:
+    """Which answers (or scores) a flag could not be checked without."""
+    blank = [
+        ref
+        for ref in step.refs
+        if (scored.scores[ref].value if ref in scored.scores else administration.answers.get(ref))
+        is None
+    ]
+    return f"no answer to {', '.join(blank)}" if blank else "an answer it needs is missing"
+
+
+class Clinic:
+    """The clinic's writes, each in one transaction with the alerts it changes."""
+
+    def __init__(self, store: Store, registry: Registry, by: str):
+        self.store = store
+        self.registry = registry
+        self.by = by
+        self._plans: dict[str, Plan] = {}
+
+    def plan(self, instrument_id: str) -> Plan:
+        """The plan alerts are derived with: the instrument's own language, so that stored
+        alerts do not depend on the language a form was asked in."""
+        if instrument_id not in self._plans:
+            from .api import get_plan
+
+            self._plans[instrument_id] = get_plan(instrument_id, self.registry)
+        return self._plans[instrument_id]
+
+    def sync(self, client: str, instrument_id: str, reason: str) -> None:
+        """Bring the stored alerts of a client's instrument to those the record calls for."""
+        administrations = list(
+            self.store.administrations(client, instrument_id, include_voided=True)
+        )
+        wanted = derive_alerts(self.plan(instrument_id), administrations)
+        self.store.sync_alerts([a.id for a in administrations], wanted, "nefkit", reason)
+
+    def record(
+        self,
+        plan: Plan,
+        client: str,
+        session: Optional[int],
+        context: Mapping[str, str],
+        administered_at: Optional[dt.date],
+        answers: Mapping[str, Any],
+    ) -> int:
+        """A completed paper form, its answers, its finish and its alerts: all or nothing."""
+        instrument = plan.instrument
+        with self.store.transaction():
+            if session is None:
+                session = self.store.next_session(client)
+            administration = self.store.start(
+                client,
+                instrument.id,
+                instrument.version,
+                instrument.content_hash,
+                session,
+                context,
+                self.by,
+                mode="recorded",
+                administered_at=administered_at,
+            )
+            for item in plan.items:
+                value = answers.get(item.id)
+                if value is not None and value is not NOT_ASKED:
+                    self.store.answer(administration, item.id, value, self.by)
+            self.store.finish(administration, self.by)
+            self.sync(client, instrument.id, f"administration {administration} was recorded")
+        return administration
+
+    def answer(
+        self, administration: Administration, item: str, value: Any, reason: Optional[str] = None
+    ) -> None:
+        """One answer given while administering, with the risk it raises."""
+        with self.store.transaction():
+            self.store.answer(administration.id, item, value, self.by, reason)
+            self.sync(
+                administration.client,
+                administration.instrument,
+                f"the answer to {item} was changed while administering",
+            )
+
+    def finish(self, administration: Administration) -> None:
+        with self.store.transaction():
+            self.store.finish(administration.id, self.by)
+            self.sync(
+                administration.client,
+                administration.instrument,
+                f"administration {administration.id} was finished",
+            )
+
+    def correct(
+        self, administration: Administration, answers: Mapping[str, Any], reason: str
+    ) -> None:
+        with self.store.transaction():
+            for item, value in answers.items():
+                self.store.answer(administration.id, item, value, self.by, reason=reason)
+            self.sync(
+                administration.client,
+                administration.instrument,
+                f"corrected on {now():%Y-%m-%d} by {self.by}: {reason}",
+            )
+
+    def void(self, administration: Administration, reason: str) -> None:
+        with self.store.transaction():
+            self.store.void(administration.id, reason, self.by)
+            self.sync(
+                administration.client,
+                administration.instrument,
+                f"administration {administration.id} voided on {now():%Y-%m-%d} by {self.by}: {reason}",
+            )
+
+    def summary(self, plan: Plan, administration_id: int) -> list[str]:
+        """What the clinician sees after a form: its alerts first, then scores and change."""
+        administration = self.store.get(administration_id)
+        administrations = list(
+            self.store.administrations(administration.client, administration.instrument)
+        )
+        finished = course(plan, administrations)
+        index = next(i for i, (a, _) in enumerate(finished) if a.id == administration_id)
+        scored = finished[index][1]
+        alerts = [
+            a
+            for a in self.store.alerts(open_only=False)
+            if a.administration == administration_id and a.closed_at is None
+        ]
+        head = f"{plan.instrument.title}: client {administration.client}" + (
+            f", session {administration.session}" if administration.session is not None else ""
+        )
+        lines = [head]
+        lines += [f"  ! {alert_line(a)}" for a in sorted_alerts(alerts)] or ["  No alerts."]
+        alerted = {
+            a.key.partition(":")[2] for a in alerts if a.key.startswith(("flag:", "unchecked:"))
+        }
+        return lines + summary_lines(
+            plan, administration, scored, changes(plan, finished, index), alerted
+        )
+
+
+def alert_line(alert: Alert) -> str:
+    return (
+        f"{ALERT_KINDS.get(alert.kind, alert.kind.upper())}: {alert.label}. {alert.action}".strip()
+    )
+
+
+def sorted_alerts(alerts: Iterable[Alert]) -> list[Alert]:
+    """Risk first, then what could not be checked, deterioration, the rest; within each kind the
+    administration that took place last first."""
+    kinds = list(ALERT_KINDS)
+
+    def key(alert: Alert):
+        moment = alert.administered_at
+        if not isinstance(moment, dt.datetime):
+            moment = dt.datetime.combine(moment, dt.time(), tzinfo=dt.timezone.utc)
+        rank = kinds.index(alert.kind) if alert.kind in kinds else len(kinds)
+        return (rank, -moment.timestamp(), -alert.id)
+
+    return sorted(alerts, key=key)
+
+
+def summary_lines(
+    plan: Plan,
+    administration: Administration,
+    scored: Scored,
+    lines_of_change: list[ChangeLine],
+    alerted: Iterable[str] = (),
+) -> list[str]:
+    """Scores, flags raised or not checked (but those ``alerted`` already), and change, one line
+    each."""
     lines = []
     for step in plan.steps:
         result = scored.scores[step.score.id]
@@ -115,32 +370,26 @@ def summary_lines(plan: Plan, scored: Scored, changes: list[ChangeLine]) -> list
         shown = f"not scorable ({result.reason})" if result.value is None else str(value)
         extra = f" [{result.status}]" if result.status == "prorated" else ""
         lines.append(f"  {step.score.label}: {shown}{extra}")
-    for change in changes:
-        lines.append(
-            f"  Since the {change.since} administration ({_when(change.other)}): {change.before:g} to"
-            f" {change.after:g}, {change.classification}"
-        )
-    unknown = [s.flag.label for s in plan.flags if scored.flags.get(s.flag.id) is None]
-    for label in unknown:
-        lines.append(f"  Could not check: {label} (an answer it needs is missing)")
+    for step in plan.flags:
+        state = scored.flags.get(step.flag.id)
+        if step.flag.id in alerted:
+            continue
+        if state:
+            lines.append(
+                f"  Flag raised: {ALERT_KINDS.get(step.flag.level, step.flag.level.upper())}: {step.flag.label}"
+            )
+        elif state is None:
+            missing = _missing(step, administration, scored)
+            lines.append(f"  Could not check: {step.flag.label} ({missing})")
+    for change in lines_of_change:
+        if change.after is None:
+            lines.append(
+                f"  Since the {change.since} administration ({when(change.other)}): {change.before:g}"
+                f" to not scorable, change could not be computed"
+            )
+        else:
+            lines.append(
+                f"  Since the {change.since} administration ({when(change.other)}): {change.before:g} to"
+                f" {change.after:g}, {change.classification}"
+            )
     return lines
-
-
-def complete(plan: Plan, store: Store, administration_id: int, by: str) -> list[str]:
-    """Finish an administration and return the clinician's summary, alerts first."""
-    store.finish(administration_id, by)
-    administration = store.get(administration_id)
-    scored = score_administration(plan, administration)
-    changes = changes_since(plan, store, administration, scored)
-    alerts = raise_alerts(plan, store, administration, scored, changes)
-    head = f"{plan.instrument.title}: client {administration.client}" + (
-        f", session {administration.session}" if administration.session is not None else ""
-    )
-    lines = [head]
-    lines += [f"  ! {line}" for line in alerts] or ["  No alerts."]
-    return lines + summary_lines(plan, scored, changes)
-
-
-def next_session(store: Store, client: str) -> int:
-    sessions = [a.session for a in store.administrations(client) if a.session is not None]
-    return max(sessions, default=0) + 1

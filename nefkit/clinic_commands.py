@@ -60,74 +60,169 @@ def attach(cli, registry_for, instruments_option) -> None:
         "--session", type=click.IntRange(min=0), help="Session number (default: the next)."
     )
     @click.option("--context", multiple=True, help="NAME=VALUE, e.g. format=group; repeatable.")
+    @click.option(
+        "--no-handback",
+        "handback",
+        flag_value=False,
+        default=True,
+        help="Show the summary at once (a clinician filling it in); by default the client is"
+        " asked to hand the device back and the summary waits for Enter.",
+    )
     @db_option
     @by_option
     @lang_option
     @instruments_option
-    def administer(instrument_ids, client, session, context, db, by, lang, instrument_paths):
+    def administer(
+        instrument_ids, client, session, context, handback, db, by, lang, instrument_paths
+    ):
         """Ask a client one or more questionnaires in this terminal, e.g.
 
             nefkit administer phq-9 gad-7 neq-20 --client C017
 
         Every answer is saved the moment it is given; stop at any time (q or Ctrl-C) and run the
-        same command to carry on. At the end, the clinician sees scores, change and alerts.
+        same command to carry on where the sitting stopped. At the end, the client is asked to
+        hand the device back; the clinician then sees scores, change and alerts.
         """
         from .administer import Conversation
         from .api import get_plan
-        from .clinic import complete, next_session
+        from .clinic import Clinic
 
         registry = registry_for(instrument_paths)
         # Unknown ids and languages fail before the client is asked anything.
         plans = [get_plan(i, registry, lang) for i in instrument_ids]
         store = _open(db)
-        by = _by(by)
-        context = _context(context)
-        session = next_session(store, client) if session is None else session
-        summaries = []
+        clinic = Clinic(store, registry, _by(by))
         try:
-            for plan in plans:
-                administration = _resume_or_start(store, plan, client, session, context, by)
-                conversation = Conversation(
-                    plan, store, administration.id, administration.answers, by, input, click.echo
+            sitting = _sitting(clinic, plans, client, session, _context(context))
+            summaries = []
+            try:
+                for plan, administration in sitting:
+                    if administration.finished_at:
+                        click.echo(
+                            f"{plan.instrument.title} was already finished in this sitting;"
+                            " going on to the next."
+                        )
+                    else:
+                        conversation = Conversation(plan, clinic, administration, input, click.echo)
+                        if not conversation.run():
+                            click.echo(
+                                "\nStopped for now. Every answer so far is saved; run the same"
+                                " command to carry on."
+                            )
+                            _stopped(clinic, sitting, handback)
+                            sys.exit(0)
+                        clinic.finish(administration)
+                    summaries += clinic.summary(plan, administration.id)
+            except (KeyboardInterrupt, EOFError):
+                click.echo(
+                    "\nStopped. Every answer given so far is saved; run the same command to"
+                    " carry on."
                 )
-                if not conversation.run():
-                    click.echo(
-                        "\nStopped for now. Every answer so far is saved; run the same command to carry on."
-                    )
-                    sys.exit(0)
-                summaries += complete(plan, store, administration.id, by)
-        except (KeyboardInterrupt, EOFError):
-            click.echo(
-                "\nStopped. Every answer given so far is saved; run the same command to carry on."
-            )
-            sys.exit(130)
+                _stopped(clinic, sitting, handback)
+                sys.exit(130)
+            click.echo("\nThank you. The questionnaire is finished.")
+            _hand_back(handback)
+            click.echo("For the clinician:")
+            for line in summaries:
+                click.echo(line)
         finally:
             store.close()
-        click.echo("\nThank you. The questionnaire is finished.\n")
-        click.echo("For the clinician:")
-        for line in summaries:
-            click.echo(line)
 
-    def _resume_or_start(store, plan, client, session, context, by):
-        instrument = plan.instrument
-        unfinished = store.unfinished(client, instrument.id)
-        if unfinished is not None and unfinished.content_hash == instrument.content_hash:
-            if not unfinished.answers:
-                return unfinished
-            started = f"{unfinished.started_at:%Y-%m-%d %H:%M} UTC"
-            question = (
-                f"An unfinished {instrument.title} for {client}, started {started}, has"
-                f" {len(unfinished.answers)} answers. Carry on with it?"
-            )
-            if click.confirm(question, default=True):
-                return unfinished
-            store.void(unfinished.id, "not finished; the client started again", by)
-        elif unfinished is not None:
-            store.void(unfinished.id, "not finished; the instrument's definition changed since", by)
-        administration = store.start(
-            client, instrument.id, instrument.version, instrument.content_hash, session, context, by
+    def _sitting(clinic, plans, client, session, context):
+        """The administration of each instrument in this sitting: carried on where an earlier
+        run of the same command stopped (after asking), else started, all in one session."""
+        store = clinic.store
+        ids = [plan.instrument.id for plan in plans]
+        mine = [a for a in store.administrations(client) if a.instrument in ids]
+        unfinished = [a for a in mine if not a.finished_at]
+        if session is None and unfinished:
+            session = max(unfinished, key=lambda a: a.id).session
+            held = [a for a in mine if a.session == session]
+            if any(a.answers or a.finished_at for a in held) and not _carry_on(
+                plans, client, session, held
+            ):
+                for a in held:
+                    if not a.finished_at:
+                        clinic.void(a, "not finished; the client started again")
+                session = None
+        with store.transaction():
+            if session is None:
+                session = store.next_session(client)
+            held = {
+                a.instrument: a
+                for a in store.administrations(client)
+                if a.session == session and a.instrument in ids
+            }
+            sitting = []
+            for plan in plans:
+                instrument = plan.instrument
+                administration = held.get(instrument.id)
+                if administration is not None and not administration.finished_at:
+                    if administration.content_hash != instrument.content_hash:
+                        clinic.void(
+                            administration,
+                            "not finished; the instrument's definition changed since",
+                        )
+                        administration = None
+                if administration is None:
+                    administration = store.get(
+                        store.start(
+                            client,
+                            instrument.id,
+                            instrument.version,
+                            instrument.content_hash,
+                            session,
+                            context,
+                            clinic.by,
+                        )
+                    )
+                sitting.append((plan, administration))
+        return sitting
+
+    def _carry_on(plans, client, session, held) -> bool:
+        by_id = {a.instrument: a for a in held}
+        parts = []
+        for plan in plans:
+            a = by_id.get(plan.instrument.id)
+            if a is None:
+                state = "not started"
+            elif a.finished_at:
+                state = "finished"
+            else:
+                state = f"has {len(a.answers)} answers"
+            parts.append(f"{plan.instrument.title} {state}")
+        started = min(a.started_at for a in held)
+        return click.confirm(
+            f"Session {session} of {client}, started {started:%Y-%m-%d %H:%M} UTC, was not"
+            f" finished: {'; '.join(parts)}. Carry on with it?",
+            default=True,
         )
-        return store.get(administration)
+
+    def _hand_back(handback: bool) -> None:
+        """The clinician's summary is not for the client's eyes: the client hands the device
+        back, and the screen is cleared before the summary appears."""
+        if not handback:
+            click.echo("")
+            return
+        click.echo("Please hand the device back to your clinician.\n")
+        try:
+            input("Clinician: press Enter to see the summary. ")
+        except EOFError:
+            pass  # no one to press Enter: the input is not a person at a keyboard
+        click.clear()
+
+    def _stopped(clinic, sitting, handback: bool) -> None:
+        """A risk the unfinished forms already raise is shown to the clinician now."""
+        ids = {administration.id for _, administration in sitting}
+        from .clinic import alert_line, sorted_alerts
+
+        risks = [a for a in clinic.store.alerts() if a.administration in ids and a.kind == "risk"]
+        if not risks:
+            return
+        _hand_back(handback)
+        click.echo("For the clinician: the answers given so far raise")
+        for alert in sorted_alerts(risks):
+            click.echo(f"  ! {alert_line(alert)}")
 
     @cli.command(name="record")
     @click.argument("instrument_id")
@@ -171,6 +266,7 @@ def attach(cli, registry_for, instruments_option) -> None:
 
         A form with any problem is not stored; every problem is listed and the exit status is 1.
         """
+        from .clinic import Clinic
         from .recording import record_file, record_one
 
         registry = registry_for(instrument_paths)
@@ -180,19 +276,18 @@ def attach(cli, registry_for, instruments_option) -> None:
             raise click.UsageError("ANSWERS go with --client; a file carries its own")
         store = _open(db)
         try:
+            clinic = Clinic(store, registry, _by(by))
             if data is not None:
-                lines, problems = record_file(registry, instrument_id, data, store, _by(by), lang)
+                lines, problems = record_file(clinic, instrument_id, data, lang)
             else:
                 lines, problems = record_one(
-                    registry,
+                    clinic,
                     instrument_id,
                     client,
                     session,
                     administered_at,
                     _context(context),
                     answers,
-                    store,
-                    _by(by),
                     lang,
                 )
         finally:
@@ -210,7 +305,8 @@ def attach(cli, registry_for, instruments_option) -> None:
     @db_option
     @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
     def clients(db, as_json):
-        """List clients (pseudonyms) with their administrations and open alerts."""
+        """List clients (pseudonyms) with their administrations, the dates they took place, and
+        open alerts."""
         store = _open(db)
         try:
             rows = store.clients()
@@ -235,7 +331,7 @@ def attach(cli, registry_for, instruments_option) -> None:
     def history(client, db, instrument_paths):
         """A client's administrations, session by session, with scores and change."""
         from .api import get_plan
-        from .clinic import changes_since, score_administration, summary_lines
+        from .clinic import changes, course, summary_lines
 
         registry = registry_for(instrument_paths)
         store = _open(db)
@@ -243,39 +339,49 @@ def attach(cli, registry_for, instruments_option) -> None:
             administrations = list(store.administrations(client, include_voided=True))
             if not administrations:
                 raise click.ClickException(f"there is no client {client!r} in the database")
-            click.echo("Client ids are pseudonyms chosen by the clinic; nefkit stores no names.")
-            for administration in administrations:
-                session = (
-                    f"session {administration.session}, "
-                    if administration.session is not None
-                    else ""
-                )
-                click.echo(
-                    f"\n#{administration.id} {administration.instrument} ({session}"
-                    f"{administration.administered_at:%Y-%m-%d}): {administration.status}"
-                    + (f" ({administration.void_reason})" if administration.void_reason else "")
-                )
-                if administration.status != "finished":
-                    continue
-                plan = get_plan(administration.instrument, registry)
-                scored = score_administration(plan, administration)
-                for line in summary_lines(
-                    plan, scored, changes_since(plan, store, administration, scored)
-                ):
-                    click.echo(line)
+            courses = {}
+            for instrument_id in dict.fromkeys(a.instrument for a in administrations):
+                plan = get_plan(instrument_id, registry)
+                scored = course(plan, (a for a in administrations if a.instrument == instrument_id))
+                courses[instrument_id] = (plan, scored)
         finally:
             store.close()
+        click.echo("Client ids are pseudonyms chosen by the clinic; nefkit stores no names.")
+        for administration in administrations:
+            session = (
+                f"session {administration.session}, " if administration.session is not None else ""
+            )
+            click.echo(
+                f"\n#{administration.id} {administration.instrument} ({session}"
+                f"{administration.administered_at:%Y-%m-%d}): {administration.status}"
+                + (f" ({administration.void_reason})" if administration.void_reason else "")
+            )
+            plan, scored = courses[administration.instrument]
+            index = next((i for i, (a, _) in enumerate(scored) if a.id == administration.id), None)
+            if index is None:
+                continue
+            for line in summary_lines(
+                plan, administration, scored[index][1], changes(plan, scored, index)
+            ):
+                click.echo(line)
 
     @cli.command(name="alerts")
-    @click.option("--all", "show_all", is_flag=True, help="Include acknowledged alerts.")
+    @click.option("--all", "show_all", is_flag=True, help="Include acknowledged and closed alerts.")
     @click.option("--ack", "acknowledge", type=int, help="Acknowledge this alert (give --note).")
     @click.option("--note", help="What was done about it, for the audit trail.")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
     @db_option
     @by_option
     def alerts(show_all, acknowledge, note, as_json, db, by):
-        """Open alerts across clients, newest first: risk, reliable deterioration, negative
-        effects attributed to the treatment. Acknowledge one with --ack ID --note TEXT."""
+        """Open alerts across clients: risk first, then risk that could not be checked,
+        reliable deterioration, change that could not be computed, and the instruments' other
+        flags (such as negative effects put down to treatment); newest administration first
+        within each. Acknowledge one with --ack ID --note TEXT.
+
+        Alerts follow the record: a correction or a void that ends an alert's condition closes
+        it (see --all), one that creates a condition raises a new alert."""
+        from .clinic import ALERT_KINDS, sorted_alerts
+
         store = _open(db)
         try:
             if acknowledge is not None:
@@ -284,25 +390,31 @@ def attach(cli, registry_for, instruments_option) -> None:
                 store.acknowledge(acknowledge, note, _by(by))
                 click.echo(f"Alert {acknowledge} acknowledged.")
                 return
-            rows = store.alerts(open_only=not show_all)
+            rows = sorted_alerts(store.alerts(open_only=not show_all))
         finally:
             store.close()
         if as_json:
-            click.echo(json.dumps([vars(a) for a in rows], indent=2, default=str))
+            records = [{**vars(a), "open": a.is_open} for a in rows]
+            click.echo(json.dumps(records, indent=2, default=str))
             return
         if not rows:
             click.echo("No open alerts.")
         for alert in rows:
-            state = (
-                f" (acknowledged by {alert.acknowledged_by}: {alert.note})"
-                if alert.acknowledged_at
-                else ""
-            )
+            state = ""
+            if alert.acknowledged_at:
+                state += (
+                    f" (acknowledged by {alert.acknowledged_by} on"
+                    f" {alert.acknowledged_at:%Y-%m-%d}: {alert.note})"
+                )
+            if alert.closed_at:
+                state += f" (closed on {alert.closed_at:%Y-%m-%d}: {alert.close_reason})"
+            session = f" session {alert.session}" if alert.session is not None else ""
+            kind = ALERT_KINDS.get(alert.kind, alert.kind.upper())
             click.echo(
-                f"[{alert.id}] {alert.raised_at:%Y-%m-%d %H:%M} {alert.client} {alert.instrument}"
-                f" {alert.kind.upper()}: {alert.label}{state}"
+                f"[{alert.id}] {alert.administered_at:%Y-%m-%d} {alert.client} {alert.instrument}"
+                f"{session} {kind}: {alert.label}{state}"
             )
-            if alert.action:
+            if alert.action and alert.is_open:
                 click.echo(f"      {alert.action}")
 
     @cli.command(name="void")
@@ -310,12 +422,17 @@ def attach(cli, registry_for, instruments_option) -> None:
     @click.option("--reason", required=True, help="Why it should not count.")
     @db_option
     @by_option
-    def void(administration, reason, db, by):
+    @instruments_option
+    def void(administration, reason, db, by, instrument_paths):
         """Void an administration: it is kept, marked void with the reason, and left out of
-        scores and reports."""
+        scores, reports and alerts (its alerts are closed, with the reason)."""
+        from .clinic import Clinic
+
+        registry = registry_for(instrument_paths)
         store = _open(db)
         try:
-            store.void(administration, reason, _by(by))
+            clinic = Clinic(store, registry, _by(by))
+            clinic.void(store.get(administration), reason)
         finally:
             store.close()
         click.echo(f"Administration {administration} voided.")
@@ -329,14 +446,16 @@ def attach(cli, registry_for, instruments_option) -> None:
     @instruments_option
     def correct(administration, answers, reason, db, by, instrument_paths):
         """Correct stored answers (ITEM=VALUE ...): each correction is a new record with who,
-        when and why; the original stays in the history."""
+        when and why; the original stays in the history. Alerts follow: one whose condition no
+        longer holds is closed, one the corrected answers call for is raised."""
+        from .clinic import Clinic
         from .recording import correct_answers
 
+        registry = registry_for(instrument_paths)
         store = _open(db)
         try:
-            problems = correct_answers(
-                registry_for(instrument_paths), store, administration, answers, reason, _by(by)
-            )
+            clinic = Clinic(store, registry, _by(by))
+            problems = correct_answers(clinic, administration, answers, reason)
         finally:
             store.close()
         if problems:

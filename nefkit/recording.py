@@ -7,14 +7,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .api import get_plan
-from .clinic import complete, next_session
+from .clinic import Clinic
 from .errors import NefkitError
 from .plan import Plan
-from .registry import Registry
 from .responses import AnswerParser, CellError, parse_when
-from .rules import NOT_ASKED
 from .scoring import score_table
-from .store import Store
 
 
 def _pairs(answers: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
@@ -43,94 +40,72 @@ def _parse(plan: Plan, pairs: dict[str, str]) -> tuple[dict[str, Any], list[str]
 
 
 def record_one(
-    registry: Registry,
+    clinic: Clinic,
     instrument_id: str,
     client: str,
     session: Optional[int],
     administered_at: Optional[str],
     context: dict[str, str],
     answers: tuple[str, ...],
-    store: Store,
-    by: str,
     language: Optional[str] = None,
 ) -> tuple[list[str], list[str]]:
     """Store one form given as ITEM=VALUE pairs; nothing is stored if it has any problem."""
-    plan = get_plan(instrument_id, registry, language)
+    plan = get_plan(instrument_id, clinic.registry, language)
     pairs, problems = _pairs(answers)
     parsed, more = _parse(plan, pairs)
     problems += more
-    problems += [f"{item}: {reason}" for item, reason in plan.score(parsed).problems]
+    scored = plan.score(parsed)
+    problems += [f"{item}: {reason}" for item, reason in scored.problems]
     when = None
     try:
         when = parse_when(administered_at)
     except CellError as e:
         problems.append(f"--date (value {administered_at!r}): {e}")
     if problems:
-        return [], problems
-    session = next_session(store, client) if session is None else session
-    return _store_form(plan, store, client, session, context, when, parsed, by), []
+        return [], _risks(plan, f"the form for {client}", scored.flags) + problems
+    administration = clinic.record(plan, client, session, context, when, parsed)
+    return clinic.summary(plan, administration), []
 
 
-def _store_form(plan, store, client, session, context, when, answers, by) -> list[str]:
-    instrument = plan.instrument
-    administration = store.start(
-        client,
-        instrument.id,
-        instrument.version,
-        instrument.content_hash,
-        session,
-        context,
-        by,
-        mode="recorded",
-        administered_at=when,
-    )
-    for item in plan.items:
-        value = answers.get(item.id)
-        if value is not None and value is not NOT_ASKED:
-            store.answer(administration, item.id, value, by)
-    return complete(plan, store, administration, by)
+def _risks(plan: Plan, what: str, flags: dict[str, Optional[bool]]) -> list[str]:
+    """A risk in a form that cannot be stored is said at once, before its problems."""
+    return [
+        f"{what} was not stored, but its answers raise RISK: {s.flag.label}. {s.flag.action}"
+        for s in plan.flags
+        if s.flag.level == "risk" and flags.get(s.flag.id)
+    ]
 
 
 def record_file(
-    registry: Registry,
-    instrument_id: str,
-    path: Path,
-    store: Store,
-    by: str,
-    language: Optional[str] = None,
+    clinic: Clinic, instrument_id: str, path: Path, language: Optional[str] = None
 ) -> tuple[list[str], list[str]]:
-    """Store every valid form of a data file (one per row); report every problem of the rest."""
-    plan = get_plan(instrument_id, registry, language)
-    table = registry.read(path)
-    results = score_table(plan, table)
-    lines = []
+    """Store every valid form of a data file (one per row), each whole or not at all; report
+    every problem of the rest, a risk their answers raise first."""
+    plan = get_plan(instrument_id, clinic.registry, language)
+    results = score_table(plan, clinic.registry.read(path))
+    lines, risks = [], []
     for row in results.rows:
         if not row.valid:
+            risks += _risks(plan, f"row {row.row} (client {row.respondent_id})", row.flags)
             continue
-        client = row.respondent_id
-        session = row.session if row.session is not None else next_session(store, client)
         context = {k: "" if v is None else str(v) for k, v in row.context.items()}
         answers = {item.id: row.answers[item.id] for item in plan.items}
-        lines += _store_form(
-            plan, store, client, session, context, row.administered_at, answers, by
+        administration = clinic.record(
+            plan, row.respondent_id, row.session, context, row.administered_at, answers
         )
-    problems = [str(p) for p in results.problems]
-    return lines, problems
+        lines += clinic.summary(plan, administration)
+    return lines, risks + [str(p) for p in results.problems]
 
 
 def correct_answers(
-    registry: Registry,
-    store: Store,
-    administration: int,
-    answers: tuple[str, ...],
-    reason: str,
-    by: str,
+    clinic: Clinic, administration: int, answers: tuple[str, ...], reason: str
 ) -> list[str]:
-    """Record corrected answers (an empty VALUE withdraws one); nothing changes on a problem."""
-    stored = store.get(administration)
+    """Record corrected answers (an empty VALUE withdraws one), with the alerts they change;
+    nothing changes on a problem."""
+    stored = clinic.store.get(administration)
     if stored.voided_at:
         raise NefkitError(f"administration {administration} was voided")
-    plan = get_plan(stored.instrument, registry)
+    plan = clinic.plan(stored.instrument)
     pairs, problems = _pairs(answers)
     parsed, more = _parse(plan, {k: v for k, v in pairs.items() if v != ""})
     problems += more
@@ -141,8 +116,7 @@ def correct_answers(
     problems += [f"{item}: {reason}" for item, reason in plan.score(merged).problems]
     if problems:
         return problems
-    for item_id in [*parsed, *withdrawn]:
-        store.answer(administration, item_id, merged[item_id], by, reason=reason)
+    clinic.correct(stored, {item: merged[item] for item in [*parsed, *withdrawn]}, reason)
     return []
 
 

@@ -35,6 +35,9 @@ def answer(child, *replies):
 def finish(child):
     child.expect_exact("press Enter to finish: ")
     child.sendline("")
+    child.expect_exact("Please hand the device back to your clinician.")
+    child.expect_exact("Clinician: press Enter to see the summary. ")
+    child.sendline("")
     child.expect(pexpect.EOF)
     child.close()
     return child.before
@@ -126,9 +129,7 @@ def test_follow_ups_skips_and_a_change_in_review(db):
     child.expect_exact("press Enter to finish: ")
     child.sendline("5")  # question 5 is banking: change it to No
     answer(child, "no")
-    child.expect_exact("press Enter to finish: ")
-    child.sendline("")
-    child.expect(pexpect.EOF)
+    finish(child)
     [administration] = stored(db, "C5", "therapy-reflection")
     answers = administration.answers
     assert answers["banking"] == 0 and answers["banking_helpful"] is None
@@ -162,3 +163,71 @@ def test_two_terminals_at_once(db):
     [a] = stored(db, "A", "gad-7")
     [b] = stored(db, "B", "gad-7")
     assert sum(a.answers.values()) == 21 and sum(b.answers.values()) == 0
+
+
+def test_the_client_hands_the_device_back_before_the_summary_appears(db):
+    child = spawn(db, "phq-9", "--client", "C7")
+    answer(child, *[1] * 8, 2, "Somewhat difficult")
+    child.expect_exact("press Enter to finish: ")
+    child.sendline("")
+    child.expect_exact("Clinician: press Enter to see the summary. ")
+    seen_by_the_client = child.before
+    assert "Please hand the device back to your clinician." in seen_by_the_client
+    assert "RISK" not in seen_by_the_client and "total" not in seen_by_the_client
+    child.sendline("")
+    child.expect(pexpect.EOF)
+    after = child.before
+    clear = "\x1b[2J"
+    assert clear in after and "RISK: Thoughts of being better off dead" in after.split(clear)[-1]
+
+
+def test_a_clinician_filling_it_in_sees_the_summary_at_once(db):
+    child = spawn(db, "gad-7", "--client", "C8", "--no-handback")
+    answer(child, *[0] * 7)
+    child.expect_exact("press Enter to finish: ")
+    child.sendline("")
+    child.expect(pexpect.EOF)
+    assert "hand the device back" not in child.before and "GAD-7 total: 0" in child.before
+
+
+def test_an_interrupted_sitting_carries_on_without_repeating_a_finished_instrument(db):
+    child = spawn(db, "phq-9", "gad-7", "--client", "C017")
+    answer(child, *[0] * 9)  # all "Not at all": the difficulty question is not asked
+    child.expect_exact("press Enter to finish: ")
+    child.sendline("")
+    answer(child, 1, 1)
+    child.expect_exact(ANSWER)
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child = spawn(db, "phq-9", "gad-7", "--client", "C017")
+    child.expect_exact(
+        "Patient Health Questionnaire-9 (PHQ-9) finished; Generalized Anxiety Disorder 7-item"
+        " scale (GAD-7) has 2 answers. Carry on with it? [Y/n]"
+    )
+    child.sendline("")
+    child.expect_exact("(PHQ-9) was already finished in this sitting")
+    child.expect_exact("Carrying on from question 3")
+    answer(child, *[1] * 5)
+    output = finish(child)
+    assert "PHQ-9 total: 0" in output and "GAD-7 total: 7" in output
+    [phq] = stored(db, "C017", "phq-9")
+    [gad] = stored(db, "C017", "gad-7")
+    assert (phq.session, gad.session, gad.status) == (1, 1, "finished")
+
+
+def test_a_risk_given_before_stopping_is_shown_to_the_clinician_and_listed(db):
+    child = spawn(db, "phq-9", "--client", "C9")
+    answer(child, *[0] * 8, 3)
+    child.expect_exact(ANSWER)
+    child.sendline("q")
+    child.expect_exact("Clinician: press Enter to see the summary. ")
+    assert "RISK" not in child.before
+    child.sendline("")
+    child.expect(pexpect.EOF)
+    assert "the answers given so far raise" in child.before and "RISK: Thoughts" in child.before
+    store = open_store(db)
+    try:
+        [alert] = store.alerts()
+    finally:
+        store.close()
+    assert (alert.client, alert.kind) == ("C9", "risk")

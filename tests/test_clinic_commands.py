@@ -141,7 +141,8 @@ def test_acknowledging_an_alert(cli):
     assert cli("alerts", "--ack", "1").exit_code == 2  # a note is required
     assert cli("alerts", "--ack", "1", "--note", "Risk assessed; safety plan").exit_code == 0
     assert cli("alerts").output.strip() == "No open alerts."
-    assert "acknowledged by dr-test: Risk assessed; safety plan" in cli("alerts", "--all").output
+    assert "acknowledged by dr-test on " in cli("alerts", "--all").output
+    assert ": Risk assessed; safety plan)" in cli("alerts", "--all").output
 
 
 def read_csv(path):

@@ -9,7 +9,7 @@ import stat
 import pytest
 
 from nefkit.errors import NefkitError
-from nefkit.store import open_store
+from nefkit.store import AlertSpec, open_store
 from nefkit.store.sqlite import MIGRATIONS
 
 
@@ -75,36 +75,113 @@ def test_voiding_keeps_the_administration_with_its_reason(store):
         store.answer(administration, "phq9_1", 1, "dr-a")
 
 
-def test_unfinished_administration_is_found_for_resuming(store):
-    first = start(store)
-    store.answer(first, "phq9_1", 2, "dr-a")
-    assert store.unfinished("C1", "phq-9").answers == {"phq9_1": 2}
-    store.finish(first, "dr-a")
-    assert store.unfinished("C1", "phq-9") is None
+def test_a_transaction_stores_everything_or_nothing(store):
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            administration = start(store)
+            store.answer(administration, "phq9_1", 2, "dr-a")
+            with store.transaction():  # nested: committed with the outer one
+                store.finish(administration, "dr-a")
+            raise RuntimeError("the power went off")
+    assert list(store.administrations(include_voided=True)) == []
+    assert [e["action"] for e in store.audit_log()] == []
 
 
-def test_alerts_are_acknowledged_with_a_note_and_audited(store):
+def test_the_next_session_ignores_voided_administrations(store):
+    assert store.next_session("C1") == 1
+    first = start(store, session=1)
+    second = start(store, session=2)
+    assert store.next_session("C1") == 3 and store.next_session("C2") == 1
+    store.void(second, "entered for the wrong client", "dr-a")
+    assert store.next_session("C1") == 2
+    store.void(first, "entered for the wrong client", "dr-a")
+    assert store.next_session("C1") == 1
+
+
+def risk(administration, label="Item 9 endorsed"):
+    return AlertSpec(administration, "flag:risk", "risk", label, "Ask today.")
+
+
+def test_alerts_follow_the_wanted_set_and_keep_their_acknowledgement(store):
     administration = start(store)
-    alert = store.raise_alert(administration, "risk", "Item 9 endorsed", "Ask today.")
-    [open_alert] = store.alerts()
-    assert (open_alert.client, open_alert.kind, open_alert.label) == (
+    store.sync_alerts([administration], [risk(administration)], "nefkit", "recorded")
+    [alert] = store.alerts()
+    assert (alert.client, alert.kind, alert.label, alert.session) == (
         "C1",
         "risk",
         "Item 9 endorsed",
+        1,
     )
-    store.acknowledge(alert, "Safety plan made with the client", "dr-b")
+    store.acknowledge(alert.id, "Safety plan made with the client", "dr-b")
     assert store.alerts() == []
-    [done] = store.alerts(open_only=False)
-    assert (done.acknowledged_by, done.note) == ("dr-b", "Safety plan made with the client")
     with pytest.raises(NefkitError, match="already acknowledged"):
-        store.acknowledge(alert, "again", "dr-b")
+        store.acknowledge(alert.id, "again", "dr-b")
+    # Still wanted, in other words: the same alert, still acknowledged, in the new words.
+    new_words = risk(administration, "Item 9 endorsed (corrected)")
+    store.sync_alerts([administration], [new_words], "nefkit", "corrected")
+    [same] = store.alerts(open_only=False)
+    assert (same.id, same.label, same.note) == (
+        alert.id,
+        "Item 9 endorsed (corrected)",
+        "Safety plan made with the client",
+    )
+    # No longer wanted: closed with the reason, acknowledgement kept; wanted again: a new one.
+    store.sync_alerts([administration], [], "nefkit", "corrected on 2026-12-05 by dr-b: typo")
+    [closed] = store.alerts(open_only=False)
+    assert (closed.close_reason, closed.acknowledged_by, closed.is_open) == (
+        "corrected on 2026-12-05 by dr-b: typo",
+        "dr-b",
+        False,
+    )
+    store.sync_alerts([administration], [risk(administration)], "nefkit", "corrected back")
+    [again] = store.alerts()
+    assert again.id != alert.id and again.acknowledged_at is None
+    store.sync_alerts([administration], [], "nefkit", "voided")
+    with pytest.raises(NefkitError, match="was closed on .* nothing to acknowledge"):
+        store.acknowledge(again.id, "too late", "dr-b")
+    actions = [e["action"] for e in store.audit_log()]
+    assert actions.count("alert") == 2 and actions.count("close alert") == 2
+
+
+def test_alerts_of_an_earlier_version_are_adopted_or_closed(tmp_path):
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    for statement in filter(str.strip, MIGRATIONS[0].split(";")):
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 1")
+    db.execute(
+        "INSERT INTO administrations (client, instrument, instrument_version, content_hash,"
+        " administered_at, mode, started_at, started_by, finished_at) VALUES"
+        " ('C1', 'phq-9', '1', 'x', '2026-10-01', 'recorded', '2026-10-01', 'a', '2026-10-01')"
+    )
+    for label in ("Item 9 endorsed", "Something no longer true"):
+        db.execute(
+            "INSERT INTO alerts (administration, kind, label, action, raised_at, acknowledged_at,"
+            " acknowledged_by, note) VALUES (1, 'risk', ?, '', '2026-10-01', '2026-10-02', 'b', 'ok')",
+            (label,),
+        )
+    db.commit()
+    db.close()
+    store = open_store(path)
+    try:
+        store.sync_alerts([1], [risk(1)], "nefkit", "recomputed")
+        adopted, closed = store.alerts(open_only=False)
+    finally:
+        store.close()
+    assert (adopted.key, adopted.closed_at, adopted.note) == ("flag:risk", None, "ok")
+    assert (closed.key, closed.close_reason) == ("legacy:2", "recomputed")
 
 
 def test_erasure_removes_the_client_even_from_the_file_bytes(tmp_path, store):
     secret = "my neighbour Mrs Example knows about my treatment"
     administration = start(store, client="C-ERASE")
     store.answer(administration, "other", secret, "dr-a")
-    store.raise_alert(administration, "warning", "Attributed to treatment", "Talk.")
+    store.sync_alerts(
+        [administration],
+        [AlertSpec(administration, "flag:x", "warning", "Attributed to treatment", "Talk.")],
+        "nefkit",
+        "recorded",
+    )
     keep = start(store, client="C-KEEP")
     store.answer(keep, "phq9_1", 1, "dr-a")
     counts = store.erase_client("C-ERASE", "data-protection request", "dr-a")

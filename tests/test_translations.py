@@ -180,6 +180,7 @@ def test_administering_in_german(tmp_path):
             "de",
             "--instruments",
             str(directory),
+            "--no-handback",
         ],
         env=env,
         encoding="utf-8",

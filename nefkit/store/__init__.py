@@ -11,7 +11,8 @@ import datetime as dt
 import getpass
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -68,23 +69,62 @@ class AnswerRecord:
     reason: Optional[str]
 
 
+@dataclass(frozen=True)
+class AlertSpec:
+    """An alert the current record calls for. ``key`` names its condition within the
+    administration (a flag, or a change against one other administration), so that it keeps its
+    acknowledgement while the condition holds, whatever its words."""
+
+    administration: int
+    key: str
+    kind: str
+    label: str
+    action: str
+
+
 @dataclass
 class Alert:
     id: int
     administration: int
     client: str
     instrument: str
-    kind: str  # "risk", "warning", "info" (from a flag) or "deterioration"
+    key: str
+    kind: str  # see nefkit.clinic.ALERT_KINDS
     label: str
     action: str
     raised_at: dt.datetime
+    administered_at: dt.date  # when the client answered (a date or a date-time)
+    session: Optional[int]
     acknowledged_at: Optional[dt.datetime] = None
     acknowledged_by: Optional[str] = None
     note: Optional[str] = None
+    closed_at: Optional[dt.datetime] = None  # when its condition stopped holding
+    closed_by: Optional[str] = None
+    close_reason: Optional[str] = None
+
+    @property
+    def is_open(self) -> bool:
+        """Its condition holds and nobody has acknowledged it yet."""
+        return self.closed_at is None and self.acknowledged_at is None
 
 
 class Store(ABC):
-    """The operations nefkit needs from a database of administrations."""
+    """The operations nefkit needs from a database of administrations.
+
+    Each write is one transaction. :meth:`transaction` groups several into one, so that a form,
+    its finish and the alerts it raises are stored together or not at all."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """Everything written inside is committed together at the end, or not at all; may be
+        nested (the outermost one commits). Held exclusively, so reads inside it (the next
+        session number) stay true until the commit."""
+
+    @abstractmethod
+    def next_session(self, client: str) -> int:
+        """One more than the highest session number of the client's administrations that are
+        not voided (1 for a new client). Call it inside the :meth:`transaction` that starts the
+        administration, so that two writers never get the same number."""
 
     @abstractmethod
     def start(
@@ -132,18 +172,26 @@ class Store(ABC):
         """Administrations with their latest answers, oldest first."""
 
     @abstractmethod
-    def unfinished(self, client: str, instrument: str) -> Optional[Administration]: ...
-
-    @abstractmethod
     def clients(self) -> list[dict[str, Any]]:
-        """Per client: administrations, first and last date, open alerts."""
+        """Per client: administrations, the first and last date they took place, open alerts."""
 
     @abstractmethod
-    def raise_alert(self, administration: int, kind: str, label: str, action: str) -> int: ...
+    def sync_alerts(
+        self,
+        administrations: Iterable[int],
+        wanted: Iterable[AlertSpec],
+        by: str,
+        reason: str,
+    ) -> None:
+        """Make the alerts of ``administrations`` those ``wanted``: an alert whose condition
+        holds keeps its acknowledgement (its words are brought up to date), a new one is raised,
+        and one no longer wanted is closed with ``reason``. Called in the transaction of the
+        write that changed them."""
 
     @abstractmethod
     def alerts(self, open_only: bool = True) -> list[Alert]:
-        """Alerts, newest first."""
+        """Alerts not yet acknowledged whose condition holds; with ``open_only`` False, every
+        alert ever raised, acknowledged and closed ones too."""
 
     @abstractmethod
     def acknowledge(self, alert: int, note: str, by: str) -> None: ...

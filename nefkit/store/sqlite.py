@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -70,10 +71,25 @@ MIGRATIONS = (
         detail TEXT NOT NULL DEFAULT ''
     );
     """,
+    # Alerts are derived from the record: each names the condition it stands for, and is closed
+    # (not deleted) when the condition stops holding, keeping its acknowledgement. Alerts of
+    # earlier versions get a key of their own; the first recomputation adopts or closes them.
+    """
+    ALTER TABLE alerts ADD COLUMN key TEXT NOT NULL DEFAULT '';
+    ALTER TABLE alerts ADD COLUMN closed_at TEXT;
+    ALTER TABLE alerts ADD COLUMN closed_by TEXT;
+    ALTER TABLE alerts ADD COLUMN close_reason TEXT;
+    UPDATE alerts SET key = 'legacy:' || id;
+    CREATE INDEX alerts_administration ON alerts (administration, closed_at);
+    CREATE INDEX administrations_session ON administrations (client, session);
+    """,
 )
 
 
 BUSY_SECONDS = 30  # how long a terminal waits for another that holds the database
+# For the fault-injection tests: the process kills itself (SIGKILL, as a power cut would) just
+# before its N-th write statement or commit, to prove that every state it can leave is whole.
+KILL_AT_WRITE = "NEFKIT_TEST_KILL_AT_WRITE"
 
 
 def _time(text: Optional[str]) -> Optional[dt.datetime]:
@@ -90,6 +106,9 @@ def _when(text: Optional[str]) -> Optional[dt.date]:
 class SqliteStore(Store):
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._depth = 0  # nesting of transaction()
+        self._writes = 0
+        self._kill_at = int(os.environ.get(KILL_AT_WRITE) or 0)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.path.exists():
             # Created readable by its owner only, before SQLite opens it.
@@ -128,7 +147,7 @@ class SqliteStore(Store):
             return  # up to date: no write lock, so a read-only database can still be read
         # The version is read again under the write lock: two terminals opening a new
         # database at once must not both create its tables.
-        with self._transaction():
+        with self.transaction():
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
             if version > len(MIGRATIONS):
                 raise NefkitError(
@@ -140,15 +159,24 @@ class SqliteStore(Store):
                 self.db.execute(f"PRAGMA user_version = {number}")
 
     @contextmanager
-    def _transaction(self):
+    def transaction(self):
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
         # IMMEDIATE takes the write lock up front, so a busy database waits instead of failing
         # half-way through.
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as e:
             raise self._unwritable(e) from None
+        self._depth = 1
         try:
             yield
+            self._fault()
             self.db.execute("COMMIT")
         except BaseException as e:
             if self.db.in_transaction:
@@ -156,6 +184,18 @@ class SqliteStore(Store):
             if isinstance(e, sqlite3.OperationalError):
                 raise self._unwritable(e) from None
             raise
+        finally:
+            self._depth = 0
+
+    def _write(self, sql: str, args=()) -> sqlite3.Cursor:
+        self._fault()
+        return self.db.execute(sql, args)
+
+    def _fault(self) -> None:
+        if self._kill_at:
+            self._writes += 1
+            if self._writes == self._kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
 
     def _unwritable(self, error: sqlite3.OperationalError) -> Exception:
         if "readonly" in str(error):
@@ -171,7 +211,7 @@ class SqliteStore(Store):
         return error
 
     def _audit(self, by: str, action: str, client=None, administration=None, detail="") -> None:
-        self.db.execute(
+        self._write(
             "INSERT INTO audit (at, by, action, client, administration, detail) VALUES (?, ?, ?, ?, ?, ?)",
             (now().isoformat(), by, action, client, administration, detail),
         )
@@ -189,8 +229,8 @@ class SqliteStore(Store):
         administered_at=None,
     ) -> int:
         started = now()
-        with self._transaction():
-            cursor = self.db.execute(
+        with self.transaction():
+            cursor = self._write(
                 "INSERT INTO administrations (client, instrument, instrument_version, content_hash,"
                 " session, administered_at, context, mode, started_at, started_by)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -225,9 +265,9 @@ class SqliteStore(Store):
 
     def answer(self, administration, item, value, by, reason=None) -> None:
         value_json = json.dumps(list(value) if isinstance(value, tuple) else value)
-        with self._transaction():
+        with self.transaction():
             client = self._require(administration)[0]
-            self.db.execute(
+            self._write(
                 "INSERT INTO answers (administration, item, value, at, by, reason) VALUES (?, ?, ?, ?, ?, ?)",
                 (administration, item, value_json, now().isoformat(), by, reason),
             )
@@ -235,18 +275,18 @@ class SqliteStore(Store):
                 self._audit(by, "correct", client, administration, f"{item}: {reason}")
 
     def finish(self, administration, by) -> None:
-        with self._transaction():
+        with self.transaction():
             client = self._require(administration, open_only=True)[0]
-            self.db.execute(
+            self._write(
                 "UPDATE administrations SET finished_at = ? WHERE id = ?",
                 (now().isoformat(), administration),
             )
             self._audit(by, "finish", client, administration)
 
     def void(self, administration, reason, by) -> None:
-        with self._transaction():
+        with self.transaction():
             client = self._require(administration)[0]
-            self.db.execute(
+            self._write(
                 "UPDATE administrations SET voided_at = ?, void_reason = ?, voided_by = ? WHERE id = ?",
                 (now().isoformat(), reason, by, administration),
             )
@@ -321,68 +361,126 @@ class SqliteStore(Store):
         ).fetchall()
         return (self._administration(row) for row in rows)
 
-    def unfinished(self, client, instrument) -> Optional[Administration]:
+    def next_session(self, client) -> int:
         row = self.db.execute(
-            f"SELECT {self._COLUMNS} FROM administrations WHERE client = ? AND instrument = ?"
-            " AND finished_at IS NULL AND voided_at IS NULL ORDER BY id DESC LIMIT 1",
-            (client, instrument),
+            "SELECT MAX(session) FROM administrations WHERE client = ? AND voided_at IS NULL",
+            (client,),
         ).fetchone()
-        return None if row is None else self._administration(row)
+        return (row[0] or 0) + 1
 
     def clients(self) -> list[dict[str, Any]]:
         rows = self.db.execute(
-            "SELECT a.client, COUNT(*), MIN(a.started_at), MAX(a.started_at),"
+            "SELECT a.client, COUNT(*), MIN(a.administered_at), MAX(a.administered_at),"
             " (SELECT COUNT(*) FROM alerts l JOIN administrations b ON l.administration = b.id"
-            "  WHERE b.client = a.client AND l.acknowledged_at IS NULL)"
+            "  WHERE b.client = a.client AND l.acknowledged_at IS NULL AND l.closed_at IS NULL)"
             " FROM administrations a WHERE a.voided_at IS NULL GROUP BY a.client ORDER BY a.client"
         )
         return [
             {
                 "client": c,
                 "administrations": n,
-                "first": _time(first),
-                "last": _time(last),
+                "first": _when(first),
+                "last": _when(last),
                 "open_alerts": alerts,
             }
             for c, n, first, last, alerts in rows
         ]
 
-    def raise_alert(self, administration, kind, label, action) -> int:
-        with self._transaction():
-            client = self._require(administration)[0]
-            cursor = self.db.execute(
-                "INSERT INTO alerts (administration, kind, label, action, raised_at) VALUES (?, ?, ?, ?, ?)",
-                (administration, kind, label, action, now().isoformat()),
-            )
-            self._audit("nefkit", "alert", client, administration, f"{kind}: {label}")
-        return cursor.lastrowid
+    def sync_alerts(self, administrations, wanted, by, reason) -> None:
+        ids = list(administrations)
+        if not ids:
+            return
+        wanted = {(spec.administration, spec.key): spec for spec in wanted}
+        marks = ",".join("?" * len(ids))
+        with self.transaction():
+            current = self.db.execute(
+                "SELECT l.id, l.administration, l.key, l.kind, l.label, l.action, a.client"
+                " FROM alerts l JOIN administrations a ON l.administration = a.id"
+                f" WHERE l.administration IN ({marks}) AND l.closed_at IS NULL ORDER BY l.id",
+                ids,
+            ).fetchall()
+            held = {(adm, key) for _, adm, key, *_ in current}
+            # An alert of an earlier nefkit is adopted when its words are those wanted.
+            words = {(s.administration, s.label): k for k, s in wanted.items() if k not in held}
+            for alert, adm, key, kind, label, action, client in current:
+                if key.startswith("legacy:") and (adm, label) in words:
+                    key = words.pop((adm, label))[1]
+                    self._write("UPDATE alerts SET key = ? WHERE id = ?", (key, alert))
+                spec = wanted.pop((adm, key), None)
+                if spec is None:
+                    self._write(
+                        "UPDATE alerts SET closed_at = ?, closed_by = ?, close_reason = ? WHERE id = ?",
+                        (now().isoformat(), by, reason, alert),
+                    )
+                    self._audit(by, "close alert", client, adm, f"alert {alert}: {reason}")
+                elif (kind, label, action) != (spec.kind, spec.label, spec.action):
+                    self._write(
+                        "UPDATE alerts SET kind = ?, label = ?, action = ? WHERE id = ?",
+                        (spec.kind, spec.label, spec.action, alert),
+                    )
+            for spec in wanted.values():
+                client = self._require(spec.administration)[0]
+                cursor = self._write(
+                    "INSERT INTO alerts (administration, key, kind, label, action, raised_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        spec.administration,
+                        spec.key,
+                        spec.kind,
+                        spec.label,
+                        spec.action,
+                        now().isoformat(),
+                    ),
+                )
+                self._audit(
+                    "nefkit",
+                    "alert",
+                    client,
+                    spec.administration,
+                    f"alert {cursor.lastrowid}, {spec.kind}: {spec.label}",
+                )
 
     def alerts(self, open_only=True) -> list[Alert]:
-        clause = " WHERE l.acknowledged_at IS NULL" if open_only else ""
+        clause = " WHERE l.acknowledged_at IS NULL AND l.closed_at IS NULL" if open_only else ""
         rows = self.db.execute(
-            "SELECT l.id, l.administration, a.client, a.instrument, l.kind, l.label, l.action,"
-            " l.raised_at, l.acknowledged_at, l.acknowledged_by, l.note FROM alerts l"
-            f" JOIN administrations a ON l.administration = a.id{clause} ORDER BY l.id DESC"
+            "SELECT l.id, l.administration, a.client, a.instrument, l.key, l.kind, l.label,"
+            " l.action, l.raised_at, a.administered_at, a.session, l.acknowledged_at,"
+            " l.acknowledged_by, l.note, l.closed_at, l.closed_by, l.close_reason FROM alerts l"
+            f" JOIN administrations a ON l.administration = a.id{clause} ORDER BY l.id"
         )
         return [
             Alert(
-                i, adm, client, instrument, kind, label, action, _time(raised), _time(ack), by, note
+                *row[:8],
+                raised_at=_time(row[8]),
+                administered_at=_when(row[9]),
+                session=row[10],
+                acknowledged_at=_time(row[11]),
+                acknowledged_by=row[12],
+                note=row[13],
+                closed_at=_time(row[14]),
+                closed_by=row[15],
+                close_reason=row[16],
             )
-            for i, adm, client, instrument, kind, label, action, raised, ack, by, note in rows
+            for row in rows
         ]
 
     def acknowledge(self, alert, note, by) -> None:
-        with self._transaction():
+        with self.transaction():
             row = self.db.execute(
-                "SELECT a.client, l.administration, l.acknowledged_at FROM alerts l"
-                " JOIN administrations a ON l.administration = a.id WHERE l.id = ?",
+                "SELECT a.client, l.administration, l.acknowledged_at, l.closed_at, l.close_reason"
+                " FROM alerts l JOIN administrations a ON l.administration = a.id WHERE l.id = ?",
                 (alert,),
             ).fetchone()
             if row is None:
                 raise NefkitError(f"there is no alert {alert}")
             if row[2]:
                 raise NefkitError(f"alert {alert} was already acknowledged")
-            self.db.execute(
+            if row[3]:
+                raise NefkitError(
+                    f"alert {alert} was closed on {row[3][:10]} ({row[4]}); its condition no"
+                    " longer holds, so there is nothing to acknowledge"
+                )
+            self._write(
                 "UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ?, note = ? WHERE id = ?",
                 (now().isoformat(), by, note, alert),
             )
@@ -417,7 +515,7 @@ class SqliteStore(Store):
                 target.close()
 
     def erase_client(self, client, reason, by) -> dict[str, int]:
-        with self._transaction():
+        with self.transaction():
             ids = [
                 r[0]
                 for r in self.db.execute(
@@ -429,16 +527,16 @@ class SqliteStore(Store):
             marks = ",".join("?" * len(ids))
             counts = {
                 "administrations": len(ids),
-                "answers": self.db.execute(
+                "answers": self._write(
                     f"DELETE FROM answers WHERE administration IN ({marks})", ids
                 ).rowcount,
-                "alerts": self.db.execute(
+                "alerts": self._write(
                     f"DELETE FROM alerts WHERE administration IN ({marks})", ids
                 ).rowcount,
             }
-            self.db.execute(f"DELETE FROM administrations WHERE id IN ({marks})", ids)
+            self._write(f"DELETE FROM administrations WHERE id IN ({marks})", ids)
             # Earlier audit entries keep what was done and when, not about whom.
-            self.db.execute(
+            self._write(
                 f"UPDATE audit SET client = NULL, detail = '' WHERE client = ? OR administration IN ({marks})",
                 [client, *ids],
             )

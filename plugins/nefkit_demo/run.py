@@ -49,6 +49,7 @@ def run_demo(output_dir: Path) -> Iterator[str]:
 
 def _clinic(registry, data, db: Path) -> Iterator[str]:
     """The same forms entered into a clinic database, as `nefkit record --file` would."""
+    from nefkit.clinic import Clinic
     from nefkit.recording import record_file
     from nefkit.store import open_store
 
@@ -56,8 +57,9 @@ def _clinic(registry, data, db: Path) -> Iterator[str]:
         db.with_name(db.name + suffix).unlink(missing_ok=True)
     store = open_store(db)
     try:
+        clinic = Clinic(store, registry, "demo")
         for instrument_id in INSTRUMENTS:
-            record_file(registry, instrument_id, data[instrument_id], store, "demo")
+            record_file(clinic, instrument_id, data[instrument_id])
         alerts = store.alerts()
         clients = store.clients()
     finally:
