@@ -51,8 +51,13 @@ class RowView(Mapping):
 
 @dataclass(slots=True)
 class ScoredRow:
-    """One input row. ``scores`` and ``flags`` are empty when the row is invalid (it has
-    problems): nefkit never scores around a value it could not read."""
+    """One input row. ``flags`` maps every flag id to True (raised), False (clear) or None
+    (could not be checked: an answer or score it needs is missing or unreadable), on every row.
+    ``scores`` is empty when the row is invalid (it has problems): nefkit never reports a score
+    around a value it could not read, but a problem elsewhere in the row must not hide a risk,
+    so an invalid row's flags are evaluated from the answers that could be read (a bad cell
+    counts as blank; a score a flag reads is computed from those answers under its
+    missing-data policy)."""
 
     row: int
     respondent_id: Optional[str]

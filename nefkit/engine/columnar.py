@@ -252,25 +252,12 @@ class ColumnarEngine:
         tests = [shape, *[b for b in bad_items if b != "FALSE"]]
         tests += ["__rid = ''", "__ses = -1", "__when = 'e'"]
         bad_cells = "COALESCE(" + " OR ".join(tests) + ", FALSE)"
-        # Follow-ups: not asked when the condition fails on the raw answers (for a valid row
-        # the same as Python's in-order evaluation, see nefkit/plan.py).
-        refs = {
-            item.id: sqlc.SqlRef(
-                item_sql[item.id].value,
-                _item_kind(plan, item),
-                f"({item_sql[item.id].value} IS NULL)",
-            )
-            for item in plan.items
-        }
-        asked = []
-        unasked_answers = []
-        for item, condition in plan.follow_ups:
-            na = _q("na_" + item.id)
-            asked.append(f"NOT {sqlc.condition_sql(condition, refs, self.d)} AS {na}")
-            unasked_answers.append(f"({na} AND {item_sql[item.id].value} IS NOT NULL)")
-            item_sql[item.id] = sqlc.ItemColumns(
-                item_sql[item.id].value, na, item_sql[item.id].is_float
-            )
+        # Follow-ups: not asked where the condition is false, in layers (see nefkit/plan.py).
+        asked = sqlc.follow_up_layers(plan, self.d, item_sql, lambda i: _q("na_" + i))
+        unasked_answers = [
+            f"({item_sql[item.id].not_asked} AND {item_sql[item.id].value} IS NOT NULL)"
+            for item, _ in plan.follow_ups
+        ]
         self.item_sql = item_sql
         compiled = sqlc.compile_plan(plan, self.d, item_sql)
         self.compiled = compiled
@@ -278,8 +265,9 @@ class ColumnarEngine:
         def compose(src: str, lean: bool) -> str:
             query = f"SELECT *, {', '.join(parse)} FROM ({src})"
             query = f"SELECT *, {', '.join(values)}, ({bad_cells}) AS __badcell FROM ({query})"
-            if asked:
-                query = f"SELECT *, {', '.join(asked)} FROM ({query})"
+            for layer in asked:
+                columns = ", ".join(f"{expr} AS {name}" for name, expr in layer)
+                query = f"SELECT *, {columns} FROM ({query})"
             bad = " OR ".join(["__badcell", *unasked_answers])
             query = f"SELECT *, ({bad}) AS __bad FROM ({query})"
             if lean:
@@ -570,9 +558,8 @@ class ColumnarEngine:
                 f"(CASE WHEN {reason} <> '' THEN {sql_text(score.score_id + ': ')} || {reason} END)"
             )
             complete.append(f"{st} = 'complete'")
-        for flag_id, raised, unknown in self.compiled.flags:
-            text = sqlc.flag_text(raised, unknown)
-            out.append((f"flag_{flag_id}", f"(CASE WHEN __bad THEN NULL ELSE {text} END)"))
+        for flag_id, condition in self.compiled.flags:  # on invalid rows too
+            out.append((f"flag_{flag_id}", sqlc.flag_text(condition)))
         out.append(("row_status", "(CASE WHEN __bad THEN 'invalid' ELSE 'scored' END)"))
         valid_notes = d.concat_ws("'; '", notes) if notes else "NULL"
         all_complete = " AND ".join(complete) or "TRUE"
@@ -876,7 +863,7 @@ class ColumnarEngine:
         natives = [c.native for c in self.source.cells]
         select = self._select_columns()
         sql_scores = [s for s in self.compiled.scores if s.sql is not None]
-        sql_flags = [(f, r, u) for f, r, u in self.compiled.flags if r]
+        sql_flags = [flag_id for flag_id, condition in self.compiled.flags if condition]
         batches = self._batches(select, plan.changes)
         width = len(natives)
         n_items = len(items)
@@ -927,10 +914,7 @@ class ColumnarEngine:
                     row.scores[s.score_id] = ScoreValue(
                         _score_value(value, is_float, kinds[s.score_id]), status, answered, reason
                     )
-                raised = record[position : position + len(sql_flags)]
-                unknown = record[position + len(sql_flags) : position + 2 * len(sql_flags)]
-                for (flag_id, _, _), up, unk in zip(sql_flags, raised, unknown):
-                    row.flags[flag_id] = True if up else (None if unk else False)
+                row.flags.update(zip(sql_flags, record[position : position + len(sql_flags)]))
                 valid_rows.append(row)
                 out.append(row)
             self._python_scores(valid_rows)
@@ -949,7 +933,7 @@ class ColumnarEngine:
 
     def _select_columns(self) -> list[str]:
         """What a ScoredRow is built from: row facts, raw cells, answers, not-asked flags, every
-        score's five parts, the flags' raised and unknown tests."""
+        score's five parts, the flags' conditions (NULL: could not be checked)."""
         d = self.d
         items = [item.id for item in self.plan.items]
         select = ["__row", "__bad", "__rid", "__ses", "__when"]
@@ -965,8 +949,7 @@ class ColumnarEngine:
             if s.sql is not None:
                 v, st, a, f = (s.column(p, d) for p in sqlc.COLUMN_PARTS)
                 select += [v, st, f"COALESCE({self._reason(s)}, '')", a, f]
-        sql_flags = [(r, u) for _, r, u in self.compiled.flags if r]
-        select += [r for r, _ in sql_flags] + [u for _, u in sql_flags]
+        select += [condition for _, condition in self.compiled.flags if condition]
         return select
 
     def _batches(self, select: list[str], changes) -> Iterator[list[tuple]]:
@@ -1011,15 +994,10 @@ class ColumnarEngine:
             for row, result in zip(rows, results):
                 row.scores[step.score.id] = result
             values[step.score.id] = [r.value for r in results]
-        for step, (flag_id, raised, _) in zip(plan.flags, self.compiled.flags):
-            if raised:
-                continue
-            up = step.condition.evaluate_batch(values)
-            refs = [values[r] for r in step.refs]
-            for i, row in enumerate(rows):
-                row.flags[flag_id] = (
-                    True if up[i] else (None if any(c[i] is None for c in refs) else False)
-                )
+        for step, (flag_id, condition) in zip(plan.flags, self.compiled.flags):
+            if not condition:
+                for row, state in zip(rows, step.condition.evaluate_batch(values)):
+                    row.flags[flag_id] = state
         # keep the plan's flag order
         order = [s.flag.id for s in plan.flags]
         for row in rows:
@@ -1415,12 +1393,6 @@ def _score_value(value, is_float, kind):
     if kind == "boolean":
         return bool(value)
     return value
-
-
-def _item_kind(plan: Plan, item) -> str:
-    from ..checks import item_output
-
-    return item_output(plan.instrument, item).kind
 
 
 def _duckdb_version() -> str:
