@@ -98,9 +98,13 @@ def score(
     engine: str = "python",
     language: str | None = None,
 ) -> Results:
-    """Score a data file; iterate ``results.rows`` (once) to run it. ``engine`` is "python",
-    "duckdb" (the columnar engine, for large files) or "auto" (see nefkit.engine); answers
-    given as labels are read in ``language`` (one the instrument has; default its first)."""
+    """Score a data file; iterate ``results.rows`` (once) to run it, or render the results.
+    ``engine`` is "python", "duckdb" (the columnar engine, for large files) or "auto" (see
+    nefkit.engine); answers given as labels are read in ``language`` (one the instrument has;
+    default its first). Every row has its flags (True, False, or None: could not be checked),
+    invalid rows too; afterwards ``results.flag_tally`` counts the unknown flags and the flags
+    raised on invalid rows, and ``results.flag_warnings()`` words those of risk flags, as
+    ``nefkit score`` prints them."""
     reg = reg or get_registry()
     plan = get_plan(instrument, reg, language)
     if engine != "python":

@@ -118,6 +118,7 @@ def _stream(
     while chunk := list(islice(rows_iter, CHUNK)):
         for scored in _score_chunk(plan, chunk, columns, parsers):
             results.row_count += 1
+            results.flag_tally.add(scored)
             if scored.problems:
                 results.invalid_count += 1
                 results.problems.extend(scored.problems)

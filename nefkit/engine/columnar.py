@@ -66,7 +66,7 @@ from .. import __version__
 from ..errors import NefkitError, RuleFailed
 from ..plan import Plan
 from ..responses import AnswerParser, CellError, parse_session, parse_when
-from ..results import CellProblem, ChangeRow, Provenance, Results, ScoredRow
+from ..results import CellProblem, ChangeRow, FlagTally, Provenance, Results, ScoredRow
 from ..rules import NOT_ASKED, ScoreValue
 from ..scoring import Columns, _respondent, _score_chunk
 from ..tabular import change_columns, score_columns
@@ -300,6 +300,8 @@ class ColumnarEngine:
         )
         self._history = None
         self.notes_udf = self._notes_udf()
+        self.flag_tally = FlagTally()
+        self.tally_udf = self._tally_udf()
 
     def _raw_pack(self) -> str:
         """An invalid row's raw cells as one list of text (cast back by ``_raw_unpack``; a
@@ -507,6 +509,42 @@ class ColumnarEngine:
         params = ["BOOLEAN", "BIGINT", "BIGINT", "BOOLEAN", *(c.sql_type for c in cells)]
         return self.udf.add("notes", fn, params, "VARCHAR", side_effects=True)
 
+    def _tally_udf(self) -> str:
+        """Tells ``flag_tally`` the flags of a row DuckDB writes (see ``_tallied``) and returns
+        the row's status unchanged."""
+        flag_ids = [step.flag.id for step in self.plan.flags]
+        states = {"yes": True, "no": False, "unknown": None}
+
+        def fn(number, status, *flags):
+            # The tally skips rows with nothing to tell: DuckDB may evaluate a CASE branch for
+            # rows that do not take it.
+            shown = {f: states[v] for f, v in zip(flag_ids, flags)}
+            self.flag_tally.add_flags(number, shown, status != "invalid")
+            return status
+
+        params = ["BIGINT", "VARCHAR", *(["VARCHAR"] * len(flag_ids))]
+        return self.udf.add("tally", fn, params, "VARCHAR", side_effects=True)
+
+    def _tallied(self, query: str, columns: list[tuple[str, str]]) -> str:
+        """``query`` (output columns ``o0``, ``o1``, ...) with its flags told to ``flag_tally``
+        where one could not be checked or is raised on an invalid row: the rows ``nefkit
+        score`` warns about, few, counted as the file is written."""
+        names = [name for name, _ in columns]
+        flags = [_q(f"o{names.index('flag_' + step.flag.id)}") for step in self.plan.flags]
+        if not flags:
+            return query
+        k = names.index("row_status")
+        status = _q(f"o{k}")
+        unknown = " OR ".join(f"{f} = 'unknown'" for f in flags)
+        raised = " OR ".join(f"{f} = 'yes'" for f in flags)
+        call = f"{self.tally_udf}(o0, {status}, {', '.join(flags)})"
+        tallied = (
+            f"(CASE WHEN {unknown} OR ({status} = 'invalid' AND ({raised})) THEN {call}"
+            f" ELSE {status} END) AS {status}"
+        )
+        select = [tallied if i == k else _q(f"o{i}") for i in range(len(names))]
+        return f"SELECT {', '.join(select)} FROM ({query})"
+
     def _notes_call(self) -> str:
         length = "__len" if self.source.normalised and self.source.format == "csv" else "NULL"
         extra = "__extra" if length != "NULL" else "NULL"
@@ -692,6 +730,7 @@ class ColumnarEngine:
         typed = kind != "csv"
         names = score_columns(results)
         self.problems.clear()
+        self.flag_tally = FlagTally()
         columns = self.output_columns(typed)
         results.provenance.renderer = (
             f"{kind}: nefkit {__version__} (duckdb engine {_duckdb_version()})"
@@ -707,9 +746,10 @@ class ColumnarEngine:
             else:
                 source = self._materialise() if self.plan.changes else f"({self._with_notes()})"
                 query = f"SELECT {self._select(columns)} FROM {source}"
-            rows = self._copy(query, names, path, kind)
+            rows = self._copy(self._tallied(query, columns), names, path, kind)
         results.row_count = rows
         results.invalid_count = len(self.problems)
+        results.flag_tally = self.flag_tally
         results.problems = [p for number in sorted(self.problems) for p in self.problems[number]]
         results.rows = iter(())
         stem = path.with_name(path.stem)
@@ -790,7 +830,10 @@ class ColumnarEngine:
 
         select = self._select(columns)
         queries = [
-            f"SELECT {select} FROM ({self._with_notes(self.compose(piece, lean=False))})"
+            self._tallied(
+                f"SELECT {select} FROM ({self._with_notes(self.compose(piece, lean=False))})",
+                columns,
+            )
             for piece in pieces
         ]
         bodies = [path] + [self.workdir / f"out{k}" for k in range(1, len(queries))]
@@ -922,6 +965,7 @@ class ColumnarEngine:
                 self._keep_python_scores(valid_rows, kept)
             for row in out:
                 results.row_count += 1
+                results.flag_tally.add(row)
                 if row.problems:
                     results.invalid_count += 1
                     results.problems.extend(row.problems)
