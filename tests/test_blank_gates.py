@@ -170,6 +170,11 @@ id = "much"
 label = "Much"
 when = "f1 >= 2"
 level = "risk"
+
+[[flags]]
+id = "high"
+label = "High total"
+when = "total >= 3"
 """
 
 
@@ -191,14 +196,14 @@ def test_a_sum_over_follow_ups_of_a_blank_gate_is_missing_not_zero(gated_plan):
     assert (total.value, total.status) == (None, "not scorable")  # was 0, complete
     assert total.reason == "2 of 2 answers missing (f1, f2); every answer is needed"
     assert scored.scores["tolerant"].status == "not scorable"  # 2 missing, 1 allowed
-    assert scored.flags == {"much": None}
+    assert scored.flags == {"much": None, "high": None}
 
 
 def test_a_no_gate_makes_its_follow_ups_not_applicable(gated_plan):
     scored = score_both(gated_plan, {"gate": 0})
     assert (scored.scores["total"].value, scored.scores["total"].status) == (0, "complete")
     assert scored.scores["deep"].status == "complete"  # f3's gate f1 was not asked: nor was f3
-    assert scored.flags == {"much": False}
+    assert scored.flags == {"much": False, "high": False}
 
 
 def test_a_follow_up_answered_after_a_blank_gate_counts(gated_plan):
@@ -209,7 +214,7 @@ def test_a_follow_up_answered_after_a_blank_gate_counts(gated_plan):
     assert (tolerant.value, tolerant.status) == (6.0, "prorated")  # 3 * 2 items / 1 answered
     # f1 = 3 asks f3, which is blank: missing.
     assert scored.scores["deep"].reason == "1 of 2 answers missing (f3); every answer is needed"
-    assert scored.flags == {"much": True}
+    assert scored.flags == {"much": True, "high": None}
 
 
 @pytest.mark.parametrize(
@@ -235,25 +240,35 @@ def test_nefkit_score_writes_missing_for_follow_ups_of_a_blank_gate(gated, tmp_p
         "a,,,,\n"  # all blank
         "b,0,,,\n"  # No: not asked
         "c,,3,,\n"  # gate blank, f1 answered: kept
-        "d,1,2,1,0\n",
+        "d,1,2,1,0\n"
+        "e,0,3,,\n",  # No, yet f1 answered: invalid; its flags read f1 as not asked
         encoding="utf-8",
     )
     out = tmp_path / "out.csv"
     args = ["score", "gated", data, "-o", out, "--instruments", gated, "--engine", engine]
     result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert result.exit_code == 0, result.output
     with open(out, encoding="utf-8", newline="") as handle:
         rows = {r["respondent_id"]: r for r in csv.DictReader(handle)}
     shown = {
-        k: (r["total"], r["total_status"], r["tolerant"], r["deep_status"], r["flag_much"])
-        for k, r in rows.items()
+        k: (r["total"], r["total_status"], r["tolerant"], r["deep_status"]) for k, r in rows.items()
     }
     assert shown == {
-        "a": ("", "not scorable", "", "not scorable", "unknown"),
-        "b": ("0", "complete", "", "complete", "no"),
-        "c": ("", "not scorable", "6.0", "not scorable", "yes"),
-        "d": ("3", "complete", "3", "complete", "yes"),
+        "a": ("", "not scorable", "", "not scorable"),
+        "b": ("0", "complete", "", "complete"),
+        "c": ("", "not scorable", "6.0", "not scorable"),
+        "d": ("3", "complete", "3", "complete"),
+        "e": ("", "", "", ""),
     }
     assert rows["b"]["tolerant_status"] == "not scorable"  # no question of it applied
+    flags = {k: (r["flag_much"], r["flag_high"]) for k, r in rows.items()}
+    assert flags == {
+        "a": ("unknown", "unknown"),
+        "b": ("no", "no"),
+        "c": ("yes", "unknown"),
+        "d": ("yes", "yes"),
+        "e": ("no", "no"),  # total over f1 and f2 not asked is 0, not 3
+    }
+    assert result.exit_code == 1  # row e's answer to a question not asked
+    assert "Problem: row 6, column f1 (value '3'): answered, but" in result.stderr
     assert "could not be checked in 1 row (row 2)" in result.stderr
-    assert result.stderr.splitlines()[-1].endswith("; a flag could not be checked in 1 row")
+    assert "; a flag could not be checked in 2 rows" in result.stderr

@@ -206,6 +206,11 @@ label = "Gate without how"
 when = "gate == 1 and not answered(gate_how)"
 
 [[flags]]
+id = "gate_sum_high"
+label = "High sum with a follow-up"
+when = "gate_sum >= 6"
+
+[[flags]]
 id = "deep"
 label = "Strong agreement in the follow-ups"
 when = "gate_why == 4 or not gate_how < 4"

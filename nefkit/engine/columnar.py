@@ -253,9 +253,9 @@ class ColumnarEngine:
         tests += ["__rid = ''", "__ses = -1", "__when = 'e'"]
         bad_cells = "COALESCE(" + " OR ".join(tests) + ", FALSE)"
         # Follow-ups: not asked where the condition is false, in layers (see nefkit/plan.py).
-        asked = sqlc.follow_up_layers(plan, self.d, item_sql, lambda i: _q("na_" + i))
+        asked = sqlc.follow_up_layers(plan, self.d, item_sql, _q)
         unasked_answers = [
-            f"({item_sql[item.id].not_asked} AND {item_sql[item.id].value} IS NOT NULL)"
+            f"({item_sql[item.id].not_asked} AND {_q('v_' + item.id)} IS NOT NULL)"
             for item, _ in plan.follow_ups
         ]
         self.item_sql = item_sql

@@ -52,12 +52,14 @@ def plan_sql(plan: Plan, dialect: str, table: str = "answers") -> str:
         items[item.id] = sqlc.ItemColumns(value, None)
     if readable:
         steps.append(readable)
-    steps += sqlc.follow_up_layers(plan, d, items, lambda i: d.ident(f"{PREFIX}na_{i}"))
+    readable_values = {item_id: columns.value for item_id, columns in items.items()}
+    steps += sqlc.follow_up_layers(plan, d, items, lambda stem: d.ident(PREFIX + stem))
     compiled = sqlc.compile_plan(plan, d, items, prefix=f"{PREFIX}s")
     missing = [s.score_id for s in compiled.scores if s.sql is None]
     missing += [f"flag_{flag_id}" for flag_id, condition in compiled.flags if not condition]
     steps += compiled.layers()
-    problems = [(cond, note) for _, cond, note in cells] + _unasked_problems(plan, d, items)
+    problems = [(cond, note) for _, cond, note in cells]
+    problems += _unasked_problems(plan, d, items, readable_values)
     bad = d.ident(f"{PREFIX}invalid")
     steps.append([(bad, "(" + " OR ".join(["FALSE", *(cond for cond, _ in problems)]) + ")")])
     out: list[tuple[str, str]] = []
@@ -158,11 +160,12 @@ def _cell_problems(plan: Plan, d: sqlc.Dialect) -> list[tuple[str, str, str]]:
     return out
 
 
-def _unasked_problems(plan: Plan, d: sqlc.Dialect, items) -> list[tuple[str, str]]:
-    """(condition, note) for each follow-up answered although its condition is false."""
+def _unasked_problems(plan: Plan, d: sqlc.Dialect, items, values) -> list[tuple[str, str]]:
+    """(condition, note) for each follow-up answered (``values``: its readable value) although
+    its condition is false."""
     out = []
     for item, condition in plan.follow_ups:
-        col, na = items[item.id].value, items[item.id].not_asked
+        col, na = values[item.id], items[item.id].not_asked
         shown = (
             d.int_text(col)
             if item.type in ("choice", "yes_no")

@@ -462,10 +462,12 @@ class ItemColumns:
 def follow_up_layers(
     plan, d: Dialect, items: dict[str, ItemColumns], name: Callable[[str], str]
 ) -> list[list[tuple[str, str]]]:
-    """The not-asked column of every follow-up (named ``name(item id)``): TRUE exactly where its
+    """The not-asked column of every follow-up (``name("na_" + id)``): TRUE exactly where its
     condition is FALSE, as Python decides in item order (nefkit/plan.py). A follow-up whose
     condition reads an earlier follow-up comes in a later layer and sees that one as not asked
-    where it was not. ``items`` is updated to name the not-asked columns."""
+    where it was not. A last layer holds each follow-up's value as rules receive it
+    (``name("a_" + id)``): NULL where it was not asked, also when it was answered anyway (an
+    invalid row, whose flags still read the scores). ``items`` is updated to name both."""
     from ..checks import item_output
 
     refs = {
@@ -479,11 +481,15 @@ def follow_up_layers(
         depth[item.id] = level = 1 + max(gates, default=-1)
         if level == len(layers):
             layers.append([])
-        column = name(item.id)
-        layers[level].append((column, f"COALESCE(NOT {condition_sql(condition, refs, d)}, FALSE)"))
-        items[item.id] = replace(items[item.id], not_asked=column)
-        refs[item.id] = replace(refs[item.id], not_asked=column)
-    return layers
+        na = name("na_" + item.id)
+        layers[level].append((na, f"COALESCE(NOT {condition_sql(condition, refs, d)}, FALSE)"))
+        refs[item.id] = replace(refs[item.id], not_asked=na)
+    asked = []
+    for item, _ in plan.follow_ups:
+        value, na = items[item.id].value, refs[item.id].not_asked
+        asked.append((name("a_" + item.id), f"(CASE WHEN {na} THEN NULL ELSE {value} END)"))
+        items[item.id] = replace(items[item.id], value=asked[-1][0], not_asked=na)
+    return layers + ([asked] if asked else [])
 
 
 def compile_plan(
