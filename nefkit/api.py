@@ -11,7 +11,7 @@ from .plan import Plan
 from .problems import Problem
 from .registry import Registry, build_registry
 from .renderers import RenderOptions
-from .results import Results
+from .results import FlagTally, Results
 from .scoring import score_table
 
 
@@ -155,11 +155,15 @@ def render(
 
 
 def _only(rows, results: Results, respondent: str):
-    """One respondent's rows; once they are exhausted, only their changes and problems remain."""
+    """One respondent's rows; once they are exhausted, only their changes, problems and flag
+    tally remain."""
     kept = set()
+    tally = FlagTally()
     for row in rows:
         if row.respondent_id == respondent:
             kept.add(row.row)
+            tally.add(row)
             yield row
     results.changes[:] = [c for c in results.changes if c.respondent_id == respondent]
     results.problems[:] = [p for p in results.problems if p.row in kept]
+    results.flag_tally = tally

@@ -115,3 +115,28 @@ def test_the_python_api_tells_the_same(tmp_path, engine):
     assert results.flag_tally.unchecked_rows == 2
     assert [str(results.flag_tally.raised_invalid["self_harm_thoughts"])] == ["rows 4, 5"]
     assert len(results.flag_warnings()) == 2
+
+
+def test_a_client_report_tells_only_about_its_client(tmp_path, engine):
+    data = phq_file(tmp_path / "phq.csv")
+    out = tmp_path / "date.html"
+    args = ["score", "phq-9", data, "-o", out, "--respondent", "date", "--engine", engine]
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    assert warnings == [
+        f"Warning: risk flag '{RISK}' is raised in 1 row that is invalid for scoring (row 4):"
+        " the flag stands, whatever the problems"
+    ]
+    assert "could not be checked" not in result.stderr  # rows 3 and 6 are other clients'
+
+
+def test_the_text_report_shows_the_risk_of_an_invalid_row(tmp_path):
+    data = phq_file(tmp_path / "phq.csv")
+    out = tmp_path / "out.txt"
+    CliRunner().invoke(cli, ["score", "phq-9", str(data), "-o", str(out)])
+    blocks = out.read_text(encoding="utf-8").split("\n\n")
+    [bad3] = [b for b in blocks if b.startswith("bad3")]
+    assert "RISK RAISED: Thoughts of being better off dead" in bad3
+    assert "NOT SCORED: row 5, column phq9_3" in bad3
+    [bad9] = [b for b in blocks if b.startswith("bad9")]
+    assert "RISK could not be checked (an answer it needs is missing or unreadable)" in bad9
