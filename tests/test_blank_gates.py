@@ -9,7 +9,7 @@ import csv
 
 import pytest
 from click.testing import CliRunner
-from helpers import plan, registry, score_both, values
+from helpers import registry, score_both, values
 
 import nefkit
 from nefkit.cli import cli
@@ -25,22 +25,25 @@ def neq20(**answers) -> dict:
     return {item: 0 for item in NEQ20} | answers
 
 
-def tolerant_neq20(max_missing: int) -> Plan:
+def neq20_plan(max_missing: int = 0) -> Plan:
     """NEQ-20 whose scores accept ``max_missing`` unknown answers (the shipped form accepts
-    none), to see the follow-ups of a blank gate counted under a prorating policy."""
+    none), plus a score a service might add over the 20 impact follow-ups: a ``sum`` (every
+    applicable answer needed) or, with ``max_missing``, a ``prorated_sum``."""
     instrument = registry().instrument("neq-20")
     scores = [
         s.model_copy(update={"params": {**s.params, "max_missing": max_missing}})
+        if max_missing
+        else s
         for s in instrument.scores
     ]
-    return Plan(instrument.model_copy(update={"scores": scores}), registry().rule_map)
-
-
-def neq20_with_impact_sum() -> Plan:
-    """NEQ-20 with a plain ``sum`` of the 20 impact follow-ups, as a service might add."""
-    instrument = registry().instrument("neq-20")
-    impacts = Score(id="impacts", label="Impacts", rule="sum", items=[f"{i}_impact" for i in NEQ20])
-    scores = [*instrument.scores, impacts]
+    impacts = [f"{item}_impact" for item in NEQ20]
+    if max_missing:
+        params = {"max_missing": max_missing}
+        scores.append(
+            Score(id="impacts", label="Impacts", rule="prorated_sum", items=impacts, params=params)
+        )
+    else:
+        scores.append(Score(id="impacts", label="Impacts", rule="sum", items=impacts))
     return Plan(instrument.model_copy(update={"scores": scores}), registry().rule_map)
 
 
@@ -58,9 +61,15 @@ BLANK_GATE = neq20(
 
 
 def test_neq20_blank_gate_follows_the_shipped_policy():
-    """NEQ-20 tolerates no unknown effect: every score is not scorable, 19 of 20 answered."""
-    scored = score_both(plan("neq-20"), BLANK_GATE)
+    """NEQ-20 tolerates no unknown effect: every NEQ score is not scorable, 19 of 20 answered
+    (as before: the NEQ rules never read the follow-ups of an unknown effect). The sum of the
+    impacts has 3 applicable (neq01's unknown, neq02's and neq03's; the 17 others not asked),
+    1 missing: not scorable, where it was 3 + 1 = 4, complete."""
+    scored = score_both(neq20_plan(), BLANK_GATE)
     assert scored.problems == []
+    impacts = scored.scores.pop("impacts")
+    assert (impacts.value, impacts.status, impacts.answered) == (None, "not scorable", 2)
+    assert impacts.reason == "1 of 3 answers missing (neq01_impact); every answer is needed"
     for result in scored.scores.values():
         assert (result.value, result.status, result.answered) == (None, "not scorable", 19)
         assert result.reason == "1 of 20 answers missing (neq01); every answer is needed"
@@ -69,7 +78,7 @@ def test_neq20_blank_gate_follows_the_shipped_policy():
 
 
 def test_neq20_blank_gate_under_a_prorating_policy():
-    scored = score_both(tolerant_neq20(1), BLANK_GATE)
+    scored = score_both(neq20_plan(max_missing=1), BLANK_GATE)
     # Known effects: neq02 (impact 3, treatment) and neq03 (impact 1, other); neq01 unknown.
     assert values(scored) == {
         "effects": 2,  # neq02 + neq03
@@ -79,6 +88,7 @@ def test_neq20_blank_gate_under_a_prorating_policy():
         "impact_mean": 2.0,  # 4 / 2 effects
         "impact_treatment": 3,  # neq02's 3
         "impact_other": 1,  # neq03's 1
+        "impacts": 6.0,  # (3 + 1) * 3 applicable / 2 answered; was 4, complete
     }
     assert {r.status for r in scored.scores.values()} == {"prorated"}
     assert scored.flags == {"suicidal_thoughts": False, "effects_from_treatment": True}
@@ -86,19 +96,20 @@ def test_neq20_blank_gate_under_a_prorating_policy():
 
 def test_neq20_answers_to_follow_ups_of_a_blank_gate_are_kept_and_no_problem():
     """Impact and cause given, "experienced?" left blank: we cannot say they should not have
-    been answered (the form was not refused as before). The effect itself stays unknown to
-    the NEQ rules, which count only what was experienced."""
+    been answered (before, the form was refused). The effect itself stays unknown to the NEQ
+    rules, which count only what was experienced; the sum of the impacts counts the answer."""
     answers = BLANK_GATE | {"neq01_impact": 4, "neq01_cause": 1}
-    assert score_both(plan("neq-20"), answers).problems == []
-    scored = score_both(tolerant_neq20(1), answers)
+    scored = score_both(neq20_plan(), answers)
+    assert scored.problems == []
+    assert scored.scores["effects"].status == "not scorable"
+    impacts = scored.scores["impacts"]
+    assert (impacts.value, impacts.status) == (8, "complete")  # 4 + 3 + 1
+    scored = score_both(neq20_plan(max_missing=1), answers)
     assert values(scored)["effects"] == 2 and values(scored)["impact_total"] == 4
-    # A plain sum of the impacts counts the answer given: 4 + 3 + 1, the 17 others not asked.
-    summed = score_both(neq20_with_impact_sum(), answers).scores["impacts"]
-    assert (summed.value, summed.status) == (8, "complete")
 
 
 def test_an_empty_neq20_form_is_not_zero_complete():
-    scored = score_both(neq20_with_impact_sum(), {})
+    scored = score_both(neq20_plan(), {})
     for result in scored.scores.values():
         assert (result.value, result.status, result.answered) == (None, "not scorable", 0)
     assert scored.scores["effects"].reason.startswith("20 of 20 answers missing (neq01, neq02,")
