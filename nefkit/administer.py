@@ -58,10 +58,13 @@ class Conversation:
     # -- which questions apply -------------------------------------------------------------
 
     def _values(self) -> dict[str, Any]:
+        """The answers, with NOT_ASKED for every follow-up the conversation leaves out: it asks
+        one only when its condition holds, not after a skipped gate (scoring then counts that
+        follow-up as missing, see nefkit/plan.py)."""
         values: dict[str, Any] = {}
         for item in self.plan.items:
             condition = self.conditions.get(item.id)
-            if condition is not None and not condition.evaluate(values):
+            if condition is not None and condition.evaluate(values) is not True:
                 values[item.id] = NOT_ASKED
             else:
                 values[item.id] = self.answers.get(item.id)

@@ -11,7 +11,7 @@ from .plan import Plan
 from .problems import Problem
 from .registry import Registry, build_registry
 from .renderers import RenderOptions
-from .results import Results
+from .results import FlagTally, Results
 from .scoring import score_table
 
 
@@ -98,9 +98,13 @@ def score(
     engine: str = "python",
     language: str | None = None,
 ) -> Results:
-    """Score a data file; iterate ``results.rows`` (once) to run it. ``engine`` is "python",
-    "duckdb" (the columnar engine, for large files) or "auto" (see nefkit.engine); answers
-    given as labels are read in ``language`` (one the instrument has; default its first)."""
+    """Score a data file; iterate ``results.rows`` (once) to run it, or render the results.
+    ``engine`` is "python", "duckdb" (the columnar engine, for large files) or "auto" (see
+    nefkit.engine); answers given as labels are read in ``language`` (one the instrument has;
+    default its first). Every row has its flags (True, False, or None: could not be checked),
+    invalid rows too; afterwards ``results.flag_tally`` counts the unknown flags and the flags
+    raised on invalid rows, and ``results.flag_warnings()`` words those of risk flags, as
+    ``nefkit score`` prints them."""
     reg = reg or get_registry()
     plan = get_plan(instrument, reg, language)
     if engine != "python":
@@ -151,11 +155,15 @@ def render(
 
 
 def _only(rows, results: Results, respondent: str):
-    """One respondent's rows; once they are exhausted, only their changes and problems remain."""
+    """One respondent's rows; once they are exhausted, only their changes, problems and flag
+    tally remain."""
     kept = set()
+    tally = FlagTally()
     for row in rows:
         if row.respondent_id == respondent:
             kept.add(row.row)
+            tally.add(row)
             yield row
     results.changes[:] = [c for c in results.changes if c.respondent_id == respondent]
     results.problems[:] = [p for p in results.problems if p.row in kept]
+    results.flag_tally = tally

@@ -315,7 +315,11 @@ def score_command(
     DATA has a respondent_id column, optionally administered_at and session, one column per
     answer named by item id (see nefkit show INSTRUMENT_ID), and any other columns, which are
     carried through as context. Answers may be codes or labels. Every problem is listed on
-    stderr and in the output's notes; the exit status is 1 if any row had one.
+    stderr and in the output's notes; the exit status is 1 if any row had one. A row with a
+    problem gets no scores, but its flags are checked on the answers that could be read. A
+    flag is yes, no or unknown (an answer it needs is missing or unreadable); the last line
+    counts the rows with an unknown flag, and a risk flag that is unknown, or raised on an
+    invalid row, is a warning naming the rows.
     """
     from . import api
     from .engine import choose_engine, columnar_output
@@ -340,12 +344,18 @@ def score_command(
     progress.done()
     for problem in results.problems:
         click.echo(f"Problem: {problem}", err=True)
+    for warning in results.flag_warnings():  # after the problems, so that none hides a risk
+        click.echo(f"Warning: {warning}", err=True)
     scored = results.row_count - results.invalid_count
     summary = (
         f"Scored {scored} of {results.row_count} rows of {data} with {instrument_id} into {output}"
     )
     if results.changes:
         summary += f"; {len(results.changes)} change scores"
+    unchecked = results.flag_tally.unchecked_rows
+    if unchecked:
+        rows = "1 row" if unchecked == 1 else f"{unchecked} rows"
+        summary += f"; a flag could not be checked in {rows}"
     click.echo(summary, err=True)
     if results.problems:
         rows = len({p.row for p in results.problems})

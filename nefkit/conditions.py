@@ -7,21 +7,32 @@ A condition decides whether a follow-up question is asked or a flag is raised::
     supports has 9 or group in [1, 2]
 
 Operands on the left are item or score ids; on the right, numbers. ``has`` tests whether a
-multiple-choice answer (a tuple of codes) includes a value. A comparison with an unanswered (or
-not asked) item is false, so ``x != 1`` does not hold for a blank ``x``; test blanks with
-``answered(x)``.
+multiple-choice answer (a tuple of codes) includes a value.
 
-Each node evaluates one administration (``evaluate``) or a column batch (``evaluate_batch``).
+A condition has three values (Kleene's logic): True, False, or None when it is unknown.
+
+- A test of an unanswered item, or of a score that is not scorable (None), is unknown: the
+  answer could have made it hold or not.
+- A test of a follow-up that was not asked (``NOT_ASKED``) is False: there is nothing to hold.
+  So is a comparison with free text, a label or a multiple-choice answer.
+- ``answered(x)`` is never unknown: a blank is known not to be answered.
+- ``not`` unknown is unknown; ``and`` is False if any operand is False, else unknown if any is
+  unknown, else True; ``or`` is True if any operand is True, else unknown if any is unknown,
+  else False. So ``x != 1`` and ``not x == 1`` are both unknown for a blank ``x``.
+
+A follow-up is not asked only when its condition is False; a flag is raised when its condition
+is True and could not be checked when it is unknown. Each node evaluates one administration
+(``evaluate``) or a column batch (``evaluate_batch``).
 """
 
 from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 from .errors import NefkitError
 
@@ -46,69 +57,79 @@ _TOKEN = re.compile(
 )
 
 Number = Union[int, float]
+Truth = Optional[bool]  # True, False, or None: unknown
+
+
+class _Test:
+    """An elementary test of one item or score: unknown when its value is None, else whether
+    the value (an answer, NOT_ASKED, a score) satisfies it."""
+
+    ref: str
+
+    def holds(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def evaluate(self, answers: Mapping[str, Any]) -> Truth:
+        value = answers.get(self.ref)
+        return None if value is None else self.holds(value)
+
+    def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[Truth]:
+        holds = self.holds
+        return [None if value is None else holds(value) for value in columns[self.ref]]
 
 
 @dataclass(frozen=True)
-class Compare:
+class Compare(_Test):
     ref: str
     op: str
     value: Number
 
-    def evaluate(self, answers: Mapping[str, Any]) -> bool:
-        answer = answers.get(self.ref)
-        return isinstance(answer, (int, float)) and _COMPARISONS[self.op](answer, self.value)
-
-    def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[bool]:
-        compare, value = _COMPARISONS[self.op], self.value
-        return [isinstance(a, (int, float)) and compare(a, value) for a in columns[self.ref]]
+    def holds(self, value: Any) -> bool:
+        return isinstance(value, (int, float)) and _COMPARISONS[self.op](value, self.value)
 
     def __str__(self) -> str:
         return f"{self.ref} {self.op} {_number(self.value)}"
 
 
 @dataclass(frozen=True)
-class In:
+class In(_Test):
     ref: str
     values: tuple[Number, ...]
 
-    def evaluate(self, answers: Mapping[str, Any]) -> bool:
-        answer = answers.get(self.ref)
-        return isinstance(answer, (int, float)) and answer in self.values
-
-    def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[bool]:
-        values = self.values
-        return [isinstance(a, (int, float)) and a in values for a in columns[self.ref]]
+    def holds(self, value: Any) -> bool:
+        return isinstance(value, (int, float)) and value in self.values
 
     def __str__(self) -> str:
         return f"{self.ref} in [{', '.join(map(_number, self.values))}]"
 
 
 @dataclass(frozen=True)
-class Has:
+class Has(_Test):
     ref: str
     value: Number
 
-    def evaluate(self, answers: Mapping[str, Any]) -> bool:
-        answer = answers.get(self.ref)
-        return isinstance(answer, tuple) and self.value in answer
-
-    def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[bool]:
-        value = self.value
-        return [isinstance(a, tuple) and value in a for a in columns[self.ref]]
+    def holds(self, value: Any) -> bool:
+        return isinstance(value, tuple) and self.value in value
 
     def __str__(self) -> str:
         return f"{self.ref} has {_number(self.value)}"
 
 
 @dataclass(frozen=True)
-class Answered:
+class Answered(_Test):
     ref: str
 
-    def evaluate(self, answers: Mapping[str, Any]) -> bool:
-        return _answered(answers.get(self.ref))
+    def holds(self, value: Any) -> bool:
+        if isinstance(value, (int, float)):
+            return True
+        return isinstance(value, (str, tuple)) and len(value) > 0
 
-    def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[bool]:
-        return [_answered(a) for a in columns[self.ref]]
+    # Never unknown: a blank is known not to be answered.
+    def evaluate(self, answers: Mapping[str, Any]) -> Truth:
+        return self.holds(answers.get(self.ref))
+
+    def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[Truth]:
+        return [self.holds(value) for value in columns[self.ref]]
 
     def __str__(self) -> str:
         return f"answered({self.ref})"
@@ -118,11 +139,11 @@ class Answered:
 class Not:
     operand: Condition
 
-    def evaluate(self, answers: Mapping[str, Any]) -> bool:
-        return not self.operand.evaluate(answers)
+    def evaluate(self, answers: Mapping[str, Any]) -> Truth:
+        return _not(self.operand.evaluate(answers))
 
-    def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[bool]:
-        return [not v for v in self.operand.evaluate_batch(columns)]
+    def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[Truth]:
+        return [_not(v) for v in self.operand.evaluate_batch(columns)]
 
     def __str__(self) -> str:
         return f"not {_wrap(self.operand)}"
@@ -132,11 +153,11 @@ class Not:
 class And:
     operands: tuple[Condition, ...]
 
-    def evaluate(self, answers: Mapping[str, Any]) -> bool:
-        return all(o.evaluate(answers) for o in self.operands)
+    def evaluate(self, answers: Mapping[str, Any]) -> Truth:
+        return _and(o.evaluate(answers) for o in self.operands)
 
-    def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[bool]:
-        return [all(vs) for vs in zip(*(o.evaluate_batch(columns) for o in self.operands))]
+    def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[Truth]:
+        return [_and(vs) for vs in zip(*(o.evaluate_batch(columns) for o in self.operands))]
 
     def __str__(self) -> str:
         return " and ".join(_wrap(o) for o in self.operands)
@@ -146,14 +167,38 @@ class And:
 class Or:
     operands: tuple[Condition, ...]
 
-    def evaluate(self, answers: Mapping[str, Any]) -> bool:
-        return any(o.evaluate(answers) for o in self.operands)
+    def evaluate(self, answers: Mapping[str, Any]) -> Truth:
+        return _or(o.evaluate(answers) for o in self.operands)
 
-    def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[bool]:
-        return [any(vs) for vs in zip(*(o.evaluate_batch(columns) for o in self.operands))]
+    def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[Truth]:
+        return [_or(vs) for vs in zip(*(o.evaluate_batch(columns) for o in self.operands))]
 
     def __str__(self) -> str:
         return " or ".join(_wrap(o) for o in self.operands)
+
+
+def _not(value: Truth) -> Truth:
+    return None if value is None else not value
+
+
+def _and(values: Iterable[Truth]) -> Truth:
+    result: Truth = True
+    for value in values:
+        if value is False:
+            return False
+        if value is None:
+            result = None
+    return result
+
+
+def _or(values: Iterable[Truth]) -> Truth:
+    result: Truth = False
+    for value in values:
+        if value is True:
+            return True
+        if value is None:
+            result = None
+    return result
 
 
 Condition = Union[Compare, In, Has, Answered, Not, And, Or]
@@ -166,12 +211,6 @@ def _number(value: Number) -> str:
         return str(value)
     text = format(Decimal(repr(value)), "f")
     return text if "." in text else text + ".0"  # 1e16 is a float; keep it one when read back
-
-
-def _answered(answer: Any) -> bool:
-    if isinstance(answer, (int, float)):
-        return True
-    return isinstance(answer, (str, tuple)) and len(answer) > 0
 
 
 def _wrap(condition: Condition) -> str:

@@ -3,6 +3,12 @@ each score from what, which flags to raise and how change is classified.
 
 The plan runs one administration at a time (:meth:`Plan.score`, used when administering) or a
 batch of columns (:meth:`Plan.score_batch`, used for data files); both must agree exactly.
+
+Follow-ups are decided in item order with the three-valued conditions of
+:mod:`nefkit.conditions`: a follow-up whose condition is False was not asked (NOT_ASKED, and an
+answer given to it is a problem); one whose condition is unknown (its gating answer is blank)
+keeps what was given, a blank staying None, so that scores over it follow their missing-data
+policy and no answer is called one to a question that should not have been asked.
 """
 
 from __future__ import annotations
@@ -43,8 +49,9 @@ class ChangeStep:
 
 @dataclass
 class Scored:
-    """One administration's results. A flag is True (raised), False, or None when it could not be
-    checked because an answer or score it depends on is missing."""
+    """One administration's results. A flag is True (raised), False (clear), or None when it
+    could not be checked: its condition is unknown because an answer or score it needs is
+    missing."""
 
     scores: dict[str, ScoreValue]
     flags: dict[str, Optional[bool]]
@@ -104,7 +111,7 @@ class Plan:
         values: dict[str, Any] = {item.id: answers.get(item.id) for item in self.items}
         problems = []
         for item, condition in self.follow_ups:
-            if not condition.evaluate(values):
+            if condition.evaluate(values) is False:
                 if values[item.id] is not None:
                     problems.append((item.id, self._not_asked_reason(item, condition, values)))
                 values[item.id] = NOT_ASKED
@@ -119,12 +126,7 @@ class Plan:
                 raise self._failed(step, error, 0) from error
             scores[step.score.id] = result
             values[step.score.id] = result.value
-        flags = {}
-        for step in self.flags:
-            raised = step.condition.evaluate(values)
-            flags[step.flag.id] = (
-                True if raised else (None if any(values[r] is None for r in step.refs) else False)
-            )
+        flags = {step.flag.id: step.condition.evaluate(values) for step in self.flags}
         return Scored(scores, flags, problems)
 
     def score_batch(
@@ -145,13 +147,15 @@ class Plan:
         return scores, flags, problems
 
     def apply_conditions(self, values: dict[str, list[Any]]) -> list[tuple[int, str, str]]:
-        """Mark follow-ups whose condition does not hold as NOT_ASKED, in place; return
-        (row index, item id, reason) for each such follow-up that was answered anyway."""
+        """Mark follow-ups whose condition is False as NOT_ASKED, in place and in item order (a
+        follow-up of a follow-up sees whether its gate was asked); return (row index, item id,
+        reason) for each such follow-up that was answered anyway. Where the condition is
+        unknown the answer, or blank, stays."""
         problems = []
         for item, condition in self.follow_ups:
             column = values[item.id]
             for index, asked in enumerate(condition.evaluate_batch(values)):
-                if not asked:
+                if asked is False:
                     if column[index] is not None:
                         row = {ref: values[ref][index] for ref in values}
                         reason = self._not_asked_reason(item, condition, row)
@@ -169,14 +173,7 @@ class Plan:
             results = self.compute(step, [values[i] for i in step.inputs])
             scores[step.score.id] = results
             values[step.score.id] = [r.value for r in results]
-        flags = {}
-        for step in self.flags:
-            raised = step.condition.evaluate_batch(values)
-            refs = [values[r] for r in step.refs]
-            flags[step.flag.id] = [
-                True if up else (None if any(col[i] is None for col in refs) else False)
-                for i, up in enumerate(raised)
-            ]
+        flags = {step.flag.id: step.condition.evaluate_batch(values) for step in self.flags}
         return scores, flags
 
     def compute(self, step: ScoreStep, columns: list[list[Any]]) -> list[ScoreValue]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from bisect import insort
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -51,8 +53,13 @@ class RowView(Mapping):
 
 @dataclass(slots=True)
 class ScoredRow:
-    """One input row. ``scores`` and ``flags`` are empty when the row is invalid (it has
-    problems): nefkit never scores around a value it could not read."""
+    """One input row. ``flags`` maps every flag id to True (raised), False (clear) or None
+    (could not be checked: an answer or score it needs is missing or unreadable), on every row.
+    ``scores`` is empty when the row is invalid (it has problems): nefkit never reports a score
+    around a value it could not read, but a problem elsewhere in the row must not hide a risk,
+    so an invalid row's flags are evaluated from the answers that could be read (a bad cell
+    counts as blank; a score a flag reads is computed from those answers under its
+    missing-data policy)."""
 
     row: int
     respondent_id: Optional[str]
@@ -110,10 +117,62 @@ class Provenance(BaseModel):
         return f"{self.instrument_id} {self.instrument_version} {self.content_hash[:19]}"
 
 
+SHOWN_ROWS = 5  # row numbers a warning names before "…"
+
+
+@dataclass
+class RowSample:
+    """How many rows, and the first few of their numbers (the smallest, in whatever order the
+    rows arrive: the columnar engine scores pieces of a file at once)."""
+
+    count: int = 0
+    first: list[int] = field(default_factory=list)
+
+    def add(self, row: int) -> None:
+        self.count += 1
+        if len(self.first) < SHOWN_ROWS or row < self.first[-1]:
+            insort(self.first, row)
+            del self.first[SHOWN_ROWS:]
+
+    def __str__(self) -> str:
+        more = ", …" if self.count > len(self.first) else ""
+        word = "row" if self.count == 1 else "rows"
+        return f"{word} {', '.join(map(str, self.first))}{more}"
+
+
+@dataclass
+class FlagTally:
+    """What the flags said that a summary must not lose, counted as rows pass: per flag id the
+    rows where it could not be checked (``unknown``) and the invalid rows where it was raised
+    (``raised_invalid``), and how many rows have a flag that could not be checked."""
+
+    unchecked_rows: int = 0
+    unknown: dict[str, RowSample] = field(default_factory=dict)
+    raised_invalid: dict[str, RowSample] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, row: ScoredRow) -> None:
+        self.add_flags(row.row, row.flags, row.valid)
+
+    def add_flags(self, number: int, flags: Mapping[str, Optional[bool]], valid: bool) -> None:
+        """One row's flags; safe to call from several threads (DuckDB's)."""
+        unknown = [flag_id for flag_id, state in flags.items() if state is None]
+        raised = [] if valid else [flag_id for flag_id, state in flags.items() if state]
+        if not unknown and not raised:
+            return
+        with self._lock:
+            self.unchecked_rows += bool(unknown)
+            for flag_id in unknown:
+                self.unknown.setdefault(flag_id, RowSample()).add(number)
+            for flag_id in raised:
+                self.raised_invalid.setdefault(flag_id, RowSample()).add(number)
+
+
 @dataclass
 class Results:
     """A scored dataset, streamed: iterate ``rows`` once; ``problems`` grows as rows pass and
-    ``changes`` is complete once ``rows`` is exhausted."""
+    ``changes`` is complete once ``rows`` is exhausted, as is ``flag_tally`` (flags that could
+    not be checked, or were raised on invalid rows), which :meth:`flag_warnings` words."""
 
     instrument: Instrument
     plan: Plan
@@ -124,3 +183,31 @@ class Results:
     changes: list[ChangeRow] = field(default_factory=list)
     row_count: int = 0
     invalid_count: int = 0
+    flag_tally: FlagTally = field(default_factory=FlagTally)
+
+    def flag_warnings(self) -> list[str]:
+        """A sentence per risk flag that could not be checked in some rows, or that was raised
+        in rows invalid for scoring (whose problems might otherwise hide it)."""
+        tally, lines = self.flag_tally, []
+        for step in self.plan.flags:
+            if step.flag.level != "risk":
+                continue
+            name = f"risk flag '{step.flag.label}'"
+            unknown = tally.unknown.get(step.flag.id)
+            if unknown:
+                lines.append(
+                    f"{name} could not be checked in {_rows(unknown.count)} ({unknown}):"
+                    " an answer it needs is missing or unreadable"
+                )
+            raised = tally.raised_invalid.get(step.flag.id)
+            if raised:
+                verb = "is" if raised.count == 1 else "are"
+                lines.append(
+                    f"{name} is raised in {_rows(raised.count)} that {verb} invalid for scoring"
+                    f" ({raised}): the flag stands, whatever the problems"
+                )
+        return lines
+
+
+def _rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 
 class _NotAsked:
-    """The answer to a follow-up whose condition did not hold: not missing, just not applicable."""
+    """The answer to a follow-up whose condition is false: not missing, just not applicable. A
+    follow-up whose condition is unknown (its gating answer blank) is None when blank."""
 
     _instance = None
 
@@ -41,7 +42,7 @@ class _NotAsked:
 NOT_ASKED = _NotAsked()
 
 # What a rule receives per input: a code or number, the codes of a multiple-choice answer, free
-# text, None for a blank, or NOT_ASKED.
+# text, None for a blank (also a follow-up of a blank gate), or NOT_ASKED.
 Value = Union[int, float, tuple, str, None, _NotAsked]
 Status = Literal["complete", "prorated", "not scorable"]
 

@@ -118,6 +118,7 @@ def _stream(
     while chunk := list(islice(rows_iter, CHUNK)):
         for scored in _score_chunk(plan, chunk, columns, parsers):
             results.row_count += 1
+            results.flag_tally.add(scored)
             if scored.problems:
                 results.invalid_count += 1
                 results.problems.extend(scored.problems)
@@ -196,15 +197,14 @@ def _score_chunk(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow
         # A follow-up of an unreadable answer would only repeat that problem.
         if not unreadable[i]:
             problems[i].append(CellProblem(numbers[i], item_id, raw[item_id][i], reason))
-    valid = [i for i, p in enumerate(problems) if not p]
-    subset = {item_id: [values[i] for i in valid] for item_id, values in answers.items()}
+    # Every row is scored from the answers that could be read (a bad cell is blank), so that
+    # a problem elsewhere in the row never hides a flag; an invalid row keeps only its flags.
     try:
-        scores, flags = plan.score_columns(subset)
+        scores, flags = plan.score_columns(dict(answers))
     except RuleFailed as failed:
         if failed.index is not None:
-            failed.row = f"row {numbers[valid[failed.index]]}"
+            failed.row = f"row {numbers[failed.index]}"
         raise
-    position_of = {i: p for p, i in enumerate(valid)}
     out = []
     for i, (respondent, when, session) in enumerate(meta):
         row = ScoredRow(
@@ -216,11 +216,10 @@ def _score_chunk(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow
             answers=RowView(answers, i),
             cells=RowView(raw, i),
             problems=problems[i],
+            flags={flag_id: column[i] for flag_id, column in flags.items()},
         )
         if not problems[i]:
-            p = position_of[i]
-            row.scores = {score_id: column[p] for score_id, column in scores.items()}
-            row.flags = {flag_id: column[p] for flag_id, column in flags.items()}
+            row.scores = {score_id: column[i] for score_id, column in scores.items()}
         out.append(row)
     return out
 

@@ -2,10 +2,11 @@
 
 Columns: ``row`` (the input row number), ``respondent_id``, ``administered_at``, ``session``, the
 context columns carried through from the input, then per score its value (column named by score
-id) and ``<score>_status`` (complete, prorated or not scorable), then ``flag_<id>`` per flag
-(yes, no, or unknown when an answer it depends on is missing), ``row_status`` (scored or
-invalid), ``notes`` (why a score is missing, or every problem of an invalid row) and
-``instrument`` (id, version and content hash of the definition used).
+id) and ``<score>_status`` (complete, prorated or not scorable), empty on an invalid row,
+then ``flag_<id>`` per flag (yes, no, or unknown when an answer it needs is missing or
+unreadable), on every row, invalid ones included, ``row_status`` (scored or invalid),
+``notes`` (why a score is missing, or every problem of an invalid row) and ``instrument`` (id,
+version and content hash of the definition used).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def score_record(results: Results, row: ScoredRow) -> list[Any]:
         record += [display(result.value), result.status]
         if result.reason:
             notes.append(f"{step.score.id}: {result.reason}")
-    record += [_FLAG[row.flags[s.flag.id]] if row.valid else None for s in results.plan.flags]
+    record += [_FLAG[row.flags[s.flag.id]] for s in results.plan.flags]
     notes += [str(problem) for problem in row.problems]
     record += [
         "scored" if row.valid else "invalid",

@@ -597,14 +597,15 @@ def test_neq_effect_table_by_hand():
         ("No", 1, 20.0),
         ("Yes", 4, 80.0),
     ]
-    # Follow-ups: asked of r1 r2 r4 r7; not asked of r3 (No) and r5 (blank): never missing.
+    # Follow-ups: asked of r1 r2 r4 r7; not asked of r3 (No); r5's gate is blank, so whether
+    # they applied is unknown and their blanks are missing: 2 of 5 (r5, r7) for the impact.
     impact = items["neq01_impact"]
-    assert (impact.asked, impact.answered, impact.missing, impact.not_asked) == (4, 3, 1, 2)
-    assert impact.missing_percent == 25
+    assert (impact.asked, impact.answered, impact.missing, impact.not_asked) == (5, 3, 2, 1)
+    assert impact.missing_percent == 40
     assert [x.count for x in impact.distribution] == [0, 0, 1, 1, 1]
     assert (impact.floor_percent, impact.ceiling_percent) == (0, 100 / 3)
     cause = items["neq01_cause"]
-    assert (cause.answered, cause.missing, cause.not_asked) == (3, 1, 2)
+    assert (cause.answered, cause.missing, cause.not_asked) == (3, 2, 1)  # missing: r4, r5
     # Scale order: "The treatment I received" (1), then "Other circumstances" (0).
     assert [(x.code, x.count) for x in cause.distribution] == [(1, 2), (0, 1)]
     # Floor and ceiling are the lowest and highest codes, whatever their order on the form.

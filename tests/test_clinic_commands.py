@@ -62,10 +62,16 @@ def test_a_form_with_problems_is_not_stored(cli, tmp_path):
         "'oops' is not ITEM=VALUE",
         "phq9_1 (value '7'): not an answer to phq9_1",
         "phq9_99: phq-9 has no such question",
-        "phq9_10: answered, but this question is asked only when",
     ):
         assert expected in result.output
     assert "forms with problems were not stored" in result.output
+    # Items 1-9 blank or unreadable: whether item 10 applied is unknown, so answering it is
+    # no problem; items 1-9 all 0: it was not asked.
+    assert "phq9_10" not in result.output
+    zeros = [f"phq9_{k}=0" for k in range(1, 10)]
+    result = cli("record", "phq-9", "--client", "C1", *zeros, "phq9_10=1")
+    assert result.exit_code == 1
+    assert "phq9_10: answered, but this question is asked only when" in result.output
     store = open_store(tmp_path / "clinic.db")
     assert list(store.administrations()) == []
     store.close()

@@ -1,4 +1,5 @@
-"""The condition language of ``when = "..."``: grammar, evaluation, printing and errors."""
+"""The condition language of ``when = "..."``: grammar, three-valued evaluation (in Python and in
+SQL), printing and errors."""
 
 from __future__ import annotations
 
@@ -189,20 +190,64 @@ def test_answered_is_false_for_an_absent_id():
     assert parse("answered(x)").evaluate({}) is False
 
 
-@pytest.mark.parametrize("blank", [None, NOT_ASKED, "absent"])
-@pytest.mark.parametrize(
-    "text", ["x == 1", "x != 1", "x < 1", "x <= 1", "x > 1", "x >= 1", "x in [1, 2]", "x has 1"]
-)
-def test_unanswered_and_not_asked_make_every_test_false(text, blank):
+TESTS = ["x == 1", "x != 1", "x < 1", "x <= 1", "x > 1", "x >= 1", "x in [1, 2]", "x has 1"]
+
+
+@pytest.mark.parametrize("blank", [None, "absent"])
+@pytest.mark.parametrize("text", TESTS)
+def test_a_test_of_an_unanswered_item_is_unknown(text, blank):
     answers = {} if blank == "absent" else {"x": blank}
-    assert parse(text).evaluate(answers) is False
+    assert parse(text).evaluate(answers) is None
+    assert parse(f"not {text}").evaluate(answers) is None
 
 
-def test_not_equal_does_not_hold_for_a_blank_but_not_equal_does():
-    # Documented: "x != 1 does not hold for a blank x"; "not x == 1" does.
-    assert parse("x != 1").evaluate({"x": None}) is False
-    assert parse("not x == 1").evaluate({"x": None}) is True
+@pytest.mark.parametrize("text", TESTS)
+def test_a_test_of_a_follow_up_not_asked_is_false(text):
+    assert parse(text).evaluate({"x": NOT_ASKED}) is False
+    assert parse(f"not {text}").evaluate({"x": NOT_ASKED}) is True
+
+
+def test_not_equal_and_not_equal_are_both_unknown_for_a_blank():
+    # Documented: "x != 1 and not x == 1 are both unknown for a blank x".
+    assert parse("x != 1").evaluate({"x": None}) is None
+    assert parse("not x == 1").evaluate({"x": None}) is None
     assert parse("not x == 1").evaluate({"x": NOT_ASKED}) is True
+
+
+@pytest.mark.parametrize("blank", [None, NOT_ASKED, "absent"])
+def test_answered_is_never_unknown(blank):
+    answers = {} if blank == "absent" else {"x": blank}
+    assert parse("answered(x)").evaluate(answers) is False
+    assert parse("not answered(x)").evaluate(answers) is True
+
+
+# a == 1 is True, False or unknown for these answers of a.
+TRUTH = {True: 1, False: 0, None: None}
+
+
+@pytest.mark.parametrize("left", [True, False, None])
+@pytest.mark.parametrize("right", [True, False, None])
+def test_and_or_follow_kleene_truth_tables(left, right):
+    answers = {"a": TRUTH[left], "b": TRUTH[right]}
+    both = parse("a == 1 and b == 1").evaluate(answers)
+    either = parse("a == 1 or b == 1").evaluate(answers)
+    # and: False if any is False, else unknown if any is unknown, else True; or the other way.
+    assert both is (False if False in (left, right) else None if None in (left, right) else True)
+    assert either is (True if True in (left, right) else None if None in (left, right) else False)
+    for form, expected in (("and", both), ("or", either)):
+        batch = parse(f"a == 1 {form} b == 1").evaluate_batch({k: [v] for k, v in answers.items()})
+        assert batch == [expected]
+
+
+@pytest.mark.parametrize("value, expected", [(True, False), (False, True), (None, None)])
+def test_not_keeps_unknown_unknown(value, expected):
+    assert parse("not a == 1").evaluate({"a": TRUTH[value]}) is expected
+
+
+def test_a_score_that_is_not_scorable_is_unknown():
+    assert parse("total >= 20").evaluate({"total": None}) is None
+    assert parse("total >= 20 or phq9_9 > 0").evaluate({"total": None, "phq9_9": 1}) is True
+    assert parse("total >= 20 and phq9_9 > 0").evaluate({"total": None, "phq9_9": 0}) is False
 
 
 def test_text_answers_never_satisfy_a_comparison():
@@ -230,7 +275,9 @@ def test_phq9_follow_up_condition():
     zeros = {f"phq9_{i}": 0 for i in range(1, 10)}
     assert condition.evaluate(zeros) is False
     assert condition.evaluate({**zeros, "phq9_9": 1}) is True
-    assert condition.evaluate({**zeros, "phq9_9": None}) is False
+    # item 9 blank: whether the difficulty question applied is unknown
+    assert condition.evaluate({**zeros, "phq9_9": None}) is None
+    assert condition.evaluate({**zeros, "phq9_8": 2, "phq9_9": None}) is True
 
 
 # --------------------------------------------------------------------------------------------
@@ -425,8 +472,9 @@ answer_values = st.one_of(
 answer_dicts = st.dictionaries(refs, answer_values)
 
 
-def _oracle(condition, answers) -> bool:
-    """The documented meaning of a condition, written independently of nefkit's evaluator."""
+def _oracle(condition, answers) -> bool | None:
+    """The documented meaning of a condition, written independently of nefkit's evaluator:
+    Kleene's three values, None for unknown."""
     comparisons = {
         "==": operator.eq,
         "!=": operator.ne,
@@ -438,6 +486,8 @@ def _oracle(condition, answers) -> bool:
     if isinstance(condition, (Compare, In, Has, Answered)):
         answer = answers.get(condition.ref)
         number = type(answer) in (int, float)
+        if answer is None and not isinstance(condition, Answered):
+            return None
         if isinstance(condition, Compare):
             return number and comparisons[condition.op](answer, condition.value)
         if isinstance(condition, In):
@@ -445,11 +495,13 @@ def _oracle(condition, answers) -> bool:
         if isinstance(condition, Has):
             return type(answer) is tuple and condition.value in answer
         return number or (type(answer) in (str, tuple) and len(answer) > 0)
+    values = [_oracle(o, answers) for o in getattr(condition, "operands", ())]
     if isinstance(condition, Not):
-        return not _oracle(condition.operand, answers)
+        value = _oracle(condition.operand, answers)
+        return None if value is None else not value
     if isinstance(condition, And):
-        return all(_oracle(o, answers) for o in condition.operands)
-    return any(_oracle(o, answers) for o in condition.operands)
+        return False if False in values else None if None in values else True
+    return True if True in values else None if None in values else False
 
 
 @settings(max_examples=300, deadline=None)
@@ -476,11 +528,63 @@ def test_evaluate_batch_agrees_with_evaluate(condition, answers):
     assert condition.evaluate_batch(columns) == [condition.evaluate(row) for row in rows]
 
 
+# Each ref as the columnar engine holds it: its kind, its SQL type and the Python values it
+# takes (besides None and NOT_ASKED).
+SQL_REFS = {
+    "a": ("number", "DOUBLE", st.integers(-3, 12)),
+    "b": ("number", "DOUBLE", st.integers(-30, 30).map(lambda n: n / 10)),
+    "c": ("codes", "INTEGER[]", answer_values.filter(lambda v: type(v) is tuple)),
+    "x1": ("text", "VARCHAR", st.sampled_from(["free text", "1"])),
+    "phq9_9": ("boolean", "BOOLEAN", st.booleans()),
+    "neq01_cause": ("label", "VARCHAR", st.sampled_from(["Mild", "Severe"])),
+}
+
+
+@st.composite
+def sql_rows(draw):
+    rows = []
+    for _ in range(draw(st.integers(1, 4))):
+        rows.append(
+            {
+                ref: draw(st.one_of(st.none(), st.just(NOT_ASKED), values))
+                for ref, (_, _, values) in SQL_REFS.items()
+            }
+        )
+    return rows
+
+
+@settings(max_examples=300, deadline=None)
+@given(conditions, sql_rows())
+def test_sql_conditions_agree_with_python_three_valued(condition, rows):
+    """The SQL a condition compiles to (as the columnar engine and nefkit sql run it) gives
+    Python's True, False or unknown (NULL) for every answer, blank and not asked included."""
+    duckdb = pytest.importorskip("duckdb")
+    from nefkit.engine import sql
+
+    con = duckdb.connect()
+    columns = ", ".join(f"{ref} {kind}, na_{ref} BOOLEAN" for ref, (_, kind, _) in SQL_REFS.items())
+    con.execute(f"CREATE TABLE t (k INTEGER, {columns})")
+    for k, row in enumerate(rows):
+        cells = []
+        for ref in SQL_REFS:
+            value = row[ref]
+            cells += [None if value is NOT_ASKED else value, value is NOT_ASKED]
+            if type(value) is tuple:
+                cells[-2] = list(value)
+        con.execute(f"INSERT INTO t VALUES (?{', ?' * len(cells)})", [k, *cells])
+    refs = {ref: sql.SqlRef(ref, kind, f"na_{ref}") for ref, (kind, _, _) in SQL_REFS.items()}
+    query = sql.condition_sql(condition, refs, sql.DIALECTS["duckdb"])
+    got = [v for (v,) in con.execute(f"SELECT {query} FROM t ORDER BY k").fetchall()]
+    assert got == [condition.evaluate(row) for row in rows], query
+
+
 @settings(max_examples=200, deadline=None)
-@given(leaves.filter(lambda t: not isinstance(t, Answered)), st.sampled_from([None, NOT_ASKED]))
-def test_comparisons_with_a_blank_are_false(test, blank):
-    assert test.evaluate({test.ref: blank}) is False
-    assert Not(test).evaluate({test.ref: blank}) is True
+@given(leaves.filter(lambda t: not isinstance(t, Answered)))
+def test_comparisons_with_a_blank_are_unknown_and_with_not_asked_false(test):
+    assert test.evaluate({test.ref: None}) is None
+    assert Not(test).evaluate({test.ref: None}) is None
+    assert test.evaluate({test.ref: NOT_ASKED}) is False
+    assert Not(test).evaluate({test.ref: NOT_ASKED}) is True
 
 
 _token_soup = st.lists(

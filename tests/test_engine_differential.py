@@ -64,12 +64,16 @@ def run(*args):
     return CliRunner().invoke(cli, ["score", *map(str, args)])
 
 
-def problems(output: str) -> list[str]:
-    return [line for line in output.splitlines() if line.startswith(("Problem:", "Error:"))]
+def said(output: str, out) -> list[str]:
+    """The problems, the warnings (risk flags unknown or raised on invalid rows) and the last
+    line (rows scored, flags that could not be checked), wherever the output went."""
+    lines = output.replace(str(out.parent), "OUT").splitlines()
+    return [line for line in lines if line.startswith(("Problem:", "Warning:", "Scored", "Error:"))]
 
 
 def compare(tmp_path, instrument: str, data, extra=()):
-    """Score ``data`` with both engines; every output file, problem and the exit status agree."""
+    """Score ``data`` with both engines; every output file, problem, warning and the exit status
+    agree."""
     outcomes = {}
     for engine in ("python", "duckdb"):
         out = tmp_path / engine / "out.csv"
@@ -77,7 +81,7 @@ def compare(tmp_path, instrument: str, data, extra=()):
         result = run(instrument, data, "-o", out, "--engine", engine, *extra)
         assert result.exception is None or isinstance(result.exception, SystemExit), result.output
         files = {p.name: read_csv(p) for p in sorted(out.parent.glob("out*.csv")) if p.exists()}
-        outcomes[engine] = (result.exit_code, problems(result.output), files)
+        outcomes[engine] = (result.exit_code, said(result.output, out), files)
     python, duckdb = outcomes["python"], outcomes["duckdb"]
     assert duckdb[0] == python[0], (python[1], duckdb[1])
     assert duckdb[1] == python[1]
@@ -165,6 +169,7 @@ ENGINE_ITEMS = {
     **{f"a{k}": choice_cell(AGREE) for k in range(1, 7)},
     "gate": choice_cell(YES_NO),
     "gate_how": choice_cell(AGREE),
+    "gate_why": choice_cell(AGREE),
     "hours": st.sampled_from(["", "3", "2.5", "0", "24", "25", "x", "4,5", " 7 "]),
     "sup": st.sampled_from(["", "1", "1;3", "Family, Faith", "friends|3", "4", ";", "2"]),
     "sup_more": st.sampled_from(["", "St Mary", "  "]),

@@ -11,8 +11,8 @@ from pathlib import Path
 from hypothesis import strategies as st
 
 # Every standard rule, reverse keying, prorating with and without rounding, a follow-up inside
-# sums and counts, number, multiple-choice and text items, flags on items and scores, and a
-# Jacobson-Truax change with a computed cut-off.
+# sums and counts, a follow-up of a follow-up, number, multiple-choice and text items, flags on
+# items, follow-ups and scores (one a risk), and a Jacobson-Truax change with a computed cut-off.
 ENGINE_TEST = """
 id = "engine-test"
 version = "1.0.0"
@@ -76,6 +76,12 @@ id = "gate_how"
 text = "How much?"
 scale = "agree"
 when = "gate == 1"
+
+[[items]]
+id = "gate_why"
+text = "Why so much?"
+scale = "agree"
+when = "gate_how >= 3"
 
 [[items]]
 id = "hours"
@@ -147,6 +153,13 @@ rule = "sum"
 items = ["a1", "gate_how"]
 
 [[scores]]
+id = "gate_chain"
+label = "Sum of the follow-ups, prorated"
+rule = "prorated_sum"
+items = ["gate_how", "gate_why"]
+params = { max_missing = 1 }
+
+[[scores]]
 id = "hours_sum"
 label = "Hours"
 rule = "sum"
@@ -191,6 +204,17 @@ when = "sup has 2 or answered(comment)"
 id = "gate_blank"
 label = "Gate without how"
 when = "gate == 1 and not answered(gate_how)"
+
+[[flags]]
+id = "gate_sum_high"
+label = "High sum with a follow-up"
+when = "gate_sum >= 6"
+
+[[flags]]
+id = "deep"
+label = "Strong agreement in the follow-ups"
+when = "gate_why == 4 or not gate_how < 4"
+level = "risk"
 
 [[flags]]
 id = "is_case"

@@ -470,6 +470,25 @@ def test_invalid_and_not_scorable_rows_are_marked_in_words(messy):
     assert column_cells(responses, "session")[3].value == "x"
 
 
+def test_a_risk_is_marked_on_an_invalid_row_and_an_unknown_one_said(tmp_path):
+    """A bad session cell leaves row 2 unscored, not its risk; item 9 blank on row 3."""
+    items = ",".join(f"phq9_{k}" for k in range(1, 11))
+    data = tmp_path / "risk.csv"
+    data.write_text(
+        f"respondent_id,session,{items}\nc,x,1,1,1,1,1,1,1,1,2,1\nd,1,1,1,1,1,1,1,1,1,,1\n",
+        encoding="utf-8",
+    )
+    nefkit.render(nefkit.score("phq-9", data, registry()), tmp_path / "r.xlsx", reg=registry())
+    ws = load_workbook(tmp_path / "r.xlsx")["Scores"]
+    assert [r["attention"] for r in records(ws)] == [
+        "⚠ invalid: session; risk flag: self_harm_thoughts",
+        "⚠ risk flag could not be checked: self_harm_thoughts; not scorable: total, severity, case",
+    ]
+    raised, unknown = column_cells(ws, "flag_self_harm_thoughts")
+    assert (raised.value, unknown.value) == ("yes", "unknown")
+    assert raised.font.bold and unknown.font.bold
+
+
 # ---------------------------------------------------------------------------------------------
 # Text never becomes a formula
 

@@ -72,16 +72,36 @@ def test_duckdb_dialect_agrees_with_the_python_engine(instrument, tmp_path):
 
 def test_invalid_rows_say_why():
     the_plan = plan("phq-9")
-    row = {i.id: 0 for i in the_plan.items} | {"phq9_3": -1, "phq9_10": 1}
-    [result] = run_duckdb(the_plan, [row])
+    row = {i.id: 0 for i in the_plan.items} | {"phq9_4": 1, "phq9_10": 1}
+    [result] = run_duckdb(the_plan, [row | {"phq9_3": -1, "phq9_4": 0}])
     assert result["row_status"] == "invalid" and result["total"] is None
+    # phq9_3 is no answer, so whether phq9_10 applied is unknown: answering it is no problem.
     assert result["notes"] == (
         "column phq9_3 (value -1): not an answer to phq9_3; expected one of 0 = Not at all,"
-        " 1 = Several days, 2 = More than half the days, 3 = Nearly every day; column phq9_10"
-        " (value 1): answered, but this question is asked only when phq9_1 > 0 or phq9_2 > 0 or"
-        " phq9_3 > 0 or phq9_4 > 0 or phq9_5 > 0 or phq9_6 > 0 or phq9_7 > 0 or phq9_8 > 0 or"
-        " phq9_9 > 0"
+        " 1 = Several days, 2 = More than half the days, 3 = Nearly every day"
     )
+    [result] = run_duckdb(the_plan, [row | {"phq9_3": -1}])
+    assert result["notes"].endswith("3 = Nearly every day")
+    [result] = run_duckdb(the_plan, [row | {"phq9_4": 0}])  # every item 0: not asked
+    assert result["notes"] == (
+        "column phq9_10 (value 1): answered, but this question is asked only when phq9_1 > 0 or"
+        " phq9_2 > 0 or phq9_3 > 0 or phq9_4 > 0 or phq9_5 > 0 or phq9_6 > 0 or phq9_7 > 0 or"
+        " phq9_8 > 0 or phq9_9 > 0"
+    )
+
+
+def test_an_invalid_row_still_raises_its_risk_flag():
+    """A code that is no answer to item 3 leaves the row unscored, but item 9 = 2 is a risk;
+    item 9 itself unreadable: the flag could not be checked."""
+    the_plan = plan("phq-9")
+    row = {i.id: 1 for i in the_plan.items}
+    raised, unknown = run_duckdb(the_plan, [row | {"phq9_3": 9, "phq9_9": 2}, row | {"phq9_9": 9}])
+    assert (raised["row_status"], raised["total"], raised["flag_self_harm_thoughts"]) == (
+        "invalid",
+        None,
+        "yes",
+    )
+    assert (unknown["row_status"], unknown["flag_self_harm_thoughts"]) == ("invalid", "unknown")
 
 
 def test_command_prints_each_dialect():

@@ -41,7 +41,8 @@ def random_rows(plan: Plan, n: int, seed: int) -> list[dict]:
 
 
 def expected(plan: Plan, row: dict) -> dict:
-    """What the Python engine gives for one row, in the emitted query's columns."""
+    """What the Python engine gives for one row, in the emitted query's columns: an invalid
+    row's flags, checked on its other answers, and no scores."""
     invalid = False
     answers = {}
     for item in plan.items:
@@ -49,25 +50,25 @@ def expected(plan: Plan, row: dict) -> dict:
         if value is None:
             answers[item.id] = None
             continue
-        if item.type == "multiple":
-            value = ";".join(map(str, value))
         try:
             answers[item.id] = AnswerParser(plan.instrument, item).parse(value)
         except CellError:
             invalid = True
             answers[item.id] = None
     scored = plan.score(answers)
+    flags = {
+        f"flag_{flag_id}": {True: "yes", False: "no", None: "unknown"}[raised]
+        for flag_id, raised in scored.flags.items()
+    }
     if invalid or scored.problems:
-        return {"row_status": "invalid"}
-    out = {"row_status": "scored"}
+        return {"row_status": "invalid", **flags}
+    out = {"row_status": "scored", **flags}
     notes = []
     for score_id, result in scored.scores.items():
         out[score_id] = result.value
         out[f"{score_id}_status"] = result.status
         if result.reason:
             notes.append(f"{score_id}: {result.reason}")
-    for flag_id, raised in scored.flags.items():
-        out[f"flag_{flag_id}"] = {True: "yes", False: "no", None: "unknown"}[raised]
     out["notes"] = "; ".join(notes)
     return out
 

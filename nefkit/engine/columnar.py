@@ -66,7 +66,7 @@ from .. import __version__
 from ..errors import NefkitError, RuleFailed
 from ..plan import Plan
 from ..responses import AnswerParser, CellError, parse_session, parse_when
-from ..results import CellProblem, ChangeRow, Provenance, Results, ScoredRow
+from ..results import CellProblem, ChangeRow, FlagTally, Provenance, Results, ScoredRow
 from ..rules import NOT_ASKED, ScoreValue
 from ..scoring import Columns, _respondent, _score_chunk
 from ..tabular import change_columns, score_columns
@@ -252,25 +252,12 @@ class ColumnarEngine:
         tests = [shape, *[b for b in bad_items if b != "FALSE"]]
         tests += ["__rid = ''", "__ses = -1", "__when = 'e'"]
         bad_cells = "COALESCE(" + " OR ".join(tests) + ", FALSE)"
-        # Follow-ups: not asked when the condition fails on the raw answers (for a valid row
-        # the same as Python's in-order evaluation, see nefkit/plan.py).
-        refs = {
-            item.id: sqlc.SqlRef(
-                item_sql[item.id].value,
-                _item_kind(plan, item),
-                f"({item_sql[item.id].value} IS NULL)",
-            )
-            for item in plan.items
-        }
-        asked = []
-        unasked_answers = []
-        for item, condition in plan.follow_ups:
-            na = _q("na_" + item.id)
-            asked.append(f"NOT {sqlc.condition_sql(condition, refs, self.d)} AS {na}")
-            unasked_answers.append(f"({na} AND {item_sql[item.id].value} IS NOT NULL)")
-            item_sql[item.id] = sqlc.ItemColumns(
-                item_sql[item.id].value, na, item_sql[item.id].is_float
-            )
+        # Follow-ups: not asked where the condition is false, in layers (see nefkit/plan.py).
+        asked = sqlc.follow_up_layers(plan, self.d, item_sql, _q)
+        unasked_answers = [
+            f"({item_sql[item.id].not_asked} AND {_q('v_' + item.id)} IS NOT NULL)"
+            for item, _ in plan.follow_ups
+        ]
         self.item_sql = item_sql
         compiled = sqlc.compile_plan(plan, self.d, item_sql)
         self.compiled = compiled
@@ -278,8 +265,9 @@ class ColumnarEngine:
         def compose(src: str, lean: bool) -> str:
             query = f"SELECT *, {', '.join(parse)} FROM ({src})"
             query = f"SELECT *, {', '.join(values)}, ({bad_cells}) AS __badcell FROM ({query})"
-            if asked:
-                query = f"SELECT *, {', '.join(asked)} FROM ({query})"
+            for layer in asked:
+                columns = ", ".join(f"{expr} AS {name}" for name, expr in layer)
+                query = f"SELECT *, {columns} FROM ({query})"
             bad = " OR ".join(["__badcell", *unasked_answers])
             query = f"SELECT *, ({bad}) AS __bad FROM ({query})"
             if lean:
@@ -312,6 +300,8 @@ class ColumnarEngine:
         )
         self._history = None
         self.notes_udf = self._notes_udf()
+        self.flag_tally = FlagTally()
+        self.tally_udf = self._tally_udf()
 
     def _raw_pack(self) -> str:
         """An invalid row's raw cells as one list of text (cast back by ``_raw_unpack``; a
@@ -519,6 +509,42 @@ class ColumnarEngine:
         params = ["BOOLEAN", "BIGINT", "BIGINT", "BOOLEAN", *(c.sql_type for c in cells)]
         return self.udf.add("notes", fn, params, "VARCHAR", side_effects=True)
 
+    def _tally_udf(self) -> str:
+        """Tells ``flag_tally`` the flags of a row DuckDB writes (see ``_tallied``) and returns
+        the row's status unchanged."""
+        flag_ids = [step.flag.id for step in self.plan.flags]
+        states = {"yes": True, "no": False, "unknown": None}
+
+        def fn(number, status, *flags):
+            # The tally skips rows with nothing to tell: DuckDB may evaluate a CASE branch for
+            # rows that do not take it.
+            shown = {f: states[v] for f, v in zip(flag_ids, flags)}
+            self.flag_tally.add_flags(number, shown, status != "invalid")
+            return status
+
+        params = ["BIGINT", "VARCHAR", *(["VARCHAR"] * len(flag_ids))]
+        return self.udf.add("tally", fn, params, "VARCHAR", side_effects=True)
+
+    def _tallied(self, query: str, columns: list[tuple[str, str]]) -> str:
+        """``query`` (output columns ``o0``, ``o1``, ...) with its flags told to ``flag_tally``
+        where one could not be checked or is raised on an invalid row: the rows ``nefkit
+        score`` warns about, few, counted as the file is written."""
+        names = [name for name, _ in columns]
+        flags = [_q(f"o{names.index('flag_' + step.flag.id)}") for step in self.plan.flags]
+        if not flags:
+            return query
+        k = names.index("row_status")
+        status = _q(f"o{k}")
+        unknown = " OR ".join(f"{f} = 'unknown'" for f in flags)
+        raised = " OR ".join(f"{f} = 'yes'" for f in flags)
+        call = f"{self.tally_udf}(o0, {status}, {', '.join(flags)})"
+        tallied = (
+            f"(CASE WHEN {unknown} OR ({status} = 'invalid' AND ({raised})) THEN {call}"
+            f" ELSE {status} END) AS {status}"
+        )
+        select = [tallied if i == k else _q(f"o{i}") for i in range(len(names))]
+        return f"SELECT {', '.join(select)} FROM ({query})"
+
     def _notes_call(self) -> str:
         length = "__len" if self.source.normalised and self.source.format == "csv" else "NULL"
         extra = "__extra" if length != "NULL" else "NULL"
@@ -570,9 +596,8 @@ class ColumnarEngine:
                 f"(CASE WHEN {reason} <> '' THEN {sql_text(score.score_id + ': ')} || {reason} END)"
             )
             complete.append(f"{st} = 'complete'")
-        for flag_id, raised, unknown in self.compiled.flags:
-            text = sqlc.flag_text(raised, unknown)
-            out.append((f"flag_{flag_id}", f"(CASE WHEN __bad THEN NULL ELSE {text} END)"))
+        for flag_id, condition in self.compiled.flags:  # on invalid rows too
+            out.append((f"flag_{flag_id}", sqlc.flag_text(condition)))
         out.append(("row_status", "(CASE WHEN __bad THEN 'invalid' ELSE 'scored' END)"))
         valid_notes = d.concat_ws("'; '", notes) if notes else "NULL"
         all_complete = " AND ".join(complete) or "TRUE"
@@ -705,6 +730,7 @@ class ColumnarEngine:
         typed = kind != "csv"
         names = score_columns(results)
         self.problems.clear()
+        self.flag_tally = FlagTally()
         columns = self.output_columns(typed)
         results.provenance.renderer = (
             f"{kind}: nefkit {__version__} (duckdb engine {_duckdb_version()})"
@@ -720,9 +746,10 @@ class ColumnarEngine:
             else:
                 source = self._materialise() if self.plan.changes else f"({self._with_notes()})"
                 query = f"SELECT {self._select(columns)} FROM {source}"
-            rows = self._copy(query, names, path, kind)
+            rows = self._copy(self._tallied(query, columns), names, path, kind)
         results.row_count = rows
         results.invalid_count = len(self.problems)
+        results.flag_tally = self.flag_tally
         results.problems = [p for number in sorted(self.problems) for p in self.problems[number]]
         results.rows = iter(())
         stem = path.with_name(path.stem)
@@ -803,7 +830,10 @@ class ColumnarEngine:
 
         select = self._select(columns)
         queries = [
-            f"SELECT {select} FROM ({self._with_notes(self.compose(piece, lean=False))})"
+            self._tallied(
+                f"SELECT {select} FROM ({self._with_notes(self.compose(piece, lean=False))})",
+                columns,
+            )
             for piece in pieces
         ]
         bodies = [path] + [self.workdir / f"out{k}" for k in range(1, len(queries))]
@@ -876,7 +906,7 @@ class ColumnarEngine:
         natives = [c.native for c in self.source.cells]
         select = self._select_columns()
         sql_scores = [s for s in self.compiled.scores if s.sql is not None]
-        sql_flags = [(f, r, u) for f, r, u in self.compiled.flags if r]
+        sql_flags = [flag_id for flag_id, condition in self.compiled.flags if condition]
         batches = self._batches(select, plan.changes)
         width = len(natives)
         n_items = len(items)
@@ -927,10 +957,7 @@ class ColumnarEngine:
                     row.scores[s.score_id] = ScoreValue(
                         _score_value(value, is_float, kinds[s.score_id]), status, answered, reason
                     )
-                raised = record[position : position + len(sql_flags)]
-                unknown = record[position + len(sql_flags) : position + 2 * len(sql_flags)]
-                for (flag_id, _, _), up, unk in zip(sql_flags, raised, unknown):
-                    row.flags[flag_id] = True if up else (None if unk else False)
+                row.flags.update(zip(sql_flags, record[position : position + len(sql_flags)]))
                 valid_rows.append(row)
                 out.append(row)
             self._python_scores(valid_rows)
@@ -938,6 +965,7 @@ class ColumnarEngine:
                 self._keep_python_scores(valid_rows, kept)
             for row in out:
                 results.row_count += 1
+                results.flag_tally.add(row)
                 if row.problems:
                     results.invalid_count += 1
                     results.problems.extend(row.problems)
@@ -949,7 +977,7 @@ class ColumnarEngine:
 
     def _select_columns(self) -> list[str]:
         """What a ScoredRow is built from: row facts, raw cells, answers, not-asked flags, every
-        score's five parts, the flags' raised and unknown tests."""
+        score's five parts, the flags' conditions (NULL: could not be checked)."""
         d = self.d
         items = [item.id for item in self.plan.items]
         select = ["__row", "__bad", "__rid", "__ses", "__when"]
@@ -965,8 +993,7 @@ class ColumnarEngine:
             if s.sql is not None:
                 v, st, a, f = (s.column(p, d) for p in sqlc.COLUMN_PARTS)
                 select += [v, st, f"COALESCE({self._reason(s)}, '')", a, f]
-        sql_flags = [(r, u) for _, r, u in self.compiled.flags if r]
-        select += [r for r, _ in sql_flags] + [u for _, u in sql_flags]
+        select += [condition for _, condition in self.compiled.flags if condition]
         return select
 
     def _batches(self, select: list[str], changes) -> Iterator[list[tuple]]:
@@ -1011,15 +1038,10 @@ class ColumnarEngine:
             for row, result in zip(rows, results):
                 row.scores[step.score.id] = result
             values[step.score.id] = [r.value for r in results]
-        for step, (flag_id, raised, _) in zip(plan.flags, self.compiled.flags):
-            if raised:
-                continue
-            up = step.condition.evaluate_batch(values)
-            refs = [values[r] for r in step.refs]
-            for i, row in enumerate(rows):
-                row.flags[flag_id] = (
-                    True if up[i] else (None if any(c[i] is None for c in refs) else False)
-                )
+        for step, (flag_id, condition) in zip(plan.flags, self.compiled.flags):
+            if not condition:
+                for row, state in zip(rows, step.condition.evaluate_batch(values)):
+                    row.flags[flag_id] = state
         # keep the plan's flag order
         order = [s.flag.id for s in plan.flags]
         for row in rows:
@@ -1415,12 +1437,6 @@ def _score_value(value, is_float, kind):
     if kind == "boolean":
         return bool(value)
     return value
-
-
-def _item_kind(plan: Plan, item) -> str:
-    from ..checks import item_output
-
-    return item_output(plan.instrument, item).kind
 
 
 def _duckdb_version() -> str:

@@ -5,18 +5,19 @@ answer's code (NULL when unanswered; a multiple-choice answer as an array of cod
 a number; free text as text); other columns pass through. It adds, as the CSV output does, each
 score and ``<score>_status``, ``flag_<id>`` (yes, no or unknown), ``row_status`` (scored or
 invalid) and ``notes``. A row with a code that is not an answer, a number out of range, or a
-follow-up answered although its condition does not hold is invalid, and its notes say which
-column and why, in the Python engine's words (without the row number, which a table lacks, and
-without the follow-up's facts).
+follow-up answered although its condition is false is invalid, and its notes say which column
+and why, in the Python engine's words (without the row number, which a table lacks, and without
+the follow-up's facts). Its scores are NULL; its flags are checked on the other answers, a
+value that is not an answer counting as blank, as the Python engine does.
 
 Each step is a ``CROSS JOIN LATERAL`` over the steps before, so the SQL reads in plan order:
-conditions, then each score's intermediate columns and values, then the output.
+answers that are not answers set to NULL, follow-up conditions, then each score's intermediate
+columns and values, then the output.
 """
 
 from __future__ import annotations
 
 from .. import __version__
-from ..checks import item_output
 from ..errors import NefkitError
 from ..plan import Plan
 from ..responses import AnswerParser
@@ -35,28 +36,30 @@ def plan_sql(plan: Plan, dialect: str, table: str = "answers") -> str:
     instrument = plan.instrument
     steps: list[list[tuple[str, str]]] = []
     items: dict[str, sqlc.ItemColumns] = {}
+    cells = _cell_problems(plan, d)
+    readable = []  # an item's value, NULL where it is not an answer
     for item in plan.items:
-        items[item.id] = sqlc.ItemColumns(d.ident(item.id), None)
-    refs = {
-        item.id: sqlc.SqlRef(
-            d.ident(item.id),
-            item_output(instrument, item).kind,
-            f"({d.ident(item.id)} IS NULL)",
-        )
-        for item in plan.items
-    }
-    asked = []
-    for item, condition in plan.follow_ups:
-        na = d.ident(f"{PREFIX}na_{item.id}")
-        asked.append((na, f"NOT {sqlc.condition_sql(condition, refs, d)}"))
-        items[item.id] = sqlc.ItemColumns(d.ident(item.id), na)
-    if asked:
-        steps.append(asked)
+        value = d.ident(item.id)
+        bad = [cond for item_id, cond, _ in cells if item_id == item.id]
+        if bad:
+            readable.append(
+                (
+                    d.ident(f"{PREFIX}v_{item.id}"),
+                    f"CASE WHEN {' OR '.join(bad)} THEN NULL ELSE {value} END",
+                )
+            )
+            value = readable[-1][0]
+        items[item.id] = sqlc.ItemColumns(value, None)
+    if readable:
+        steps.append(readable)
+    readable_values = {item_id: columns.value for item_id, columns in items.items()}
+    steps += sqlc.follow_up_layers(plan, d, items, lambda stem: d.ident(PREFIX + stem))
     compiled = sqlc.compile_plan(plan, d, items, prefix=f"{PREFIX}s")
     missing = [s.score_id for s in compiled.scores if s.sql is None]
-    missing += [f"flag_{flag_id}" for flag_id, raised, _ in compiled.flags if not raised]
+    missing += [f"flag_{flag_id}" for flag_id, condition in compiled.flags if not condition]
     steps += compiled.layers()
-    problems = _problems(plan, d, items)
+    problems = [(cond, note) for _, cond, note in cells]
+    problems += _unasked_problems(plan, d, items, readable_values)
     bad = d.ident(f"{PREFIX}invalid")
     steps.append([(bad, "(" + " OR ".join(["FALSE", *(cond for cond, _ in problems)]) + ")")])
     out: list[tuple[str, str]] = []
@@ -74,14 +77,9 @@ def plan_sql(plan: Plan, dialect: str, table: str = "answers") -> str:
             f"CASE WHEN {st} <> 'complete' AND {reason} <> ''"
             f" THEN {d.concat(d.text(score.score_id + ': '), reason)} END"
         )
-    for flag_id, raised, unknown in compiled.flags:
-        if raised:
-            out.append(
-                (
-                    d.ident(f"flag_{flag_id}"),
-                    f"CASE WHEN {bad} THEN NULL ELSE {sqlc.flag_text(raised, unknown)} END",
-                )
-            )
+    for flag_id, condition in compiled.flags:  # on invalid rows too
+        if condition:
+            out.append((d.ident(f"flag_{flag_id}"), sqlc.flag_text(condition)))
     out.append((d.ident("row_status"), f"CASE WHEN {bad} THEN 'invalid' ELSE 'scored' END"))
     problem_notes = [f"CASE WHEN {cond} THEN {text} END" for cond, text in problems]
     note_list = lambda parts: d.concat_ws("'; '", parts) if parts else "NULL"  # noqa: E731
@@ -114,8 +112,9 @@ def plan_sql(plan: Plan, dialect: str, table: str = "answers") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _problems(plan: Plan, d: sqlc.Dialect, items) -> list[tuple[str, str]]:
-    """(condition, note) for each way a row can be invalid, in the Python engine's words."""
+def _cell_problems(plan: Plan, d: sqlc.Dialect) -> list[tuple[str, str, str]]:
+    """(item id, condition, note) for each way an answer can be no answer, in the Python
+    engine's words."""
     out = []
     for item in plan.items:
         col = d.ident(item.id)
@@ -126,6 +125,7 @@ def _problems(plan: Plan, d: sqlc.Dialect, items) -> list[tuple[str, str]]:
             reason = f"not an answer to {item.id}; expected one of {parser.describe_choices()}"
             out.append(
                 (
+                    item.id,
                     f"({col} IS NOT NULL AND NOT {d.in_list(col, codes)})",
                     d.concat(where, d.int_text(col), d.text("): " + reason)),
                 )
@@ -135,6 +135,7 @@ def _problems(plan: Plan, d: sqlc.Dialect, items) -> list[tuple[str, str]]:
             if item.integer:
                 out.append(
                     (
+                        item.id,
                         f"({col} IS NOT NULL AND {col} <> FLOOR({col}))",
                         d.concat(where, value, d.text(f"): {item.id} needs a whole number")),
                     )
@@ -147,6 +148,7 @@ def _problems(plan: Plan, d: sqlc.Dialect, items) -> list[tuple[str, str]]:
             if limits:
                 out.append(
                     (
+                        item.id,
                         f"({col} IS NOT NULL AND ({' OR '.join(limits)}))",
                         d.concat(
                             where,
@@ -155,9 +157,15 @@ def _problems(plan: Plan, d: sqlc.Dialect, items) -> list[tuple[str, str]]:
                         ),
                     )
                 )
+    return out
+
+
+def _unasked_problems(plan: Plan, d: sqlc.Dialect, items, values) -> list[tuple[str, str]]:
+    """(condition, note) for each follow-up answered (``values``: its readable value) although
+    its condition is false."""
+    out = []
     for item, condition in plan.follow_ups:
-        col = d.ident(item.id)
-        na = items[item.id].not_asked
+        col, na = values[item.id], items[item.id].not_asked
         shown = (
             d.int_text(col)
             if item.type in ("choice", "yes_no")

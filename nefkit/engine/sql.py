@@ -15,8 +15,8 @@ Nothing here imports a database driver.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from .. import conditions
@@ -317,43 +317,63 @@ class SqlBuilder:
 
 @dataclass(frozen=True)
 class SqlRef:
-    """What a condition sees of an item or score: its value and its kind."""
+    """What a condition sees of an item or score: its value (NULL when Python would hold None
+    or NOT_ASKED), its kind, and when it was not asked (a follow-up's not-asked column)."""
 
     value: str
     kind: str  # number, boolean, label, text, codes
-    is_none: str  # TRUE when Python would hold None (not NOT_ASKED)
+    not_asked: str = "FALSE"
 
 
 def condition_sql(condition: conditions.Condition, refs: Mapping[str, SqlRef], d: Dialect) -> str:
-    """A condition as a SQL boolean that is never NULL, with Python's semantics: a comparison
-    with an unanswered, not-asked or non-numeric answer is false."""
+    """A condition as a SQL boolean with Python's three values (see nefkit/conditions.py): NULL
+    where Python's is None (unknown). SQL's NOT, AND and OR are Kleene's already; each test is
+    FALSE for a follow-up not asked, NULL for a value Python holds as None, else never NULL."""
     if isinstance(condition, conditions.Not):
         return f"(NOT {condition_sql(condition.operand, refs, d)})"
     if isinstance(condition, (conditions.And, conditions.Or)):
         joiner = " AND " if isinstance(condition, conditions.And) else " OR "
         return "(" + joiner.join(condition_sql(o, refs, d) for o in condition.operands) + ")"
     ref = refs[condition.ref]
+    if isinstance(condition, conditions.Answered):
+        answered = f"({ref.value} IS NOT NULL)"
+        if ref.kind == "codes":
+            answered = f"COALESCE({d.list_length(ref.value)} > 0, FALSE)"
+        return answered if ref.not_asked == "FALSE" else f"(NOT {ref.not_asked} AND {answered})"
+    return _known(ref, _test_sql(condition, ref, d))
+
+
+def _test_sql(condition: conditions.Test, ref: SqlRef, d: Dialect) -> str:
+    """A comparison, ``in`` or ``has`` of a value that is there."""
     numeric = ref.value if ref.kind == "number" else None
     if ref.kind == "boolean":
         numeric = f"CAST({ref.value} AS INTEGER)"
     if isinstance(condition, conditions.Compare):
         if numeric is None:
             return "FALSE"
-        return f"COALESCE({numeric} {'=' if condition.op == '==' else condition.op} {d.number(condition.value)}, FALSE)"
+        return (
+            f"{numeric} {'=' if condition.op == '==' else condition.op} {d.number(condition.value)}"
+        )
     if isinstance(condition, conditions.In):
         if numeric is None:
             return "FALSE"
-        values = [d.number(v) for v in condition.values]
-        return f"COALESCE({d.in_list(numeric, values)}, FALSE)"
+        return d.in_list(numeric, [d.number(v) for v in condition.values])
     if isinstance(condition, conditions.Has):
         if ref.kind != "codes":
             return "FALSE"
-        return f"COALESCE({d.list_contains(ref.value, d.number(condition.value))}, FALSE)"
-    if isinstance(condition, conditions.Answered):
-        if ref.kind == "codes":
-            return f"COALESCE({d.list_length(ref.value)} > 0, FALSE)"
-        return f"({ref.value} IS NOT NULL)"
+        return d.list_contains(ref.value, d.number(condition.value))
     raise TypeError(f"unknown condition {condition!r}")
+
+
+def _known(ref: SqlRef, test: str) -> str:
+    """FALSE when the ref was not asked, NULL (unknown) when its value is NULL, else ``test``."""
+    asked = "" if ref.not_asked == "FALSE" else f"WHEN {ref.not_asked} THEN FALSE "
+    return f"(CASE {asked}WHEN {ref.value} IS NULL THEN NULL ELSE COALESCE({test}, FALSE) END)"
+
+
+def flag_text(condition: str) -> str:
+    """'yes', 'no' or 'unknown', as the tabular layout writes a flag, from its condition."""
+    return f"(CASE WHEN {condition} THEN 'yes' WHEN NOT {condition} THEN 'no' ELSE 'unknown' END)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -380,7 +400,8 @@ class CompiledPlan:
 
     dialect: Dialect
     scores: list[CompiledScore] = field(default_factory=list)
-    flags: list[tuple[str, str, str]] = field(default_factory=list)  # id, raised, unknown
+    # Flag id and its condition as a three-valued SQL boolean ('' when computed in Python).
+    flags: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -438,6 +459,39 @@ class ItemColumns:
     is_float: str = "FALSE"
 
 
+def follow_up_layers(
+    plan, d: Dialect, items: dict[str, ItemColumns], name: Callable[[str], str]
+) -> list[list[tuple[str, str]]]:
+    """The not-asked column of every follow-up (``name("na_" + id)``): TRUE exactly where its
+    condition is FALSE, as Python decides in item order (nefkit/plan.py). A follow-up whose
+    condition reads an earlier follow-up comes in a later layer and sees that one as not asked
+    where it was not. A last layer holds each follow-up's value as rules receive it
+    (``name("a_" + id)``): NULL where it was not asked, also when it was answered anyway (an
+    invalid row, whose flags still read the scores). ``items`` is updated to name both."""
+    from ..checks import item_output
+
+    refs = {
+        item.id: SqlRef(items[item.id].value, item_output(plan.instrument, item).kind)
+        for item in plan.items
+    }
+    layers: list[list[tuple[str, str]]] = []
+    depth: dict[str, int] = {}
+    for item, condition in plan.follow_ups:
+        gates = [depth[t.ref] for t in conditions.tests(condition) if t.ref in depth]
+        depth[item.id] = level = 1 + max(gates, default=-1)
+        if level == len(layers):
+            layers.append([])
+        na = name("na_" + item.id)
+        layers[level].append((na, f"COALESCE(NOT {condition_sql(condition, refs, d)}, FALSE)"))
+        refs[item.id] = replace(refs[item.id], not_asked=na)
+    asked = []
+    for item, _ in plan.follow_ups:
+        value, na = items[item.id].value, refs[item.id].not_asked
+        asked.append((name("a_" + item.id), f"(CASE WHEN {na} THEN NULL ELSE {value} END)"))
+        items[item.id] = replace(items[item.id], value=asked[-1][0], not_asked=na)
+    return layers + ([asked] if asked else [])
+
+
 def compile_plan(
     plan, d: Dialect, items: Mapping[str, ItemColumns], prefix: str = "s"
 ) -> CompiledPlan:
@@ -462,7 +516,7 @@ def compile_plan(
             cols.is_float,
             out.kind,
         )
-        refs[item.id] = SqlRef(cols.value, out.kind, inputs[item.id].missing)
+        refs[item.id] = SqlRef(cols.value, out.kind, na)
     python_only: set[str] = set()
     known: dict[str, str] = {}
     for index, step in enumerate(plan.steps):
@@ -493,20 +547,13 @@ def compile_plan(
             entry.column("f", d),
             step.output.kind,
         )
-        refs[step.score.id] = SqlRef(value, step.output.kind, f"({value} IS NULL)")
+        refs[step.score.id] = SqlRef(value, step.output.kind)
     for step in plan.flags:
-        if any(r in python_only for r in step.refs):
-            compiled.flags.append((step.flag.id, "", ""))
-            continue
-        raised = condition_sql(step.condition, refs, d)
-        unknown = " OR ".join(refs[r].is_none for r in step.refs) or "FALSE"
-        compiled.flags.append((step.flag.id, raised, f"({unknown})"))
+        python = any(r in python_only for r in step.refs)
+        compiled.flags.append(
+            (step.flag.id, "" if python else condition_sql(step.condition, refs, d))
+        )
     return compiled
-
-
-def flag_text(raised: str, unknown: str) -> str:
-    """'yes', 'no' or 'unknown', as the tabular layout writes a flag."""
-    return f"(CASE WHEN {raised} THEN 'yes' WHEN {unknown} THEN 'unknown' ELSE 'no' END)"
 
 
 def change_sql(rule: ChangeRule, params, before: str, after: str, d: Dialect) -> Optional[str]:

@@ -213,12 +213,16 @@ class _Sheets:
                 notice.append(f"invalid: {where}")
                 cells[row_status] = alert(ws, "invalid", risk=True)
                 risk = True
-            else:
-                for index, flag in flags:
-                    if row.flags[flag.id]:
-                        cells[index] = alert(ws, "yes", risk=flag.level == "risk")
-                        notice.append(f"{flag.level} flag: {flag.id}")
-                        risk = risk or flag.level == "risk"
+            # Flags on every row: a problem elsewhere in an invalid row must not hide a risk.
+            for index, flag in flags:
+                if row.flags[flag.id]:
+                    cells[index] = alert(ws, "yes", risk=flag.level == "risk")
+                    notice.append(f"{flag.level} flag: {flag.id}")
+                    risk = risk or flag.level == "risk"
+                elif row.flags[flag.id] is None and flag.level == "risk":
+                    cells[index] = alert(ws, "unknown")
+                    notice.append(f"risk flag could not be checked: {flag.id}")
+            if row.valid:
                 missing = [sid for sid, r in row.scores.items() if r.status == _STATUS]
                 for score_id in missing:
                     cells[statuses[score_id]] = alert(ws, _STATUS)

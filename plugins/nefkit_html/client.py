@@ -327,21 +327,7 @@ def _flags(results: Results, rows: list[ScoredRow]) -> list[FlagEvent]:
     title = results.instrument.title
     for row in _order(rows)[0]:
         moment = when(row.session, row.administered_at)
-        if not row.valid:
-            if not results.plan.flags:
-                continue
-            events.append(
-                FlagEvent(
-                    "warning",
-                    "This administration could not be scored, so its flags "
-                    "were not checked (see Problems)",
-                    "",
-                    title,
-                    moment,
-                    None,
-                )
-            )
-            continue
+        # An invalid row's flags too: they are checked on the answers that could be read.
         for step in results.plan.flags:
             raised = row.flags.get(step.flag.id)
             if raised is not False:

@@ -2,7 +2,10 @@
 
 Missing data is a stated policy, never an accident: ``sum`` and ``mean`` need every applicable
 answer; ``prorated_sum`` and ``prorated_mean`` accept up to ``max_missing`` blanks and say so in
-the result's status. A follow-up that was not asked is not applicable, so it is not missing.
+the result's status. A follow-up that was not asked (NOT_ASKED: its condition is false) is not
+applicable, so it is not missing; one whose gating answer is blank arrives as None (whether it
+applied is unknown), so it is missing, and a sum over the follow-ups of an empty form is not
+scorable rather than 0.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ affected the respondent (0-4) and whether it was caused by "the treatment I rece
 circumstances". An effect counts as experienced when the answer is yes, whatever its impact
 (neqscale.com, "Download & Scoring"). Counts and impact sums can be restricted to effects
 attributed to the treatment or to other circumstances.
+
+An effect whose yes/no answer is blank is unknown (missing), whatever its follow-ups hold: they
+arrive as given (None when blank, not NOT_ASKED, as their condition is unknown) and are not read.
 """
 
 from __future__ import annotations

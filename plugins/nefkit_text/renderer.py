@@ -9,7 +9,7 @@ from nefkit.renderers import Renderer, RenderOptions
 from nefkit.results import Results
 from nefkit.tabular import display
 
-_FLAG = {True: "RAISED", None: "could not be checked (an answer is missing)"}
+_FLAG = {True: "RAISED", None: "could not be checked (an answer it needs is missing or unreadable)"}
 
 
 def _fill(text: str, indent: str = "") -> str:
@@ -34,7 +34,7 @@ class TextRenderer(Renderer):
                     out.write(f"\n{row.respondent_id}{session}{when} (row {row.row})\n")
                     for step in results.plan.flags:
                         state = _FLAG.get(row.flags.get(step.flag.id))
-                        if row.valid and state:
+                        if state:  # an invalid row's too: its problems never hide a risk
                             out.write(
                                 _fill(f"{step.flag.level.upper()} {state}: {step.flag.label}", "  ")
                                 + "\n"
