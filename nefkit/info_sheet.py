@@ -1,6 +1,9 @@
 """A plain-language information sheet for clients, before treatment: the negative effects an
-instrument asks about, how often people report them where a published figure exists (with its
-source, and a warning where the figure is unverified), and an invitation to raise them.
+instrument asks about, how often people report them where a verified published figure exists
+(with its source), and an invitation to raise them.
+
+A figure nobody checked in its source is never shown to a client: it stays in the clinician's
+codebook, marked unverified.
 
 Built as data here; renderers that implement ``write_info_sheet`` lay it out."""
 
@@ -29,7 +32,6 @@ class Figure:
     percent: float
     population: str  # in a client's words where the definition gives them
     source: int  # its number in InfoSheet.sources
-    verified: bool
 
 
 @dataclass
@@ -58,15 +60,15 @@ def build_info_sheet(plan: Plan) -> InfoSheet:
         )
     ids = {item.item_id for item in items}
     norms = [
-        n for n in instrument.norms if n.statistic == "percent_experienced" and n.target in ids
+        n
+        for n in instrument.norms
+        if n.statistic == "percent_experienced" and n.target in ids and n.verified
     ]
     sources = list(dict.fromkeys(n.source for n in norms))
     effects = []
     for item in items:
         figures = [
-            Figure(
-                n.value, n.plain_population or n.population, sources.index(n.source) + 1, n.verified
-            )
+            Figure(n.value, n.plain_population or n.population, sources.index(n.source) + 1)
             for n in norms
             if n.target == item.item_id
         ]
@@ -83,8 +85,7 @@ def build_info_sheet(plan: Plan) -> InfoSheet:
 
 def describe_figure(figure: Figure) -> str:
     """E.g. "About 58 in 100 people (57.8%) in a survey of ... reported this [2]"."""
-    caveat = "; we could not fully check this figure" if not figure.verified else ""
     return (
         f"About {round(figure.percent)} in 100 people ({figure.percent:g}%) in"
-        f" {figure.population} reported this [source {figure.source}{caveat}]"
+        f" {figure.population} reported this [source {figure.source}]"
     )
