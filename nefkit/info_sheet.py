@@ -10,6 +10,7 @@ Built as data here; renderers that implement ``write_info_sheet`` lay it out."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 from .errors import NefkitError
 from .plan import Plan
@@ -24,6 +25,11 @@ INVITATION = (
     "If you notice any of these, or anything else that worries you, please raise it at any"
     " session. It will not be held against you, and it helps us adjust your treatment. We may"
     " also ask you about them with a short questionnaire during treatment."
+)
+CRISIS = "If you ever feel unsafe, or in crisis, do not wait for your next session."
+# nefkit never invents a contact: without the service's own, the client is sent to ask for it.
+ASK_FOR_CONTACT = (
+    "Ask your clinician for this service's crisis contact, and keep it where you can find it."
 )
 
 
@@ -46,11 +52,14 @@ class InfoSheet:
     introduction: str
     effects: list[Effect]
     invitation: str
+    crisis: str  # what to do in a crisis, in the service's words where it gave them
     instrument: str  # the questionnaire's title and citation
     sources: list[str]  # numbered from 1 in the figures
 
 
-def build_info_sheet(plan: Plan) -> InfoSheet:
+def build_info_sheet(plan: Plan, crisis_contact: Optional[str] = None) -> InfoSheet:
+    """The sheet for an instrument that asks about negative effects; ``crisis_contact`` is the
+    service's own (``--crisis-contact`` or the ``[clinic]`` setting)."""
     instrument = plan.instrument
     items = effect_items(plan)
     if not items:
@@ -78,6 +87,7 @@ def build_info_sheet(plan: Plan) -> InfoSheet:
         introduction=INTRODUCTION,
         effects=effects,
         invitation=INVITATION,
+        crisis=f"{CRISIS} {crisis_contact or ASK_FOR_CONTACT}",
         instrument=f"{instrument.title}. {instrument.citation}",
         sources=sources,
     )

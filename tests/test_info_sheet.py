@@ -103,3 +103,102 @@ def test_the_html_sheet_is_self_contained_and_sourced(nefkit_cli, tmp_path):
     assert "&ldquo;Unpleasant memories resurfaced&rdquo;" in text
     assert "About 38 in 100 people (38.4%)" in text
     assert "please raise it at any session" in text
+
+
+# --- what to do in a crisis ----------------------------------------------------------------
+
+ASK = "Ask your clinician for this service's crisis contact"
+CONTACT = "Call the duty team on 0000"  # obviously not a real number
+
+
+def crisis(nefkit_cli, tmp_path, *options: str, name: str = "sheet.html") -> str:
+    """The sheet's crisis box (HTML) or its section (text), as a client reads it."""
+    result = nefkit_cli("info-sheet", "neq-20", "-o", tmp_path / name, *options)
+    assert result.exit_code == 0, result.output
+    if name.endswith(".html"):
+        return parse(tmp_path / name).one("section", id="crisis").text()
+    text = (tmp_path / name).read_text()
+    return " ".join(text.split("In a crisis\n-----------\n", 1)[1].split("\n\n", 1)[0].split())
+
+
+def settings(tmp_path, monkeypatch, text: str):
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("NEFKIT_CONFIG", str(path))
+    return path
+
+
+def test_the_crisis_contact_given_as_an_option_is_on_the_sheet(nefkit_cli, tmp_path):
+    for name in ("sheet.html", "sheet.txt"):
+        box = crisis(nefkit_cli, tmp_path, "--crisis-contact", CONTACT, name=name)
+        assert box.endswith(f"do not wait for your next session. {CONTACT}"), box
+        assert ASK not in box
+
+
+def test_the_crisis_contact_comes_from_the_settings_file(nefkit_cli, tmp_path, monkeypatch):
+    settings(tmp_path, monkeypatch, f'[clinic]\ncrisis_contact = "{CONTACT}"\n')
+    assert CONTACT in crisis(nefkit_cli, tmp_path)
+
+
+def test_the_option_wins_over_the_settings_file(nefkit_cli, tmp_path, monkeypatch):
+    settings(tmp_path, monkeypatch, '[clinic]\ncrisis_contact = "Call the front desk"\n')
+    box = crisis(nefkit_cli, tmp_path, "--crisis-contact", CONTACT)
+    assert CONTACT in box and "front desk" not in box
+
+
+def test_without_a_contact_the_client_is_told_to_ask_and_no_number_is_made_up(nefkit_cli, tmp_path):
+    for name in ("sheet.html", "sheet.txt"):
+        box = crisis(nefkit_cli, tmp_path, name=name)
+        assert ASK in box, box
+        assert not any(c.isdigit() for c in box), box
+
+
+def test_a_settings_file_in_the_default_place_is_read(nefkit_cli, tmp_path, monkeypatch):
+    (tmp_path / "nefkit").mkdir()
+    (tmp_path / "nefkit" / "config.toml").write_text(f'[clinic]\ncrisis_contact = "{CONTACT}"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert CONTACT in crisis(nefkit_cli, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "text, names",
+    [
+        ("[clinic]\ncrisis_contact = 112\n", "clinic.crisis_contact"),
+        ('[clinic]\ncrisis_contakt = "x"\n', "clinic.crisis_contakt: not a setting nefkit knows"),
+        ('[clinic]\ncrisis_contact = "  "\n', "clinic.crisis_contact"),
+        ("[clinic\n", "is not valid TOML"),
+    ],
+)
+def test_a_bad_settings_file_is_one_error_naming_the_file_and_key(
+    nefkit_cli, tmp_path, monkeypatch, text, names
+):
+    path = settings(tmp_path, monkeypatch, text)
+    result = nefkit_cli("info-sheet", "neq-20", "-o", tmp_path / "sheet.html")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {path}: ") and names in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert not (tmp_path / "sheet.html").exists()
+
+
+def test_a_settings_file_named_but_missing_is_an_error(nefkit_cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEFKIT_CONFIG", str(tmp_path / "nope.toml"))
+    result = nefkit_cli("info-sheet", "neq-20", "-o", tmp_path / "sheet.html")
+    assert result.exit_code == 1
+    assert result.output == f"Error: {tmp_path / 'nope.toml'}: the settings file does not exist\n"
+
+
+def test_a_blank_crisis_contact_option_is_bad_usage(nefkit_cli, tmp_path):
+    result = nefkit_cli("info-sheet", "neq-20", "-o", tmp_path / "s.html", "--crisis-contact", " ")
+    assert result.exit_code == 2 and "--crisis-contact" in result.output
+
+
+def test_the_crisis_contact_is_shown_as_text_never_run(nefkit_cli, tmp_path):
+    hostile = "<script>alert(1)</script> <b>Call us</b>"
+    result = nefkit_cli(
+        "info-sheet", "neq-20", "-o", tmp_path / "s.html", "--crisis-contact", hostile
+    )
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "s.html").read_text()
+    assert "<script>" not in page and "<b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &lt;b&gt;Call us&lt;/b&gt;" in page
+    assert hostile in parse(tmp_path / "s.html").one("section", id="crisis").text()

@@ -62,7 +62,15 @@ class TextRenderer(Renderer):
             lines.append(textwrap.fill(f'- "{effect.statement}"', 78, subsequent_indent="  "))
             for figure in effect.figures:
                 lines.append(_fill(describe_figure(figure), "    "))
-        lines += ["", _fill(sheet.invitation), "", "Sources", "-------"]
+        lines += [
+            "",
+            _fill(sheet.invitation),
+            "",
+            "In a crisis",
+            "-----------",
+            _fill(sheet.crisis),
+        ]
+        lines += ["", "Sources", "-------"]
         lines += [_fill(f"[{n}] {source}") for n, source in enumerate(sheet.sources, 1)]
         lines.append(_fill(f"The questions come from: {sheet.instrument}"))
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
