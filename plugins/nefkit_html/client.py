@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from markupsafe import Markup
 
+from nefkit.plan import FlagStep, Plan
 from nefkit.results import ChangeRow, Results, ScoredRow
 from nefkit.summary import effect_items
 
@@ -19,6 +20,7 @@ from . import charts
 from .facts import Scale, answer_text, day, derived_from, number, scales, when
 
 LEVELS = ("risk", "warning", "info")
+NOT_READ = "this administration could not be read (see Problems), so its flags were not checked"
 CLASS_WORDS = {
     "reliably deteriorated": ("worse", "reliably worse than {}"),
     "reliably improved": ("better", "reliably better than {}"),
@@ -30,10 +32,11 @@ CLASS_WORDS = {
 class FlagEvent:
     level: str
     label: str
-    action: str
+    action: str  # for a flag that could not be checked: what to ask, then the flag's action
     instrument: str
     when: str
-    raised: Optional[bool]  # None: an answer it needs was missing
+    raised: Optional[bool]  # None: an answer it needs was missing or could not be read
+    why: str = ""  # why it could not be checked
 
 
 @dataclass
@@ -71,6 +74,7 @@ class Section:
 
     results: Results
     administrations: list[str]
+    checked: int = 0  # administrations whose flags were evaluated, invalid ones included
     timelines: list[Timeline] = field(default_factory=list)
     profiles: list[Profile] = field(default_factory=list)
     scores: list[dict[str, Any]] = field(default_factory=list)  # {"label", "values": [...]}
@@ -106,19 +110,25 @@ class ClientReport:
 
     @property
     def unchecked(self) -> list[FlagEvent]:
-        return [f for f in self.flags if not f.raised]
+        return [f for f in self.flags if f.raised is None]
 
     @property
     def unchecked_risks(self) -> list[FlagEvent]:
         return [f for f in self.unchecked if f.level == "risk"]
 
     @property
+    def risk_state(self) -> str:
+        """The top box: "risk" when a risk flag is raised, "unknown" when none is but one could
+        not be checked, "clear" only when every risk flag was checked and clear."""
+        return "risk" if self.risks else ("unknown" if self.unchecked_risks else "clear")
+
+    @property
     def checked(self) -> list[tuple[str, int]]:
         """Instruments that can raise a risk flag, and how many administrations were checked."""
         return [
-            (s.instrument.title, len(s.administrations))
+            (s.instrument.title, s.checked)
             for s in self.sections
-            if s.administrations and any(f.flag.level == "risk" for f in s.results.plan.flags)
+            if s.checked and any(f.flag.level == "risk" for f in s.results.plan.flags)
         ]
 
     @property
@@ -265,7 +275,11 @@ def _section(results: Results, rows: list[ScoredRow], respondent: str, index: in
     plan, instrument = results.plan, results.instrument
     rows, by = _order(rows)
     valid = [r for r in rows if r.valid]
-    section = Section(results, [when(r.session, r.administered_at) for r in valid])
+    section = Section(
+        results,
+        [when(r.session, r.administered_at) for r in valid],
+        sum(1 for r in rows if r.flags),
+    )
     numbers = {r.row for r in rows}
     section.problems = [str(p) for p in results.problems if p.row in numbers]
     if not valid:
@@ -323,31 +337,52 @@ def _answers(instrument, row: ScoredRow) -> list[tuple[str, str]]:
 
 
 def _flags(results: Results, rows: list[ScoredRow]) -> list[FlagEvent]:
+    """Each flag raised or not checked, per administration. An invalid row's flags count when
+    they were evaluated (an unrelated bad cell must not hide a risk); when they were not, they
+    could not be checked."""
     events = []
     title = results.instrument.title
     for row in _order(rows)[0]:
         moment = when(row.session, row.administered_at)
-        if not row.valid:
-            if not results.plan.flags:
-                continue
-            events.append(
-                FlagEvent(
-                    "warning",
-                    "This administration could not be scored, so its flags "
-                    "were not checked (see Problems)",
-                    "",
-                    title,
-                    moment,
-                    None,
-                )
-            )
-            continue
         for step in results.plan.flags:
-            raised = row.flags.get(step.flag.id)
-            if raised is not False:
-                flag = step.flag
-                events.append(FlagEvent(flag.level, flag.label, flag.action, title, moment, raised))
+            flag = step.flag
+            raised = row.flags.get(flag.id)
+            if raised:
+                events.append(FlagEvent(flag.level, flag.label, flag.action, title, moment, True))
+            elif raised is None:
+                why, ask = _unchecked(results.plan, row, step)
+                action = f"{ask} If it applies: {flag.action}" if flag.action else ask
+                events.append(FlagEvent(flag.level, flag.label, action, title, moment, None, why))
     return events
+
+
+def _unchecked(plan: Plan, row: ScoredRow, step: FlagStep) -> tuple[str, str]:
+    """Why a flag could not be checked on this row, and what to ask the client."""
+    items = plan.instrument.item_map
+    needed = _items_behind(plan, step.refs)
+    unreadable = {p.column: p for p in row.problems if p.column in needed}
+    blank = [i for i in needed if i not in unreadable and row.answers.get(i) is None]
+    reasons = [f"the answer to {i} ({p.value!r}) could not be read" for i, p in unreadable.items()]
+    reasons += [f"{i} was not answered" for i in blank]
+    if not reasons:  # nothing it needs is missing: another cell stopped the row being checked
+        reasons = [NOT_READ if not row.flags else "an answer it needs is missing"]
+    asked = [i for i in needed if i in unreadable or i in blank] or needed
+    texts = "; ".join(f"“{items[i].text}”" for i in asked)
+    return "; ".join(reasons), f"Ask the client about {texts} today."
+
+
+def _items_behind(plan: Plan, refs: tuple[str, ...]) -> list[str]:
+    """The items that a flag's answers and scores come from, in the definition's order."""
+    inputs = {step.score.id: step.inputs for step in plan.steps}
+    found: set[str] = set()
+    pending = list(refs)
+    while pending:
+        ref = pending.pop()
+        if ref in inputs:
+            pending += inputs[ref]
+        else:
+            found.add(ref)
+    return [item.id for item in plan.items if item.id in found]
 
 
 def build(batch: list[Results], rows: list[list[ScoredRow]], respondent: str) -> ClientReport:
