@@ -281,6 +281,49 @@ def test_every_risk_flag_checked_and_clear_makes_the_box_green(tmp_path):
     assert "could not be checked" not in doc.one("section", id="flags").text()
 
 
+def glance(doc: Node) -> list[str]:
+    """The At a glance row of the PHQ-9 total: measure, first, latest, first to latest."""
+    table = doc.one("section", cls="keep").one("table")
+    return next(r for r in table_rows(table) if r[0] == "PHQ-9 total")
+
+
+def test_a_change_that_could_not_be_computed_says_so_where_the_change_would_be(tmp_path):
+    doc = client_report(
+        tmp_path,
+        phq(1, "0"),  # total 8
+        phq(2, "", item_1="3"),  # not scorable
+        "X1,3,2026-10-03,3,3,3,3,3,3,3,3,0,1",  # 24: reliably worse than session 1
+        phq(4, "0", item_1=""),  # not scorable: the latest has no score
+    )
+    figure = section(doc, "phq-9").one("figure", cls="chart-figure")
+    changes = [row[-1] for row in table_rows(figure.one("table"))[1:]]
+    assert changes == [
+        "",
+        "could not be computed (no score at this administration)",
+        "+16 from Session 1 (reliably deteriorated)",
+        "could not be computed (no score at this administration)",
+    ]
+    worse = doc.one("section", cls="keep").one("tr", cls="worse")  # still marked, never hidden
+    assert glance(doc) == [
+        "PHQ-9 total",
+        "8 (Session 1)",
+        "24 (Session 3)",
+        "▲ could not be computed (Session 4 not scorable); Session 1 to Session 3: "
+        "reliably deteriorated",
+    ]
+    assert worse.one("th").text() == "PHQ-9 total"
+
+
+def test_no_change_at_all_when_the_first_administration_has_no_score(tmp_path):
+    doc = client_report(tmp_path, phq(1, ""), phq(2, "0"))
+    figure = section(doc, "phq-9").one("figure", cls="chart-figure")
+    assert [row[-1] for row in table_rows(figure.one("table"))[1:]] == [
+        "",
+        "could not be computed (no score at an earlier administration)",
+    ]
+    assert glance(doc)[-1] == "could not be computed (Session 1 not scorable)"
+
+
 def _with_flags(results, flags: dict):
     """``results`` as the engine gives them when it evaluates the flags of rows it cannot score
     (an unrelated bad cell must not hide a risk): the invalid rows carry ``flags``."""

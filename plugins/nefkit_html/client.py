@@ -47,7 +47,8 @@ class Timeline:
     changes: list[str]  # reliable changes in words: the chart's text equivalent
     first: str
     latest: str
-    overall: str  # the first-to-latest classification, or why there is none
+    overall: str  # the first-to-latest classification, or why it could not be computed
+    worse: bool  # the first-to-latest change is a reliable deterioration
 
 
 @dataclass
@@ -175,8 +176,10 @@ def _score_text(result) -> str:
 
 
 def _timeline(
-    scale: Scale, rows: list[ScoredRow], changes: list[ChangeRow], by: str, key: str
+    scale: Scale, rows: list[ScoredRow], changes: list[ChangeRow], by: str, key: str, changed: bool
 ) -> Timeline:
+    """``changed``: the plan classifies change in this score, so a change missing between two
+    administrations is a gap to explain, not nothing."""
     ticks = {row.row: _tick(row, by, i) for i, row in enumerate(rows)}
     short = {row.row: ticks[row.row][1] for row in rows}
     changes = [c for c in changes if c.score_id == scale.id]
@@ -191,18 +194,25 @@ def _timeline(
     previous: dict[int, ChangeRow] = {
         c.to_row: c for c in changes if c.comparison == "session to session"
     }
-    for row in rows:
+    for index, row in enumerate(rows):
         x, tick, subtick = ticks[row.row]
         result = row.scores[scale.id]
         points.append(charts.Point(x, tick, subtick, result.value, tuple(marks.get(row.row, ()))))
         step = previous.get(row.row)
+        if step is not None:
+            since = "" if step.from_row == rows[index - 1].row else f" from {short[step.from_row]}"
+            change = f"{step.difference:+g}{since} ({step.classification})"
+        elif changed and index:
+            change = f"could not be computed ({_no_change(points)})"
+        else:
+            change = ""
         table.append(
             {
                 "when": when(row.session, row.administered_at),
                 "score": _score_text(result),
                 "band": _score_text(row.scores[scale.band_id]) if scale.band_id else "",
                 "case": _score_text(row.scores[scale.threshold_id]) if scale.threshold_id else "",
-                "change": f"{step.difference:+g} ({step.classification})" if step else "",
+                "change": change,
             }
         )
     values = [p.value for p in points if p.value is not None]
@@ -237,10 +247,35 @@ def _timeline(
         sentences,
         f"{number(scored[0][1].value)} ({scored[0][1].tick})" if scored else "–",
         f"{number(scored[-1][1].value)} ({scored[-1][1].tick})" if scored else "–",
-        overall.classification
-        if overall
-        else ("only one scored administration" if len(scored) < 2 else "not classified"),
+        _overall(points, overall, changed),
+        overall is not None and overall.classification == "reliably deteriorated",
     )
+
+
+def _no_change(points: list[charts.Point]) -> str:
+    """Why the engine gave no change from the previous administration to the last of
+    ``points``: a change needs a score at both ends, and the administrations in order."""
+    if points[-1].value is None:
+        return "no score at this administration"
+    if all(p.value is None for p in points[:-1]):
+        return "no score at an earlier administration"
+    return "the order of the administrations is unknown: see Problems"
+
+
+def _overall(points: list[charts.Point], change: Optional[ChangeRow], changed: bool) -> str:
+    """First to latest in words. When the first or latest administration has no score, the
+    change between them could not be computed: said, beside the change between the scored
+    administrations nearest them, which the engine compares instead."""
+    scored = [p for p in points if p.value is not None]
+    ends = list(dict.fromkeys(p.tick for p in (points[0], points[-1]) if p.value is None))
+    gap = f"could not be computed ({' and '.join(ends)} not scorable)" if ends else ""
+    if change is not None:
+        if not gap:
+            return change.classification
+        return f"{gap}; {scored[0].tick} to {scored[-1].tick}: {change.classification}"
+    if not changed or len(points) < 2:
+        return "only one scored administration" if len(scored) < 2 else "not classified"
+    return gap or f"could not be computed ({_no_change(points)})"
 
 
 def _profile(results: Results, row: ScoredRow) -> Profile:
@@ -285,11 +320,12 @@ def _section(results: Results, rows: list[ScoredRow], respondent: str, index: in
     if not valid:
         return section
     charted = scales(plan)
+    changed = {c.change.score for c in plan.changes}
     # Changes of this respondent only: the batch may hold everyone's when it was not filtered.
     changes = [c for c in results.changes if c.respondent_id == respondent]
     for scale in charted:
         key = f"client-{index}-{instrument.id}-{scale.id}"
-        section.timelines.append(_timeline(scale, valid, changes, by, key))
+        section.timelines.append(_timeline(scale, valid, changes, by, key, scale.id in changed))
     if effect_items(plan):
         section.profiles = [_profile(results, row) for row in valid]
     shown = {s.id for s in charted}
