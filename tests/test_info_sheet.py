@@ -84,6 +84,49 @@ def test_the_text_renderer_writes_results_too(tmp_path):
     assert "PHQ-9 total: 2" in text
 
 
+def test_the_text_renderer_says_which_flags_could_not_be_checked(tmp_path):
+    data = tmp_path / "in.csv"
+    data.write_text(
+        "respondent_id,session,administered_at,"
+        + ",".join(f"phq9_{i}" for i in range(1, 10))
+        + "\nC1,1,2026-10-01,0,0,0,0,0,0,0,0,"  # item 9 blank
+        + "\nC1,2,01/10/2026,0,0,0,0,0,0,0,0,0"  # a mistyped date: invalid
+        + "\nC1,3,2026-10-03,0,0,0,0,0,0,0,0,0\n"
+    )
+    nefkit.render(nefkit.score("phq-9", data), tmp_path / "out.txt")
+    blocks = (tmp_path / "out.txt").read_text().split("\n\n")
+    first, second, third = (" ".join(b.split()) for b in blocks[1:4])
+    assert first.startswith("C1, session 1, 2026-10-01 (row 2)")
+    assert (
+        "RISK could not be checked (an answer it needs is missing or unreadable): Thoughts" in first
+    )
+    assert "RISK could not be checked (this administration could not be read): Thoughts" in second
+    assert "NOT SCORED: row 3, column administered_at" in second
+    assert "RISK" not in third  # checked and clear
+
+
+def test_the_text_renderer_uses_an_invalid_rows_flags_when_evaluated(tmp_path):
+    data = tmp_path / "in.csv"
+    data.write_text(
+        "respondent_id,session,administered_at,"
+        + ",".join(f"phq9_{i}" for i in range(1, 10))
+        + "\nC1,1,01/10/2026,0,0,0,0,0,0,0,0,2\n"
+    )
+    results = nefkit.score("phq-9", data)
+    scored = results.rows
+
+    def rows():  # as the engine gives them, now that it evaluates flags on invalid rows
+        for row in scored:
+            row.flags = {"self_harm_thoughts": True}
+            yield row
+
+    results.rows = rows()
+    nefkit.render(results, tmp_path / "out.txt")
+    text = " ".join((tmp_path / "out.txt").read_text().split())
+    assert "RISK RAISED: Thoughts of being better off dead" in text
+    assert "NOT SCORED: row 2, column administered_at" in text
+
+
 def test_the_html_sheet_is_self_contained_and_sourced(nefkit_cli, tmp_path):
     from html.parser import HTMLParser
 

@@ -9,7 +9,9 @@ from nefkit.renderers import Renderer, RenderOptions
 from nefkit.results import Results
 from nefkit.tabular import display
 
-_FLAG = {True: "RAISED", None: "could not be checked (an answer is missing)"}
+# A flag's state in words; clear flags are not listed. Unknown is never left out as if clear.
+_FLAG = {True: "RAISED", None: "could not be checked (an answer it needs is missing or unreadable)"}
+_NOT_READ = "could not be checked (this administration could not be read)"
 
 
 def _fill(text: str, indent: str = "") -> str:
@@ -33,8 +35,9 @@ class TextRenderer(Renderer):
                     session = f", session {row.session}" if row.session is not None else ""
                     out.write(f"\n{row.respondent_id}{session}{when} (row {row.row})\n")
                     for step in results.plan.flags:
-                        state = _FLAG.get(row.flags.get(step.flag.id))
-                        if row.valid and state:
+                        # An invalid row's flags count wherever the engine evaluated them.
+                        state = _FLAG.get(row.flags.get(step.flag.id)) if row.flags else _NOT_READ
+                        if state:
                             out.write(
                                 _fill(f"{step.flag.level.upper()} {state}: {step.flag.label}", "  ")
                                 + "\n"
