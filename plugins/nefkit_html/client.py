@@ -200,7 +200,9 @@ def _timeline(
         points.append(charts.Point(x, tick, subtick, result.value, tuple(marks.get(row.row, ()))))
         step = previous.get(row.row)
         if step is not None:
-            since = "" if step.from_row == rows[index - 1].row else f" from {short[step.from_row]}"
+            since = (
+                "" if step.from_row == rows[index - 1].row else f" from {short.get(step.from_row)}"
+            )
             change = f"{step.difference:+g}{since} ({step.classification})"
         elif changed and index:
             change = f"could not be computed ({_no_change(points)})"
