@@ -11,7 +11,7 @@ from .plan import Plan
 from .problems import Problem
 from .registry import Registry, build_registry
 from .renderers import RenderOptions
-from .results import FlagTally, Results
+from .results import FlagTally, Results, RowSample
 from .scoring import score_table
 
 
@@ -103,8 +103,9 @@ def score(
     nefkit.engine); answers given as labels are read in ``language`` (one the instrument has;
     default its first). Every row has its flags (True, False, or None: could not be checked),
     invalid rows too; afterwards ``results.flag_tally`` counts the unknown flags and the flags
-    raised on invalid rows, and ``results.flag_warnings()`` words those of risk flags, as
-    ``nefkit score`` prints them."""
+    raised on invalid rows, ``results.change_gaps`` the administrations where a reliable change
+    could not be computed, and ``results.warnings()`` words them as ``nefkit score`` prints
+    them."""
     reg = reg or get_registry()
     plan = get_plan(instrument, reg, language)
     if engine != "python":
@@ -159,11 +160,19 @@ def _only(rows, results: Results, respondent: str):
     tally remain."""
     kept = set()
     tally = FlagTally()
+    valid = []
     for row in rows:
         if row.respondent_id == respondent:
             kept.add(row.row)
             tally.add(row)
+            if row.valid:
+                valid.append(row)
             yield row
     results.changes[:] = [c for c in results.changes if c.respondent_id == respondent]
     results.problems[:] = [p for p in results.problems if p.row in kept]
     results.flag_tally = tally
+    results.change_gaps = {}
+    for step in results.plan.changes if len(valid) >= 2 else ():
+        for row in valid:
+            if row.scores[step.change.score].value is None:
+                results.change_gaps.setdefault(step.change.id, RowSample()).add(row.row)

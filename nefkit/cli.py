@@ -319,7 +319,8 @@ def score_command(
     problem gets no scores, but its flags are checked on the answers that could be read. A
     flag is yes, no or unknown (an answer it needs is missing or unreadable); the last line
     counts the rows with an unknown flag, and a risk flag that is unknown, or raised on an
-    invalid row, is a warning naming the rows.
+    invalid row, is a warning naming the rows. So is a reliable change that could not be
+    computed: an administration of a respondent with several has no score to compare.
     """
     from . import api
     from .engine import choose_engine, columnar_output
@@ -344,7 +345,7 @@ def score_command(
     progress.done()
     for problem in results.problems:
         click.echo(f"Problem: {problem}", err=True)
-    for warning in results.flag_warnings():  # after the problems, so that none hides a risk
+    for warning in results.warnings():  # after the problems, so that none hides a risk
         click.echo(f"Warning: {warning}", err=True)
     scored = results.row_count - results.invalid_count
     summary = (
@@ -356,6 +357,10 @@ def score_command(
     if unchecked:
         rows = "1 row" if unchecked == 1 else f"{unchecked} rows"
         summary += f"; a flag could not be checked in {rows}"
+    if results.change_gaps:
+        gaps = max(sample.count for sample in results.change_gaps.values())
+        rows = "1 row" if gaps == 1 else f"{gaps} rows"
+        summary += f"; a reliable change could not be computed at {rows}"
     click.echo(summary, err=True)
     if results.problems:
         rows = len({p.row for p in results.problems})

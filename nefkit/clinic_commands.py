@@ -526,18 +526,30 @@ def attach(cli, registry_for, instruments_option) -> None:
         help="The file to write (.html or .txt).",
     )
     @click.option("--format", "output_format", help="Format, if not given by the extension.")
+    @click.option(
+        "--crisis-contact",
+        metavar="TEXT",
+        help="What a client should do in a crisis, in your service's words (default: the"
+        " [clinic] crisis_contact setting; without either, the sheet tells the client to ask"
+        " their clinician for it).",
+    )
     @lang_option
     @instruments_option
-    def info_sheet(instrument_id, output, output_format, lang, instrument_paths):
+    def info_sheet(instrument_id, output, output_format, crisis_contact, lang, instrument_paths):
         """A plain-language sheet for clients before treatment: the negative effects the
-        instrument asks about, how often people report them (with sources), and an invitation
-        to raise any of them at any session."""
+        instrument asks about, how often people report them (verified figures, with sources),
+        an invitation to raise any of them at any session, and what to do in a crisis."""
         from .api import get_plan
+        from .config import load_config
         from .info_sheet import build_info_sheet
         from .outputs import write_output
 
+        if crisis_contact is not None and not crisis_contact.strip():
+            raise click.BadParameter("is empty", param_hint="--crisis-contact")
+        # The settings file is read only when the option does not already say it.
+        contact = crisis_contact.strip() if crisis_contact else load_config().clinic.crisis_contact
         registry = registry_for(instrument_paths)
-        sheet = build_info_sheet(get_plan(instrument_id, registry, lang))
+        sheet = build_info_sheet(get_plan(instrument_id, registry, lang), contact)
         write_output(registry, output, output_format, lambda r, to: r.write_info_sheet(sheet, to))
         click.echo(f"Wrote {output}", err=True)
 

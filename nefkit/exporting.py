@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Optional
 
 from . import api
+from .clinic import ALERT_KINDS
 from .outputs import written_whole
 from .plan import Plan
 from .readers import Table
 from .registry import Registry
-from .results import Results
+from .results import Acknowledgement, Results
 from .scoring import score_table
 from .store import Store
 
@@ -50,11 +51,31 @@ def results_from_store(
     instrument_ids: Sequence[str] = (),
     language: Optional[str] = None,
 ) -> list[Results]:
+    """Each instrument's finished administrations scored, with the alerts clinicians have
+    acknowledged (who, when, their note) for reports to show."""
     present = sorted({a.instrument for a in store.administrations(client) if a.finished_at})
+    acknowledged = [
+        a
+        for a in store.alerts(open_only=False)
+        if a.acknowledged_at and (client is None or a.client == client)
+    ]
     results = []
     for instrument_id in instrument_ids or present:
         plan = api.get_plan(instrument_id, registry, language)
-        results.append(score_table(plan, store_table(plan, store, client)))
+        scored = score_table(plan, store_table(plan, store, client))
+        scored.acknowledgements = [
+            Acknowledgement(
+                a.administration,
+                f"{ALERT_KINDS.get(a.kind, a.kind.upper())}: {a.label}",
+                a.acknowledged_by,
+                a.acknowledged_at,
+                a.note,
+                a.close_reason,
+            )
+            for a in acknowledged
+            if a.instrument == instrument_id
+        ]
+        results.append(scored)
     return results
 
 

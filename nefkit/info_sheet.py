@@ -1,12 +1,16 @@
 """A plain-language information sheet for clients, before treatment: the negative effects an
-instrument asks about, how often people report them where a published figure exists (with its
-source, and a warning where the figure is unverified), and an invitation to raise them.
+instrument asks about, how often people report them where a verified published figure exists
+(with its source), and an invitation to raise them.
+
+A figure nobody checked in its source is never shown to a client: it stays in the clinician's
+codebook, marked unverified.
 
 Built as data here; renderers that implement ``write_info_sheet`` lay it out."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 from .errors import NefkitError
 from .plan import Plan
@@ -22,6 +26,11 @@ INVITATION = (
     " session. It will not be held against you, and it helps us adjust your treatment. We may"
     " also ask you about them with a short questionnaire during treatment."
 )
+CRISIS = "If you ever feel unsafe, or in crisis, do not wait for your next session."
+# nefkit never invents a contact: without the service's own, the client is sent to ask for it.
+ASK_FOR_CONTACT = (
+    "Ask your clinician for this service's crisis contact, and keep it where you can find it."
+)
 
 
 @dataclass
@@ -29,7 +38,6 @@ class Figure:
     percent: float
     population: str  # in a client's words where the definition gives them
     source: int  # its number in InfoSheet.sources
-    verified: bool
 
 
 @dataclass
@@ -44,11 +52,14 @@ class InfoSheet:
     introduction: str
     effects: list[Effect]
     invitation: str
+    crisis: str  # what to do in a crisis, in the service's words where it gave them
     instrument: str  # the questionnaire's title and citation
     sources: list[str]  # numbered from 1 in the figures
 
 
-def build_info_sheet(plan: Plan) -> InfoSheet:
+def build_info_sheet(plan: Plan, crisis_contact: Optional[str] = None) -> InfoSheet:
+    """The sheet for an instrument that asks about negative effects; ``crisis_contact`` is the
+    service's own (``--crisis-contact`` or the ``[clinic]`` setting)."""
     instrument = plan.instrument
     items = effect_items(plan)
     if not items:
@@ -58,15 +69,15 @@ def build_info_sheet(plan: Plan) -> InfoSheet:
         )
     ids = {item.item_id for item in items}
     norms = [
-        n for n in instrument.norms if n.statistic == "percent_experienced" and n.target in ids
+        n
+        for n in instrument.norms
+        if n.statistic == "percent_experienced" and n.target in ids and n.verified
     ]
     sources = list(dict.fromkeys(n.source for n in norms))
     effects = []
     for item in items:
         figures = [
-            Figure(
-                n.value, n.plain_population or n.population, sources.index(n.source) + 1, n.verified
-            )
+            Figure(n.value, n.plain_population or n.population, sources.index(n.source) + 1)
             for n in norms
             if n.target == item.item_id
         ]
@@ -76,6 +87,7 @@ def build_info_sheet(plan: Plan) -> InfoSheet:
         introduction=INTRODUCTION,
         effects=effects,
         invitation=INVITATION,
+        crisis=f"{CRISIS} {crisis_contact or ASK_FOR_CONTACT}",
         instrument=f"{instrument.title}. {instrument.citation}",
         sources=sources,
     )
@@ -83,8 +95,7 @@ def build_info_sheet(plan: Plan) -> InfoSheet:
 
 def describe_figure(figure: Figure) -> str:
     """E.g. "About 58 in 100 people (57.8%) in a survey of ... reported this [2]"."""
-    caveat = "; we could not fully check this figure" if not figure.verified else ""
     return (
         f"About {round(figure.percent)} in 100 people ({figure.percent:g}%) in"
-        f" {figure.population} reported this [source {figure.source}{caveat}]"
+        f" {figure.population} reported this [source {figure.source}]"
     )

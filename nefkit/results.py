@@ -117,6 +117,19 @@ class Provenance(BaseModel):
         return f"{self.instrument_id} {self.instrument_version} {self.content_hash[:19]}"
 
 
+@dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """A clinician's acknowledgement of an alert a row raised, for reports from the clinic's
+    store (rows there are administrations)."""
+
+    row: int
+    alert: str  # what it said: "RISK: Thoughts of ..."
+    by: str
+    at: dt.datetime
+    note: Optional[str]
+    closed: Optional[str]  # why its condition no longer holds; None while it does
+
+
 SHOWN_ROWS = 5  # row numbers a warning names before "…"
 
 
@@ -172,7 +185,8 @@ class FlagTally:
 class Results:
     """A scored dataset, streamed: iterate ``rows`` once; ``problems`` grows as rows pass and
     ``changes`` is complete once ``rows`` is exhausted, as is ``flag_tally`` (flags that could
-    not be checked, or were raised on invalid rows), which :meth:`flag_warnings` words."""
+    not be checked, or were raised on invalid rows) and ``change_gaps``, which :meth:`warnings`
+    words."""
 
     instrument: Instrument
     plan: Plan
@@ -184,10 +198,15 @@ class Results:
     row_count: int = 0
     invalid_count: int = 0
     flag_tally: FlagTally = field(default_factory=FlagTally)
+    # Per change id, the administrations (of respondents with two or more) without the score
+    # it compares: there, and from or to them, the change could not be computed.
+    change_gaps: dict[str, RowSample] = field(default_factory=dict)
+    acknowledgements: list[Acknowledgement] = field(default_factory=list)
 
-    def flag_warnings(self) -> list[str]:
+    def warnings(self) -> list[str]:
         """A sentence per risk flag that could not be checked in some rows, or that was raised
-        in rows invalid for scoring (whose problems might otherwise hide it)."""
+        in rows invalid for scoring (whose problems might otherwise hide it), and per reliable
+        change that could not be computed at some administrations."""
         tally, lines = self.flag_tally, []
         for step in self.plan.flags:
             if step.flag.level != "risk":
@@ -205,6 +224,14 @@ class Results:
                 lines.append(
                     f"{name} is raised in {_rows(raised.count)} that {verb} invalid for scoring"
                     f" ({raised}): the flag stands, whatever the problems"
+                )
+        for step in self.plan.changes:
+            gaps = self.change_gaps.get(step.change.id)
+            if gaps:
+                lines.append(
+                    f"reliable change '{step.change.id}' could not be computed at"
+                    f" {_rows(gaps.count)} ({gaps}): no {step.change.score} score there, so"
+                    " the change to or from them is unknown"
                 )
         return lines
 

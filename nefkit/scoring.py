@@ -19,7 +19,7 @@ from .errors import NefkitError, RuleFailed
 from .plan import Plan
 from .readers import Table, Unreadable
 from .responses import AnswerParser, CellError, parse_column, parse_session, parse_when
-from .results import CellProblem, ChangeRow, Provenance, Results, RowView, ScoredRow
+from .results import CellProblem, ChangeRow, Provenance, Results, RowSample, RowView, ScoredRow
 from .tabular import LEADING, result_columns
 
 RESERVED = ("respondent_id", "administered_at", "session")
@@ -131,7 +131,7 @@ def _stream(
         if progress:
             progress(results.row_count)
     if change_scores:
-        results.changes, problems = _changes(plan, history, change_scores)
+        results.changes, problems = _changes(plan, history, change_scores, results.change_gaps)
         results.problems.extend(problems)
 
 
@@ -231,12 +231,21 @@ def _order_key(entry: tuple, by: str):
     return when if isinstance(when, dt.datetime) else dt.datetime.combine(when, dt.time())
 
 
-def _changes(plan: Plan, history, change_scores) -> tuple[list[ChangeRow], list[CellProblem]]:
+def _changes(
+    plan: Plan, history, change_scores, gaps: dict[str, RowSample]
+) -> tuple[list[ChangeRow], list[CellProblem]]:
+    """The change rows, and the problems that stop them; ``gaps`` gets, per change, each
+    administration (of a respondent with two or more) without the score it compares."""
     changes: list[ChangeRow] = []
     problems: list[CellProblem] = []
     for respondent, entries in history.items():
         if len(entries) < 2:
             continue
+        for step in plan.changes:
+            k = change_scores.index(step.change.score)
+            for entry in entries:
+                if entry[3][k] is None:
+                    gaps.setdefault(step.change.id, RowSample()).add(entry[0])
         if all(e[1] is not None for e in entries):
             by = "session"
         elif all(e[2] is not None for e in entries):

@@ -121,7 +121,8 @@ class Summary:
         self.items = {item.id: ItemStats(item) for item in plan.items if item.type != "text"}
         self.effects = effect_items(plan)
         self.scores = {step.score.id: ScoreStats(step) for step in plan.steps}
-        self.flags: Counter = Counter()
+        self.flags: Counter = Counter()  # raised
+        self.unknown_flags: Counter = Counter()  # could not be checked: never counted as clear
         self.changes: dict[str, Counter] = {c.change.id: Counter() for c in plan.changes}
 
     def add(self, row: ScoredRow) -> None:
@@ -168,6 +169,8 @@ class Summary:
         for flag_id, raised in row.flags.items():
             if raised:
                 self.flags[flag_id] += 1
+            elif raised is None:
+                self.unknown_flags[flag_id] += 1
 
     def add_change(self, change: ChangeRow) -> None:
         """Count baseline-to-latest classes: the share of clients who ended worse off."""

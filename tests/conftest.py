@@ -1,4 +1,5 @@
 import os
+import tempfile
 
 import pytest
 
@@ -6,6 +7,9 @@ import pytest
 os.environ["NEFKIT_LOAD_PLUGINS"] = ""
 for variable in ("NEFKIT_DISABLE_PLUGINS", "NEFKIT_STRICT_PLUGINS", "NEFKIT_INSTRUMENTS_PATH"):
     os.environ.pop(variable, None)
+# ... and never the settings file of whoever runs them: a folder that is not there holds none.
+os.environ.pop("NEFKIT_CONFIG", None)
+os.environ["XDG_CONFIG_HOME"] = os.path.join(tempfile.gettempdir(), f"nefkit-tests-{os.getpid()}")
 
 
 @pytest.fixture

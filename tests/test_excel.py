@@ -270,6 +270,49 @@ def test_a_raised_flag_says_so_in_words_not_only_colour(phq_book):
     assert all("flag" not in (attention[i].value or "") for i in quiet)
 
 
+PHQ_HEADER = "respondent_id,session,administered_at," + ",".join(PHQ_ITEMS)
+
+
+def phq_client(tmp_path: Path, *rows: str) -> Path:
+    """Client X1's PHQ-9 rows scored into a workbook."""
+    data = tmp_path / "phq.csv"
+    data.write_text("\n".join([PHQ_HEADER, *rows]) + "\n", encoding="utf-8")
+    results = nefkit.score("phq-9", data, registry())
+    path = tmp_path / "x1.xlsx"
+    nefkit.render(results, path, options=RenderOptions(respondent="X1"), reg=registry())
+    return path
+
+
+def test_a_flag_that_could_not_be_checked_is_marked_unknown_never_clear(tmp_path):
+    book = load_workbook(
+        phq_client(
+            tmp_path, "X1,1,2026-10-01,1,1,1,1,1,1,1,1,0,1", "X1,2,2026-10-02,1,1,1,1,1,1,1,1,,1"
+        )
+    )
+    ws = book["Scores"]
+    clear, blank = column_cells(ws, "flag_self_harm_thoughts")
+    attention = column_cells(ws, "attention")
+    assert clear.value == "no" and not clear.font.bold
+    assert blank.value == "unknown" and blank.font.bold  # amber, and in words
+    assert blank.fill.fgColor.rgb.endswith("FFEB9C")
+    assert "risk flag could not be checked: self_harm_thoughts" in attention[1].value
+    [flag] = blocks(book["Summary"])["Flags"]
+    assert (flag["raised"], flag["could not be checked"]) == (0, 1)
+
+
+def test_an_invalid_rows_flags_are_marked_when_they_were_evaluated(tmp_path):
+    path = phq_client(
+        tmp_path,
+        "X1,1,01/10/2026,1,1,1,1,1,1,1,1,2,1",  # a mistyped date: invalid, item 9 = 2
+    )
+    ws = load_workbook(path)["Scores"]
+    [flag] = column_cells(ws, "flag_self_harm_thoughts")
+    [attention] = column_cells(ws, "attention")
+    assert flag.value == "yes" and flag.fill.fgColor.rgb.endswith("FFC7CE")
+    assert attention.value.startswith("⚠ invalid: administered_at")
+    assert "risk flag: self_harm_thoughts" in attention.value
+
+
 def test_responses_are_the_cells_as_received(phq_book):
     ws = load_workbook(phq_book[0])["Responses"]
     assert header_of(ws) == [

@@ -114,7 +114,7 @@ def test_the_python_api_tells_the_same(tmp_path, engine):
     assert flags == {"clear": False, "blank9": None, "date": True, "bad3": True, "bad9": None}
     assert results.flag_tally.unchecked_rows == 2
     assert [str(results.flag_tally.raised_invalid["self_harm_thoughts"])] == ["rows 4, 5"]
-    assert len(results.flag_warnings()) == 2
+    assert len(results.warnings()) == 2
 
 
 def test_a_client_report_tells_only_about_its_client(tmp_path, engine):
@@ -140,3 +140,23 @@ def test_the_text_report_shows_the_risk_of_an_invalid_row(tmp_path):
     assert "NOT SCORED: row 5, column phq9_3" in bad3
     [bad9] = [b for b in blocks if b.startswith("bad9")]
     assert "RISK could not be checked (an answer it needs is missing or unreadable)" in bad9
+
+
+def test_a_change_that_could_not_be_computed_is_a_warning_never_silence(tmp_path, engine):
+    # Client A's session 2 has item 5 blank: no total, so no change to or from it.
+    lines = ["respondent_id,session," + ",".join(f"phq9_{k}" for k in range(1, 10))]
+    lines += ["A,1,1,1,1,1,1,1,1,1,0", "A,2,3,3,3,3,,3,3,3,0", "B,1,1,1,1,1,1,1,1,1,0"]
+    lines += ["B,2,3,3,3,3,3,3,3,3,0", "C,1,1,1,1,1,,1,1,1,0"]  # C has one administration
+    data = tmp_path / "phq.csv"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    args = ["score", "phq-9", str(data), "-o", str(out), "--engine", engine]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert (
+        "Warning: reliable change 'total_change' could not be computed at 1 row (row 3):"
+        " no total score there, so the change to or from them is unknown"
+    ) in result.stderr
+    assert result.stderr.rstrip().endswith("; a reliable change could not be computed at 1 row")
+    with open(tmp_path / "out-changes.csv", encoding="utf-8", newline="") as handle:
+        assert {r["respondent_id"] for r in csv.DictReader(handle)} == {"B"}

@@ -4,6 +4,7 @@ CSV files."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from html.parser import HTMLParser
 from importlib.resources import files
@@ -193,40 +194,179 @@ def test_no_risk_flags_is_said_in_so_many_words(registry, tmp_path):
     nefkit.render(demo(registry, "phq-9", "gad-7"), out, options=options, reg=registry)
     box = parse(out).one("section", id="flags")
     assert "clear" in box.attrs["class"].split()
-    assert box.one("h2").text() == "No risk flags raised"
+    assert box.one("h2").text() == "✓ No risk flags raised"  # a mark, not only the colour
+    assert "Checked and clear at every administration: " in box.text()
     assert "Patient Health Questionnaire-9 (PHQ-9) (3)" in box.text()
     assert box.all("li") == []
 
 
-def test_flags_that_could_not_be_checked_are_listed_as_unknown(registry, tmp_path):
-    header = "respondent_id,session," + ",".join(f"phq9_{i}" for i in range(1, 11))
+PHQ_HEADER = "respondent_id,session,administered_at," + ",".join(f"phq9_{i}" for i in range(1, 11))
+ITEM_9 = "Thoughts that you would be better off dead or of hurting yourself in some way"
+
+
+def phq(session: int, item_9: str, item_1: str = "1") -> str:
+    """One PHQ-9 row of client X1, item 9 as given (blank, a code or something unreadable)."""
+    return f"X1,{session},2026-10-0{session},{item_1},1,1,1,1,1,1,1,{item_9},1"
+
+
+def client_report(tmp_path: Path, *rows: str) -> Node:
+    """``nefkit score phq-9`` of these rows into an HTML client report, parsed."""
+    data = write_csv(tmp_path / "phq.csv", PHQ_HEADER, *rows)
+    out = tmp_path / "x1.html"
+    result = CliRunner().invoke(cli, ["score", "phq-9", str(data), "-o", str(out)])
+    assert out.exists(), result.output
+    return parse(out)
+
+
+def flag_box(doc: Node) -> tuple[str, str, list[Node]]:
+    """The top box's state (its class), heading and listed flags."""
+    box = doc.one("section", id="flags")
+    [state] = set(box.attrs["class"].split()) - {"alert"}
+    return state, box.one("h2").text(), box.all("li", cls="flag")
+
+
+def test_item_9_left_blank_makes_an_amber_box_headed_risk_could_not_be_checked(tmp_path):
+    doc = client_report(tmp_path, phq(1, "0"), phq(2, ""))
+    state, heading, [flag] = flag_box(doc)
+    assert (state, heading) == ("unknown", "? Risk could not be checked")
+    assert "No risk flags raised" not in doc.text()
+    box = doc.one("section", id="flags").text()
+    assert "No risk flag was raised, but 1 risk flag could not be checked" in box
+    assert "unknown" in flag.attrs["class"].split()
+    assert flag.one("p", cls="flag-head").text() == (
+        "risk not checked Patient Health Questionnaire-9 (PHQ-9) · Session 2 (2026-10-02)"
+    )
+    assert flag.one("p", cls="flag-label").text().startswith("Thoughts of being better off dead")
+    assert flag.one("p", cls="why").text() == "Why unknown: phq9_9 was not answered"
+    assert (
+        flag.one("p", cls="action")
+        .text()
+        .startswith(
+            f"What to do: Ask the client about “{ITEM_9}” today. If it applies: Ask the client"
+        )
+    )
+
+
+def test_an_unreadable_item_9_is_said_to_be_unreadable(tmp_path):
+    doc = client_report(tmp_path, phq(1, "0"), phq(2, "7"))  # 7 is no answer: the row is invalid
+    state, _, [flag] = flag_box(doc)
+    assert state == "unknown"
+    assert "Session 2 (2026-10-02)" in flag.one("p", cls="flag-head").text()
+    assert (
+        flag.one("p", cls="why").text()
+        == "Why unknown: the answer to phq9_9 ('7') could not be read"
+    )
+    assert (
+        "row 3, column phq9_9 (value '7')"
+        in section(doc, "phq-9").one("div", cls="problems").text()
+    )
+
+
+def test_item_9_answered_2_makes_the_box_red_and_lists_what_is_unknown_too(tmp_path):
+    doc = client_report(tmp_path, phq(1, ""), phq(2, "2"))
+    state, heading, flags = flag_box(doc)
+    assert (state, heading) == ("risk", "⚠ Risk flag raised (1)")
+    raised, unknown = flags
+    assert "Session 2 (2026-10-02)" in raised.text() and "unknown" not in raised.attrs["class"]
+    assert "Session 1 (2026-10-01)" in unknown.text() and "unknown" in unknown.attrs["class"]
+    assert [h.text() for h in doc.one("section", id="flags").all("h3")] == [
+        "Risk could not be checked (1)"
+    ]
+
+
+def test_every_risk_flag_checked_and_clear_makes_the_box_green(tmp_path):
+    doc = client_report(tmp_path, phq(1, "0"), phq(2, "0", item_1=""))  # a blank elsewhere
+    state, heading, flags = flag_box(doc)
+    assert (state, heading, flags) == ("clear", "✓ No risk flags raised", [])
+    assert "could not be checked" not in doc.one("section", id="flags").text()
+
+
+def glance(doc: Node) -> list[str]:
+    """The At a glance row of the PHQ-9 total: measure, first, latest, first to latest."""
+    table = doc.one("section", cls="keep").one("table")
+    return next(r for r in table_rows(table) if r[0] == "PHQ-9 total")
+
+
+def test_a_change_that_could_not_be_computed_says_so_where_the_change_would_be(tmp_path):
+    doc = client_report(
+        tmp_path,
+        phq(1, "0"),  # total 8
+        phq(2, "", item_1="3"),  # not scorable
+        "X1,3,2026-10-03,3,3,3,3,3,3,3,3,0,1",  # 24: reliably worse than session 1
+        phq(4, "0", item_1=""),  # not scorable: the latest has no score
+    )
+    figure = section(doc, "phq-9").one("figure", cls="chart-figure")
+    changes = [row[-1] for row in table_rows(figure.one("table"))[1:]]
+    assert changes == [
+        "",
+        "could not be computed (no score at this administration)",
+        "+16 from Session 1 (reliably deteriorated)",
+        "could not be computed (no score at this administration)",
+    ]
+    worse = doc.one("section", cls="keep").one("tr", cls="worse")  # still marked, never hidden
+    assert glance(doc) == [
+        "PHQ-9 total",
+        "8 (Session 1)",
+        "24 (Session 3)",
+        "▲ could not be computed (Session 4 not scorable); Session 1 to Session 3: "
+        "reliably deteriorated",
+    ]
+    assert worse.one("th").text() == "PHQ-9 total"
+
+
+def test_no_change_at_all_when_the_first_administration_has_no_score(tmp_path):
+    doc = client_report(tmp_path, phq(1, ""), phq(2, "0"))
+    figure = section(doc, "phq-9").one("figure", cls="chart-figure")
+    assert [row[-1] for row in table_rows(figure.one("table"))[1:]] == [
+        "",
+        "could not be computed (no score at an earlier administration)",
+    ]
+    assert glance(doc)[-1] == "could not be computed (Session 1 not scorable)"
+
+
+@pytest.mark.parametrize("item_9, state", [("1", "risk"), ("0", "clear"), ("", "unknown")])
+def test_a_mistyped_date_does_not_hide_item_9(tmp_path, item_9, state):
+    # The engine checks an invalid row's flags on the answers it could read.
+    doc = client_report(tmp_path, phq(1, "0"), f"X1,2,01/10/2026,1,1,1,1,1,1,1,1,{item_9},1")
+    assert flag_box(doc)[0] == state
+    assert (
+        "row 3, column administered_at" in section(doc, "phq-9").one("div", cls="problems").text()
+    )
+    assert "could not be read (see Problems)" not in doc.text()
+    if state == "unknown":  # why: the answer it needs, not the date
+        [unknown] = flag_box(doc)[2]
+        assert unknown.one("p", cls="why").text() == "Why unknown: phq9_9 was not answered"
+
+
+def test_an_invalid_row_whose_flags_were_not_evaluated_is_never_clear(registry, tmp_path):
     data = write_csv(
-        tmp_path / "phq.csv",
-        header,
-        "X1,1,1,1,1,1,1,1,1,1,0,1",
-        "X1,2,1,1,1,1,1,1,1,1,,1",  # item 9 left blank: the risk flag is unknown
-        # 7 is no answer to item 9: the row is not scored, and the risk flag is unknown
-        "X1,3,1,1,1,1,1,1,1,1,7,1",
+        tmp_path / "phq.csv", PHQ_HEADER, phq(1, "0"), "X1,2,01/10/2026,1,1,1,1,1,1,1,1,0,1"
     )
     out = tmp_path / "x1.html"
-    nefkit.render(nefkit.score("phq-9", data, registry), out, reg=registry)
-    doc = parse(out)
-    box = doc.one("section", id="flags")
-    assert box.one("h2").text() == "No risk flags raised"
-    assert "2 could not be checked" in box.text()
-    unknown = [li.text() for li in box.one("div", cls="unchecked").all("li")]
-    assert unknown == [
-        "risk Thoughts of being better off dead or of self-harm (item 9 above 0) "
-        f"(Patient Health Questionnaire-9 (PHQ-9) · Session {session})"
-        for session in (2, 3)
-    ]
-    problems = section(doc, "phq-9").one("div", cls="problems").text()
-    assert "row 4, column phq9_9 (value '7')" in problems
+    results = nefkit.score("phq-9", data, registry)
+
+    def unevaluated():  # as an engine gives rows whose flags it did not evaluate
+        for row in results.rows:
+            if not row.valid:
+                row.flags = {}
+            yield row
+
+    nefkit.render(dataclasses.replace(results, rows=unevaluated()), out, reg=registry)
+    state, _, [flag] = flag_box(parse(out))
+    assert state == "unknown"
+    assert flag.one("p", cls="why").text() == (
+        "Why unknown: this administration could not be read (see Problems), "
+        "so its flags were not checked"
+    )
+    assert f"Ask the client about “{ITEM_9}” today." in flag.one("p", cls="action").text()
+
+
+def test_a_not_scorable_total_is_shown_in_the_timeline(registry, tmp_path):
+    doc = client_report(tmp_path, phq(1, "0"), phq(2, ""))
     figure = section(doc, "phq-9").one("figure", cls="chart-figure")
     assert "not scorable" in figure.one("svg").text()
     [first, second] = table_rows(figure.one("table"))[1:]
-    assert first[:2] == ["Session 1", "8"]
-    assert second[0] == "Session 2"
+    assert first[:2] == ["Session 1 (2026-10-01)", "8"]
     assert second[1].startswith("not scorable: ") and "phq9_9" in second[1]
 
 

@@ -13,6 +13,7 @@ from collections import defaultdict
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_html import parse
 
 import nefkit
 from nefkit.clinic import Clinic, derive_alerts
@@ -84,6 +85,35 @@ def test_an_acknowledgement_stays_while_the_condition_holds(nefkit_cli, tmp_path
     assert "acknowledged by" in nefkit_cli("alerts", "--all").output
 
 
+def test_the_client_report_shows_who_acknowledged_an_alert_when_and_their_note(
+    nefkit_cli, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("NEFKIT_DB", str(tmp_path / "clinic.db"))
+    monkeypatch.setenv("NEFKIT_USER", "dr-k")
+    nefkit_cli(
+        "record", "phq-9", "--client", "K2", "--date", "2026-10-01", *phq(1, 1, 1, 1, 1, 1, 1, 1, 2)
+    )
+    nefkit_cli(
+        "record", "phq-9", "--client", "K2", "--date", "2026-10-08", *phq(1, 1, 1, 1, 1, 1, 1, 1, 3)
+    )
+    nefkit_cli("alerts", "--ack", "1", "--note", "Safety plan agreed <b>")
+    nefkit_cli("correct", "1", "phq9_9=0", "--reason", "misread")
+    out = tmp_path / "k2.html"
+    assert nefkit_cli("report", "--client", "K2", "-o", str(out)).exit_code == 0
+    [reviewed] = parse(out).one("div", cls="reviewed").all("li")
+    text = reviewed.text()
+    assert text.startswith(
+        f"Patient Health Questionnaire-9 (PHQ-9) · Session 1 (2026-10-01) {RISK}"
+    )
+    assert "Acknowledged by dr-k on 2026-" in text and "“Safety plan agreed <b>”" in text
+    assert "Since closed: corrected on " in text and "by dr-k: misread" in text
+    # The second administration's alert, not acknowledged, is in the red box instead.
+    assert (
+        "Session 2 (2026-10-08)"
+        in parse(out).one("section", id="flags").one("li", cls="flag").text()
+    )
+
+
 def test_a_blank_risk_item_is_a_risk_that_could_not_be_checked(nefkit_cli, tmp_path, monkeypatch):
     monkeypatch.setenv("NEFKIT_DB", str(tmp_path / "clinic.db"))
     eight = [f"{item}=1" for item in PHQ[:8]]  # item 9 left blank
@@ -110,6 +140,23 @@ def test_a_form_that_cannot_be_stored_still_says_its_risk(nefkit_cli, tmp_path, 
     assert result.exit_code == 1
     assert "the form for K4 was not stored, but its answers raise RISK:" in result.output
     assert "--date (value '01/10/2026')" in result.output
+
+
+def test_a_row_of_a_file_that_cannot_be_stored_still_says_its_risk(
+    nefkit_cli, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("NEFKIT_DB", str(tmp_path / "clinic.db"))
+    data = tmp_path / "forms.csv"
+    data.write_text(
+        "respondent_id,session,administered_at," + ",".join(PHQ) + "\n"
+        "K5,1,2026-10-01,0,0,0,0,0,0,0,0,0\n"
+        "K6,1,01/10/2026,0,0,0,0,0,0,0,0,2\n"  # a mistyped date: not stored
+    )
+    result = nefkit_cli("record", "phq-9", "--file", str(data))
+    assert result.exit_code == 1
+    risk = result.output.index("row 3 (client K6) was not stored, but its answers raise RISK:")
+    assert risk < result.output.index("row 3, column administered_at (value '01/10/2026')")
+    assert [a.client for a in open_store(tmp_path / "clinic.db").administrations()] == ["K5"]
 
 
 def test_alerts_list_risk_first_newest_first_with_when_it_took_place(

@@ -66,7 +66,16 @@ from .. import __version__
 from ..errors import NefkitError, RuleFailed
 from ..plan import Plan
 from ..responses import AnswerParser, CellError, parse_session, parse_when
-from ..results import CellProblem, ChangeRow, FlagTally, Provenance, Results, ScoredRow
+from ..results import (
+    SHOWN_ROWS,
+    CellProblem,
+    ChangeRow,
+    FlagTally,
+    Provenance,
+    Results,
+    RowSample,
+    ScoredRow,
+)
 from ..rules import NOT_ASKED, ScoreValue
 from ..scoring import Columns, _respondent, _score_chunk
 from ..tabular import change_columns, score_columns
@@ -756,7 +765,7 @@ class ColumnarEngine:
         provenance = path.with_name(f"{path.stem}-provenance.json")
         provenance.write_text(results.provenance.model_dump_json(indent=2) + "\n", encoding="utf-8")
         if self.plan.changes:
-            changes, problems = self.changes()
+            changes, problems, results.change_gaps = self.changes()
             results.changes = changes
             results.problems.extend(problems)
             target = path.with_name(f"{stem.name}-changes{path.suffix}")
@@ -971,7 +980,7 @@ class ColumnarEngine:
                     results.problems.extend(row.problems)
                 yield row
         if plan.changes:
-            changes, problems = self.changes()
+            changes, problems, results.change_gaps = self.changes()
             results.changes = list(changes)
             results.problems.extend(problems)
 
@@ -1094,9 +1103,10 @@ class ColumnarEngine:
         )
         return history, scores
 
-    def changes(self) -> tuple[list[ChangeRow], list[CellProblem]]:
+    def changes(self) -> tuple[list[ChangeRow], list[CellProblem], dict[str, RowSample]]:
         """Baseline to latest and session to session, as the Python engine orders and words
-        them."""
+        them; the problems that stop them; and per change the administrations (of respondents
+        with two or more) without the score it compares."""
         con = self.con
         history, scores = self._change_query()
         con.execute(f"CREATE OR REPLACE VIEW h AS {history}")
@@ -1152,8 +1162,17 @@ class ColumnarEngine:
                 )
             )
         problems.sort(key=lambda p: p[0])
+        gaps = {}
+        for step in self.plan.changes:
+            k = scores.index(step.change.score)
+            count, first = con.execute(
+                f"SELECT count(*), list_slice(list(__row ORDER BY __row), 1, {SHOWN_ROWS})"
+                f" FROM h JOIN groups USING (__rid) WHERE sv{k} IS NULL"
+            ).fetchone()
+            if count:
+                gaps[step.change.id] = RowSample(count, first)
         changes = _LazyChanges(self, scores)
-        return changes, [p for _, p in problems]
+        return changes, [p for _, p in problems], gaps
 
     def change_rows_query(self, scores: list[str]) -> str:
         """Each change step's pairs: the first and the last administration with a value, and

@@ -283,7 +283,7 @@ def summary_lines(
         for g, s in groups:
             scored = s.rows - s.invalid
             for step in plan.flags:
-                raised = s.flags[step.flag.id]
+                raised, unknown = s.flags[step.flag.id], s.unknown_flags[step.flag.id]
                 rows.append(
                     [
                         *_g(by, g),
@@ -291,11 +291,18 @@ def summary_lines(
                         step.flag.label,
                         step.flag.level,
                         alert(lines.ws, raised, risk=step.flag.level == "risk") if raised else 0,
+                        alert(lines.ws, unknown) if unknown else 0,
                         lines.number(100 * raised / scored if scored else None, PERCENT),
                     ]
                 )
         lines.table(
-            [*lead, "flag", "label", "level", "raised", "% of scored administrations"], rows
+            [*lead, "flag", "label", "level", "raised", "could not be checked"]
+            + ["% of scored administrations"],
+            rows,
+        )
+        lines.note(
+            "could not be checked: an answer the flag needs is missing or could not be read, so"
+            " whether it applies is unknown (not clear); the Scores sheet marks each such row."
         )
 
 

@@ -213,21 +213,22 @@ class _Sheets:
                 notice.append(f"invalid: {where}")
                 cells[row_status] = alert(ws, "invalid", risk=True)
                 risk = True
-            # Flags on every row: a problem elsewhere in an invalid row must not hide a risk.
-            for index, flag in flags:
-                if row.flags[flag.id]:
+            # Flags raised or unknown are noticed, never passed over as clear, wherever the
+            # engine evaluated them: on an invalid row too, where another cell is the problem.
+            for index, flag in flags if row.flags else ():
+                raised = row.flags.get(flag.id)
+                if raised:
                     cells[index] = alert(ws, "yes", risk=flag.level == "risk")
                     notice.append(f"{flag.level} flag: {flag.id}")
                     risk = risk or flag.level == "risk"
-                elif row.flags[flag.id] is None and flag.level == "risk":
+                elif raised is None:
                     cells[index] = alert(ws, "unknown")
-                    notice.append(f"risk flag could not be checked: {flag.id}")
-            if row.valid:
-                missing = [sid for sid, r in row.scores.items() if r.status == _STATUS]
-                for score_id in missing:
-                    cells[statuses[score_id]] = alert(ws, _STATUS)
-                if missing:
-                    notice.append(f"{_STATUS}: {', '.join(missing)}")
+                    notice.append(f"{flag.level} flag could not be checked: {flag.id}")
+            missing = [sid for sid, r in row.scores.items() if r.status == _STATUS]
+            for score_id in missing:
+                cells[statuses[score_id]] = alert(ws, _STATUS)
+            if missing:
+                notice.append(f"{_STATUS}: {', '.join(missing)}")
             if notice:
                 cells[0] = alert(ws, MARK + "; ".join(notice), risk=risk)
             scores.append(cells)

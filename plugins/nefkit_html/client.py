@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from markupsafe import Markup
 
+from nefkit.plan import FlagStep, Plan
 from nefkit.results import ChangeRow, Results, ScoredRow
 from nefkit.summary import effect_items
 
@@ -19,6 +20,7 @@ from . import charts
 from .facts import Scale, answer_text, day, derived_from, number, scales, when
 
 LEVELS = ("risk", "warning", "info")
+NOT_READ = "this administration could not be read (see Problems), so its flags were not checked"
 CLASS_WORDS = {
     "reliably deteriorated": ("worse", "reliably worse than {}"),
     "reliably improved": ("better", "reliably better than {}"),
@@ -30,10 +32,24 @@ CLASS_WORDS = {
 class FlagEvent:
     level: str
     label: str
-    action: str
+    action: str  # for a flag that could not be checked: what to ask, then the flag's action
     instrument: str
     when: str
-    raised: Optional[bool]  # None: an answer it needs was missing
+    raised: Optional[bool]  # None: an answer it needs was missing or could not be read
+    why: str = ""  # why it could not be checked
+
+
+@dataclass
+class Reviewed:
+    """An alert a clinician acknowledged, as the report shows it."""
+
+    instrument: str
+    when: str
+    alert: str
+    by: str
+    at: str
+    note: str
+    closed: str  # why its condition no longer holds, or ""
 
 
 @dataclass
@@ -44,7 +60,8 @@ class Timeline:
     changes: list[str]  # reliable changes in words: the chart's text equivalent
     first: str
     latest: str
-    overall: str  # the first-to-latest classification, or why there is none
+    overall: str  # the first-to-latest classification, or why it could not be computed
+    worse: bool  # the first-to-latest change is a reliable deterioration
 
 
 @dataclass
@@ -71,6 +88,7 @@ class Section:
 
     results: Results
     administrations: list[str]
+    checked: int = 0  # administrations whose flags were evaluated, invalid ones included
     timelines: list[Timeline] = field(default_factory=list)
     profiles: list[Profile] = field(default_factory=list)
     scores: list[dict[str, Any]] = field(default_factory=list)  # {"label", "values": [...]}
@@ -93,6 +111,7 @@ class ClientReport:
     respondent: str
     sections: list[Section]
     flags: list[FlagEvent]
+    reviewed: list[Reviewed]
     generated_at: dt.datetime
     nefkit_version: str
 
@@ -106,19 +125,25 @@ class ClientReport:
 
     @property
     def unchecked(self) -> list[FlagEvent]:
-        return [f for f in self.flags if not f.raised]
+        return [f for f in self.flags if f.raised is None]
 
     @property
     def unchecked_risks(self) -> list[FlagEvent]:
         return [f for f in self.unchecked if f.level == "risk"]
 
     @property
+    def risk_state(self) -> str:
+        """The top box: "risk" when a risk flag is raised, "unknown" when none is but one could
+        not be checked, "clear" only when every risk flag was checked and clear."""
+        return "risk" if self.risks else ("unknown" if self.unchecked_risks else "clear")
+
+    @property
     def checked(self) -> list[tuple[str, int]]:
         """Instruments that can raise a risk flag, and how many administrations were checked."""
         return [
-            (s.instrument.title, len(s.administrations))
+            (s.instrument.title, s.checked)
             for s in self.sections
-            if s.administrations and any(f.flag.level == "risk" for f in s.results.plan.flags)
+            if s.checked and any(f.flag.level == "risk" for f in s.results.plan.flags)
         ]
 
     @property
@@ -165,8 +190,10 @@ def _score_text(result) -> str:
 
 
 def _timeline(
-    scale: Scale, rows: list[ScoredRow], changes: list[ChangeRow], by: str, key: str
+    scale: Scale, rows: list[ScoredRow], changes: list[ChangeRow], by: str, key: str, changed: bool
 ) -> Timeline:
+    """``changed``: the plan classifies change in this score, so a change missing between two
+    administrations is a gap to explain, not nothing."""
     ticks = {row.row: _tick(row, by, i) for i, row in enumerate(rows)}
     short = {row.row: ticks[row.row][1] for row in rows}
     changes = [c for c in changes if c.score_id == scale.id]
@@ -181,18 +208,27 @@ def _timeline(
     previous: dict[int, ChangeRow] = {
         c.to_row: c for c in changes if c.comparison == "session to session"
     }
-    for row in rows:
+    for index, row in enumerate(rows):
         x, tick, subtick = ticks[row.row]
         result = row.scores[scale.id]
         points.append(charts.Point(x, tick, subtick, result.value, tuple(marks.get(row.row, ()))))
         step = previous.get(row.row)
+        if step is not None:
+            since = (
+                "" if step.from_row == rows[index - 1].row else f" from {short.get(step.from_row)}"
+            )
+            change = f"{step.difference:+g}{since} ({step.classification})"
+        elif changed and index:
+            change = f"could not be computed ({_no_change(points)})"
+        else:
+            change = ""
         table.append(
             {
                 "when": when(row.session, row.administered_at),
                 "score": _score_text(result),
                 "band": _score_text(row.scores[scale.band_id]) if scale.band_id else "",
                 "case": _score_text(row.scores[scale.threshold_id]) if scale.threshold_id else "",
-                "change": f"{step.difference:+g} ({step.classification})" if step else "",
+                "change": change,
             }
         )
     values = [p.value for p in points if p.value is not None]
@@ -227,10 +263,35 @@ def _timeline(
         sentences,
         f"{number(scored[0][1].value)} ({scored[0][1].tick})" if scored else "–",
         f"{number(scored[-1][1].value)} ({scored[-1][1].tick})" if scored else "–",
-        overall.classification
-        if overall
-        else ("only one scored administration" if len(scored) < 2 else "not classified"),
+        _overall(points, overall, changed),
+        overall is not None and overall.classification == "reliably deteriorated",
     )
+
+
+def _no_change(points: list[charts.Point]) -> str:
+    """Why the engine gave no change from the previous administration to the last of
+    ``points``: a change needs a score at both ends, and the administrations in order."""
+    if points[-1].value is None:
+        return "no score at this administration"
+    if all(p.value is None for p in points[:-1]):
+        return "no score at an earlier administration"
+    return "the order of the administrations is unknown: see Problems"
+
+
+def _overall(points: list[charts.Point], change: Optional[ChangeRow], changed: bool) -> str:
+    """First to latest in words. When the first or latest administration has no score, the
+    change between them could not be computed: said, beside the change between the scored
+    administrations nearest them, which the engine compares instead."""
+    scored = [p for p in points if p.value is not None]
+    ends = list(dict.fromkeys(p.tick for p in (points[0], points[-1]) if p.value is None))
+    gap = f"could not be computed ({' and '.join(ends)} not scorable)" if ends else ""
+    if change is not None:
+        if not gap:
+            return change.classification
+        return f"{gap}; {scored[0].tick} to {scored[-1].tick}: {change.classification}"
+    if not changed or len(points) < 2:
+        return "only one scored administration" if len(scored) < 2 else "not classified"
+    return gap or f"could not be computed ({_no_change(points)})"
 
 
 def _profile(results: Results, row: ScoredRow) -> Profile:
@@ -265,17 +326,22 @@ def _section(results: Results, rows: list[ScoredRow], respondent: str, index: in
     plan, instrument = results.plan, results.instrument
     rows, by = _order(rows)
     valid = [r for r in rows if r.valid]
-    section = Section(results, [when(r.session, r.administered_at) for r in valid])
+    section = Section(
+        results,
+        [when(r.session, r.administered_at) for r in valid],
+        sum(1 for r in rows if r.flags),
+    )
     numbers = {r.row for r in rows}
     section.problems = [str(p) for p in results.problems if p.row in numbers]
     if not valid:
         return section
     charted = scales(plan)
+    changed = {c.change.score for c in plan.changes}
     # Changes of this respondent only: the batch may hold everyone's when it was not filtered.
     changes = [c for c in results.changes if c.respondent_id == respondent]
     for scale in charted:
         key = f"client-{index}-{instrument.id}-{scale.id}"
-        section.timelines.append(_timeline(scale, valid, changes, by, key))
+        section.timelines.append(_timeline(scale, valid, changes, by, key, scale.id in changed))
     if effect_items(plan):
         section.profiles = [_profile(results, row) for row in valid]
     shown = {s.id for s in charted}
@@ -323,17 +389,71 @@ def _answers(instrument, row: ScoredRow) -> list[tuple[str, str]]:
 
 
 def _flags(results: Results, rows: list[ScoredRow]) -> list[FlagEvent]:
+    """Each flag raised or not checked, per administration. An invalid row's flags count when
+    they were evaluated (an unrelated bad cell must not hide a risk); when they were not, they
+    could not be checked."""
     events = []
     title = results.instrument.title
     for row in _order(rows)[0]:
         moment = when(row.session, row.administered_at)
-        # An invalid row's flags too: they are checked on the answers that could be read.
         for step in results.plan.flags:
-            raised = row.flags.get(step.flag.id)
-            if raised is not False:
-                flag = step.flag
-                events.append(FlagEvent(flag.level, flag.label, flag.action, title, moment, raised))
+            flag = step.flag
+            raised = row.flags.get(flag.id)
+            if raised:
+                events.append(FlagEvent(flag.level, flag.label, flag.action, title, moment, True))
+            elif raised is None:
+                why, ask = _unchecked(results.plan, row, step)
+                action = f"{ask} If it applies: {flag.action}" if flag.action else ask
+                events.append(FlagEvent(flag.level, flag.label, action, title, moment, None, why))
     return events
+
+
+def _unchecked(plan: Plan, row: ScoredRow, step: FlagStep) -> tuple[str, str]:
+    """Why a flag could not be checked on this row, and what to ask the client."""
+    items = plan.instrument.item_map
+    needed = _items_behind(plan, step.refs)
+    unreadable = {p.column: p for p in row.problems if p.column in needed}
+    blank = [i for i in needed if i not in unreadable and row.answers.get(i) is None]
+    reasons = [f"the answer to {i} ({p.value!r}) could not be read" for i, p in unreadable.items()]
+    reasons += [f"{i} was not answered" for i in blank]
+    if not reasons:  # nothing it needs is missing: another cell stopped the row being checked
+        reasons = [NOT_READ if not row.flags else "an answer it needs is missing"]
+    asked = [i for i in needed if i in unreadable or i in blank] or needed
+    texts = "; ".join(f"“{items[i].text}”" for i in asked)
+    return "; ".join(reasons), f"Ask the client about {texts} today."
+
+
+def _items_behind(plan: Plan, refs: tuple[str, ...]) -> list[str]:
+    """The items that a flag's answers and scores come from, in the definition's order."""
+    inputs = {step.score.id: step.inputs for step in plan.steps}
+    found: set[str] = set()
+    pending = list(refs)
+    while pending:
+        ref = pending.pop()
+        if ref in inputs:
+            pending += inputs[ref]
+        else:
+            found.add(ref)
+    return [item.id for item in plan.items if item.id in found]
+
+
+def _reviewed(results: Results, rows: list[ScoredRow]) -> list[Reviewed]:
+    """The clinic's acknowledgements of this respondent's alerts, oldest administration first."""
+    ordered, _ = _order(rows)
+    at = {row.row: index for index, row in enumerate(ordered)}
+    mine = sorted((a for a in results.acknowledgements if a.row in at), key=lambda a: at[a.row])
+    return [
+        Reviewed(
+            results.instrument.title,
+            when(ordered[at[a.row]].session, ordered[at[a.row]].administered_at),
+            a.alert,
+            a.by,
+            day(a.at),
+            a.note or "",
+            a.closed or "",
+        )
+        for a in mine
+    ]
 
 
 def build(batch: list[Results], rows: list[list[ScoredRow]], respondent: str) -> ClientReport:
@@ -349,6 +469,7 @@ def build(batch: list[Results], rows: list[list[ScoredRow]], respondent: str) ->
         respondent,
         sections,
         flags,
+        [r for results, kept in zip(batch, rows) for r in _reviewed(results, kept)],
         max(r.provenance.generated_at for r in batch),
         __version__,
     )

@@ -9,7 +9,9 @@ from nefkit.renderers import Renderer, RenderOptions
 from nefkit.results import Results
 from nefkit.tabular import display
 
+# A flag's state in words; clear flags are not listed. Unknown is never left out as if clear.
 _FLAG = {True: "RAISED", None: "could not be checked (an answer it needs is missing or unreadable)"}
+_NOT_READ = "could not be checked (this administration could not be read)"
 
 
 def _fill(text: str, indent: str = "") -> str:
@@ -33,8 +35,9 @@ class TextRenderer(Renderer):
                     session = f", session {row.session}" if row.session is not None else ""
                     out.write(f"\n{row.respondent_id}{session}{when} (row {row.row})\n")
                     for step in results.plan.flags:
-                        state = _FLAG.get(row.flags.get(step.flag.id))
-                        if state:  # an invalid row's too: its problems never hide a risk
+                        # An invalid row's flags count wherever the engine evaluated them.
+                        state = _FLAG.get(row.flags.get(step.flag.id)) if row.flags else _NOT_READ
+                        if state:
                             out.write(
                                 _fill(f"{step.flag.level.upper()} {state}: {step.flag.label}", "  ")
                                 + "\n"
@@ -62,7 +65,15 @@ class TextRenderer(Renderer):
             lines.append(textwrap.fill(f'- "{effect.statement}"', 78, subsequent_indent="  "))
             for figure in effect.figures:
                 lines.append(_fill(describe_figure(figure), "    "))
-        lines += ["", _fill(sheet.invitation), "", "Sources", "-------"]
+        lines += [
+            "",
+            _fill(sheet.invitation),
+            "",
+            "In a crisis",
+            "-----------",
+            _fill(sheet.crisis),
+        ]
+        lines += ["", "Sources", "-------"]
         lines += [_fill(f"[{n}] {source}") for n, source in enumerate(sheet.sources, 1)]
         lines.append(_fill(f"The questions come from: {sheet.instrument}"))
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
