@@ -373,6 +373,7 @@ README: dict[str, Expect | None] = {
     "nefkit administer neq-20 therapy-reflection --client C017": Expect(stdin=NEQ_AND_REFLECTION),
     "nefkit alerts": Expect(),
     'nefkit alerts --ack 12 --note "Discussed; plan adjusted"': Expect(),
+    "nefkit alerts --all": Expect(),
     "nefkit history --client C017": Expect(),
     "nefkit report --client C017 -o C017.html": Expect(),
     "nefkit new calm-3": Expect(),

@@ -38,9 +38,13 @@ _LAZY = {
     "Results": "nefkit.results",
 }
 
-__all__ = ["hookimpl", "__version__", *_LAZY]
+# Public modules, as ``nefkit.sql`` (loaded on first use too).
+_MODULES = ("sql",)
+
+__all__ = ["hookimpl", "__version__", *_LAZY, *_MODULES]
 
 if TYPE_CHECKING:
+    from . import sql
     from .api import get_plan, get_registry, load_instrument, render, score, validate
     from .errors import DefinitionError, NefkitError, PluginError
     from .instrument import Instrument, Item, Score
@@ -52,6 +56,8 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str):
+    if name in _MODULES:
+        return importlib.import_module(f"nefkit.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'nefkit' has no attribute {name!r}")

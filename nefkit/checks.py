@@ -9,10 +9,12 @@ from __future__ import annotations
 import difflib
 import itertools
 import math
+import typing
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from typing import Optional
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from . import conditions
 from .instrument import Instrument, Item
@@ -323,7 +325,7 @@ class _Checker:
             except ValidationError as e:
                 self.known_ids.add(score.id)
                 for error in e.errors():
-                    yield self.param_problem(where, error)
+                    yield self.param_problem(where, error, rule)
                 continue
             inputs = rule.inputs(score, params)
             self.used.update(inputs)
@@ -375,7 +377,7 @@ class _Checker:
                 params = rule.parse_params(change.params)
             except ValidationError as e:
                 for error in e.errors():
-                    yield self.param_problem(where, error)
+                    yield self.param_problem(where, error, rule)
                 continue
             output = self.outputs.get(change.score)
             if output is not None:
@@ -398,10 +400,15 @@ class _Checker:
                     f"norm #{number}", self.unknown("item or score", norm.target, targets)
                 )
 
-    def param_problem(self, where: str, error: dict) -> Problem:
+    def param_problem(self, where: str, error: dict, rule: Rule) -> Problem:
         loc = " › ".join(str(part) for part in error["loc"])
         if error["type"] == "extra_forbidden":
-            message = f"unknown parameter '{error['loc'][-1]}'"
+            name, inside = str(error["loc"][-1]), error["loc"][:-1]
+            known = _parameters(rule.Params, inside)
+            message = self.unknown("parameter", name, known or [])
+            if known is not None:
+                owner = f"'{inside[-1]}'" if inside else f"rule '{rule.name}'"
+                message += f" ({owner} takes {', '.join(known) or 'no parameters'})"
         elif error["type"] == "missing":
             message = "is required but missing"
         else:
@@ -420,6 +427,21 @@ class _Checker:
         hint = difflib.get_close_matches(name, list(known), n=1)
         suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
         return f"unknown {noun} '{name}'{suggestion}"
+
+
+def _parameters(model: type[BaseModel], loc: tuple) -> Optional[list[str]]:
+    """The parameter names of ``model``, or of the nested model at ``loc`` inside it (None when
+    ``loc`` does not lead to one, such as an item of a list)."""
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            return None
+        options = (field.annotation, *typing.get_args(field.annotation))
+        nested = [t for t in options if isinstance(t, type) and issubclass(t, BaseModel)]
+        if not nested:
+            return None
+        model = nested[0]
+    return list(model.model_fields)
 
 
 def _never_holds(condition: conditions.Condition, instrument: Instrument) -> bool:

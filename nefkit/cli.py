@@ -159,6 +159,8 @@ def show_command(instrument_id: str, lang, instrument_paths, as_json: bool) -> N
         data = instrument.model_dump(mode="json")
         data["content_hash"] = instrument.content_hash
         data["from"] = registry.instruments[instrument_id].origin
+        used = {*(s.rule for s in instrument.scores), *(c.rule for c in instrument.changes)}
+        data["rules"] = {name: registry.rules[name].origin for name in sorted(used)}
         _print_json(data)
         return
     click.echo(describe_instrument(instrument, registry))
@@ -236,11 +238,13 @@ def new_command(instrument_id, output) -> None:
 
 
 @cli.command(name="schema")
-def schema_command() -> None:
-    """Print the JSON Schema of the definition format, for editor completion."""
-    from .instrument import Instrument
+@instruments_option
+def schema_command(instrument_paths) -> None:
+    """Print the JSON Schema of the definition format, for editor completion: each score's
+    and change's params follow the model of the rule it names, from every installed plugin."""
+    from .schema import definition_schema
 
-    _print_json(Instrument.model_json_schema())
+    _print_json(definition_schema(_registry(instrument_paths)))
 
 
 class _Progress:

@@ -47,6 +47,7 @@ def describe_instrument(instrument: Instrument, registry: Registry) -> str:
         for score in instrument.scores:
             inputs = _items_summary(score.items)
             lines.append(_wrap(f"{score.id}: {score.label} (rule {score.rule}{inputs})"))
+            lines.append(_wrap(f"rule from {_rule_origin(registry, score.rule)}", "    "))
     if instrument.flags:
         lines.append("Flags:")
         for flag in instrument.flags:
@@ -59,6 +60,7 @@ def describe_instrument(instrument: Instrument, registry: Registry) -> str:
             lines.append(
                 _wrap(f"{change.id}: {change.label} (rule {change.rule} on {change.score})")
             )
+            lines.append(_wrap(f"rule from {_rule_origin(registry, change.rule)}", "    "))
     if instrument.norms:
         lines.append("Published figures:")
         for norm in instrument.norms:
@@ -77,3 +79,9 @@ def _items_summary(items: list[str]) -> str:
     if len(items) <= 4:
         return " over " + ", ".join(items)
     return f" over {len(items)} items, {items[0]} … {items[-1]}"
+
+
+def _rule_origin(registry: Registry, name: str) -> str:
+    """The plugin (and its version) that provides a rule: who to ask about its numbers."""
+    entry = registry.rules.get(name)
+    return entry.origin if entry else "no installed plugin"

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
-    from .engine.sql import SqlBuilder, SqlInput, SqlScore
     from .instrument import Change, Instrument, Score
+    from .sql import SqlBuilder, SqlInput, SqlScore
 
 
 class _NotAsked:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import click
 
-# The names of nefkit.engine.sql.DIALECTS, spelt out so that `nefkit --help` need not import
-# the compiler (tests/test_sql_emit.py checks they agree).
-DIALECTS = ("duckdb", "postgres", "spark", "trino")
+from .sql import DIALECTS
 
 
 def attach(cli, registry_for, instruments_option) -> None:
@@ -16,7 +14,7 @@ def attach(cli, registry_for, instruments_option) -> None:
     @click.argument("instrument_id")
     @click.option(
         "--dialect",
-        type=click.Choice(DIALECTS),
+        type=click.Choice(list(DIALECTS)),
         default="duckdb",
         show_default=True,
         help="The SQL dialect to write.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -143,6 +144,32 @@ def test_show_json_includes_the_content_hash():
     assert [item["id"] for item in data["items"]] == [f"phq9_{i}" for i in range(1, 11)]
 
 
+def test_show_names_the_plugin_behind_each_rule(nefkit_register, tmp_path):
+    from nefkit_rules.aggregate import SumRule
+
+    class MySum(SumRule):  # a third party's rule, under its own name
+        name = "my_sum"
+
+    class Plugin:
+        @nefkit.hookimpl
+        def register_scoring_rules(self, register):
+            register(MySum())
+
+    nefkit_register(Plugin(), name="my-sum", distribution="nefkit-mysum", version="1.2")
+    definition = (DEFINITIONS / "phq-9.toml").read_text(encoding="utf-8")
+    mine = definition.replace('rule = "sum"', 'rule = "my_sum"', 1)
+    (tmp_path / "phq-9-mine.toml").write_text(mine.replace('id = "phq-9"', 'id = "phq-9-mine"', 1))
+    result = invoke("show", "phq-9-mine", "--instruments", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    scores = result.output.split("Scores:")[1].split("Flags:")[0]
+    total, severity, _ = re.split(r"\n  (?=\S)", scores)[1:]
+    assert "rule from nefkit-mysum 1.2" in total
+    assert "rule from nefkit 0.1.0 (built-in plugin rules)" in severity
+    data = json.loads(invoke("show", "phq-9-mine", "--json", "--instruments", str(tmp_path)).stdout)
+    assert data["rules"]["my_sum"].startswith("nefkit-mysum 1.2")
+    assert set(data["rules"]) == {"my_sum", "bands", "threshold", "reliable_change"}
+
+
 def test_show_an_unknown_instrument():
     result = invoke("show", "nosuch")
     assert result.exit_code == 1
@@ -168,6 +195,60 @@ def test_schema_is_json_schema_of_the_definition_format():
     )
     assert {"id", "version", "title", "citation", "licence", "source"} <= set(schema["required"])
     assert schema.get("additionalProperties") is False  # unknown keys are errors
+
+
+DEFINITIONS = Path(__file__).resolve().parents[1] / "plugins/nefkit_instruments/definitions"
+
+
+@pytest.fixture(scope="module")
+def validator():
+    """An independent JSON Schema validator over ``nefkit schema``, as an editor would use it."""
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(invoke("schema").stdout)
+    return jsonschema.Draft202012Validator(schema)
+
+
+@pytest.mark.parametrize("path", sorted(DEFINITIONS.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_shipped_definition_meets_the_schema(validator, path):
+    import tomllib
+
+    assert list(validator.iter_errors(tomllib.loads(path.read_text(encoding="utf-8")))) == []
+
+
+@pytest.mark.parametrize(
+    "params, wrong",
+    [
+        ({"maxmissing": 1}, "'maxmissing' was unexpected"),  # a typo of max_missing
+        ({"max_missing": "1"}, "'1' is not of type 'integer'"),
+        (
+            {"max_missing": 1, "reverse": {"items": ["a"], "lo": 0, "high": 3}},
+            "'lo' was unexpected",
+        ),
+    ],
+)
+def test_the_schema_checks_params_by_the_rule_named(validator, params, wrong):
+    import tomllib
+
+    definition = tomllib.loads((DEFINITIONS / "phq-9.toml").read_text(encoding="utf-8"))
+    definition["scores"][0] = {**definition["scores"][0], "rule": "prorated_sum", "params": params}
+    errors = list(validator.iter_errors(definition))
+    messages = [e.message for error in errors for e in (error, *error.context)]
+    assert any(wrong in message for message in messages), messages
+    # The same parameters under a rule that takes them are fine: it is the rule that decides.
+    definition["scores"][0]["params"] = {"max_missing": 1}
+    assert list(validator.iter_errors(definition)) == []
+
+
+def test_an_unknown_parameter_error_lists_what_the_rule_takes(tmp_path):
+    text = (DEFINITIONS / "phq-9.toml").read_text(encoding="utf-8")
+    path = tmp_path / "phq-9-custom.toml"
+    path.write_text(text.replace('rule = "sum"', 'rule = "sum"\nparams = { maxmissing = 1 }', 1))
+    result = invoke("validate", str(path))
+    assert result.exit_code == 1
+    assert (
+        "score \"total\" › params › maxmissing: unknown parameter 'maxmissing'"
+        " (rule 'sum' takes reverse)"
+    ) in result.output
 
 
 # --------------------------------------------------------------------------------------------

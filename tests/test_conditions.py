@@ -560,6 +560,7 @@ def test_sql_conditions_agree_with_python_three_valued(condition, rows):
     Python's True, False or unknown (NULL) for every answer, blank and not asked included."""
     duckdb = pytest.importorskip("duckdb")
     from nefkit.engine import sql
+    from nefkit.sql import DIALECTS
 
     con = duckdb.connect()
     columns = ", ".join(f"{ref} {kind}, na_{ref} BOOLEAN" for ref, (_, kind, _) in SQL_REFS.items())
@@ -573,7 +574,7 @@ def test_sql_conditions_agree_with_python_three_valued(condition, rows):
                 cells[-2] = list(value)
         con.execute(f"INSERT INTO t VALUES (?{', ?' * len(cells)})", [k, *cells])
     refs = {ref: sql.SqlRef(ref, kind, f"na_{ref}") for ref, (kind, _, _) in SQL_REFS.items()}
-    query = sql.condition_sql(condition, refs, sql.DIALECTS["duckdb"])
+    query = sql.condition_sql(condition, refs, DIALECTS["duckdb"])
     got = [v for (v,) in con.execute(f"SELECT {query} FROM t ORDER BY k").fetchall()]
     assert got == [condition.evaluate(row) for row in rows], query
 

@@ -833,7 +833,7 @@ def test_nefkits_own_problems_are_located_in_the_workbook(tmp_path):
         ('sheet "items", rows 2, 5 (item "low")', "unknown scale 'oftn'; did you mean 'often'?"),
         (
             'sheet "Scores", row 3, column "params" (score "case" › params › extra)',
-            "unknown parameter 'extra'",
+            "unknown parameter 'extra' (rule 'threshold' takes score, at_least)",
         ),
     ]
     # Problems of data not read from a workbook are left as they are.

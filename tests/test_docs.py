@@ -132,6 +132,53 @@ def test_each_rule_contract_lists_the_methods_under_their_exact_signature(cls):
         assert [a.strip() for a in args.split(",") if a.strip()] == declared, name
 
 
+@pytest.mark.parametrize("cls", [nefkit.sql.SqlBuilder, nefkit.sql.Dialect])
+def test_every_sql_helper_is_documented_under_its_exact_signature(cls):
+    """The tables of "SQL for a rule" list every public method of the builder and the dialect,
+    as ``name(args)``, and nothing else."""
+    section = TEXT.split("### SQL for a rule: `nefkit.sql`", 1)[1].split("\n### ", 1)[0]
+    first, second = re.split(r"^and, from the dialect", section, flags=re.M)
+    table = first if cls is nefkit.sql.SqlBuilder else second
+    documented = dict(re.findall(r"^\| `(\w+)\(([^)]*)\)` \|", table, re.M))
+    declared = {
+        name: ", ".join(p for p in inspect.signature(method).parameters if p != "self")
+        for name, method in inspect.getmembers(cls, inspect.isfunction)
+        if not name.startswith("_")
+    }
+    assert documented == declared
+
+
+def test_the_sql_example_scores_as_python_does():
+    """The guide's ``to_sql`` example, run in DuckDB, agrees with the standard ``count`` rule's
+    ``compute`` on every row (inputs are never follow-ups here, where the two rules agree)."""
+    duckdb = pytest.importorskip("duckdb")
+    from nefkit.sql import DIALECTS, SqlBuilder, SqlInput, SqlScore
+
+    [block] = [b for b in blocks() if b.code.startswith("def to_sql(")]
+    namespace = {"SqlScore": SqlScore}
+    exec(block.code, namespace)
+    rule = nefkit.get_registry().rules["count"].value
+    params = rule.Params(values=[2, 3])
+    ids = ["a", "b", "c"]
+    inputs = [SqlInput(i, i, f"({i} IS NULL)") for i in ids]
+    sql = SqlBuilder(DIALECTS["duckdb"], "s_")
+    score = namespace["to_sql"](None, params, inputs, sql)
+    lets = "".join(f", {expr} AS {column}" for column, expr in sql.lets)
+    names = "".join(f", {expr} AS {column}" for column, expr in sql.lists)
+    rows = [(1, 2, 3), (0, None, 3), (None, None, None), (3, 3, 3)]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (k INTEGER, a INTEGER, b INTEGER, c INTEGER)")
+    con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", [(k, *r) for k, r in enumerate(rows)])
+    got = con.execute(
+        f"SELECT {score.value}, {score.status}, {score.reason}, {score.answered}"
+        f" FROM (SELECT *{names} FROM (SELECT *{lets} FROM t)) ORDER BY k"
+    ).fetchall()
+    for row, (value, status, reason, answered) in zip(rows, got):
+        expected = rule.compute(list(row), params, ids)
+        assert (value, status, answered) == (expected.value, expected.status, expected.answered)
+        assert reason == expected.reason
+
+
 @pytest.mark.parametrize("hook", sorted(hook_specs()))
 def test_each_hook_section_has_its_parts_and_an_example_implementing_it(hook):
     section = sections()[hook]

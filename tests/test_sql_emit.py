@@ -131,10 +131,3 @@ def test_nefkit_sql_output_is_csv_compatible_notes():
         "total: 1 of 9 answers missing (phq9_2); every answer is needed; severity: total could"
         " not be scored; case: total could not be scored"
     )
-
-
-def test_the_command_offers_every_dialect_the_compiler_has():
-    from nefkit import sql_commands
-    from nefkit.engine import sql
-
-    assert sql_commands.DIALECTS == tuple(sql.DIALECTS)

@@ -78,6 +78,7 @@ from ..results import (
 )
 from ..rules import NOT_ASKED, ScoreValue
 from ..scoring import Columns, _respondent, _score_chunk
+from ..sql import DIALECTS
 from ..tabular import change_columns, score_columns
 from . import sql as sqlc
 from .sources import INTEGERS, WS, copy_bytes, open_source, parquet_header, sql_text
@@ -192,7 +193,7 @@ class ColumnarEngine:
         with self._memory():
             self.source = open_source(self.con, source_path, fmt, header, self.workdir, reader)
         self.parsers = {item.id: AnswerParser(plan.instrument, item) for item in plan.items}
-        self.d = sqlc.DIALECTS["duckdb"]
+        self.d = DIALECTS["duckdb"]
         self._build()
 
     def close(self) -> None:

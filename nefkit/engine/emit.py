@@ -21,6 +21,7 @@ from .. import __version__
 from ..errors import NefkitError
 from ..plan import Plan
 from ..responses import AnswerParser
+from ..sql import DIALECTS, Dialect
 from . import sql as sqlc
 
 PREFIX = "nefkit_"
@@ -28,10 +29,10 @@ PREFIX = "nefkit_"
 
 def plan_sql(plan: Plan, dialect: str, table: str = "answers") -> str:
     try:
-        d = sqlc.DIALECTS[dialect]
+        d = DIALECTS[dialect]
     except KeyError:
         raise NefkitError(
-            f"unknown dialect {dialect!r}; use one of {', '.join(sqlc.DIALECTS)}"
+            f"unknown dialect {dialect!r}; use one of {', '.join(DIALECTS)}"
         ) from None
     instrument = plan.instrument
     steps: list[list[tuple[str, str]]] = []
@@ -112,7 +113,7 @@ def plan_sql(plan: Plan, dialect: str, table: str = "answers") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cell_problems(plan: Plan, d: sqlc.Dialect) -> list[tuple[str, str, str]]:
+def _cell_problems(plan: Plan, d: Dialect) -> list[tuple[str, str, str]]:
     """(item id, condition, note) for each way an answer can be no answer, in the Python
     engine's words."""
     out = []
@@ -160,7 +161,7 @@ def _cell_problems(plan: Plan, d: sqlc.Dialect) -> list[tuple[str, str, str]]:
     return out
 
 
-def _unasked_problems(plan: Plan, d: sqlc.Dialect, items, values) -> list[tuple[str, str]]:
+def _unasked_problems(plan: Plan, d: Dialect, items, values) -> list[tuple[str, str]]:
     """(condition, note) for each follow-up answered (``values``: its readable value) although
     its condition is false."""
     out = []

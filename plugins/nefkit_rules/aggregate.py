@@ -15,8 +15,8 @@ from typing import Optional
 
 from pydantic import Field, model_validator
 
-from nefkit.engine.sql import SqlScore
 from nefkit.rules import NOT_ASKED, Output, RuleParams, ScoreValue, ScoringRule
+from nefkit.sql import SqlScore
 
 from ._common import half_up, missing_reason, numeric_inputs
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from nefkit.engine.sql import SqlScore
 from nefkit.rules import Output, RuleParams, ScoreValue, ScoringRule
+from nefkit.sql import SqlScore
 
 from ._common import numeric_inputs
 

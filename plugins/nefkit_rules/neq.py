@@ -16,8 +16,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from nefkit.engine.sql import SqlScore
 from nefkit.rules import NOT_ASKED, Output, RuleParams, ScoreValue, ScoringRule
+from nefkit.sql import SqlScore
 
 from ._common import missing_reason
 
