@@ -35,6 +35,7 @@ _LAZY = {
     "score": "nefkit.api",
     "render": "nefkit.api",
     "Reader": "nefkit.readers",
+    "Engine": "nefkit.engines",
     "Results": "nefkit.results",
 }
 
@@ -46,6 +47,7 @@ __all__ = ["hookimpl", "__version__", *_LAZY, *_MODULES]
 if TYPE_CHECKING:
     from . import sql
     from .api import get_plan, get_registry, load_instrument, render, score, validate
+    from .engines import Engine
     from .errors import DefinitionError, NefkitError, PluginError
     from .instrument import Instrument, Item, Score
     from .problems import Problem

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .errors import DefinitionError, NefkitError
+from .errors import DefinitionError, NefkitError, blamed
 from .instrument import Instrument
 from .plan import Plan
 from .problems import Problem
 from .registry import Registry, build_registry
-from .renderers import RenderOptions
+from .renderers import Renderer, RenderOptions
 from .results import FlagTally, Results, RowSample
-from .scoring import score_table
 
 
 def get_registry(instrument_paths: Sequence[Path | str] = ()) -> Registry:
@@ -99,27 +98,25 @@ def score(
     language: str | None = None,
 ) -> Results:
     """Score a data file; iterate ``results.rows`` (once) to run it, or render the results.
-    ``engine`` is "python", "duckdb" (the columnar engine, for large files) or "auto" (see
-    nefkit.engine); answers given as labels are read in ``language`` (one the instrument has;
-    default its first). Every row has its flags (True, False, or None: could not be checked),
-    invalid rows too; afterwards ``results.flag_tally`` counts the unknown flags and the flags
-    raised on invalid rows, ``results.change_gaps`` the administrations where a reliable change
-    could not be computed, and ``results.warnings()`` words them as ``nefkit score`` prints
-    them."""
+    ``engine`` is "python" (nefkit's own row engine), an installed engine's name (``duckdb``,
+    for large files) or "auto" (the first engine that says it suits the file; see
+    :meth:`Registry.engine_for`); answers given as labels are read in ``language`` (one the
+    instrument has; default its first). Every row has its flags (True, False, or None: could
+    not be checked), invalid rows too; afterwards ``results.flag_tally`` counts the unknown
+    flags and the flags raised on invalid rows, ``results.change_gaps`` the administrations
+    where a reliable change could not be computed, and ``results.warnings()`` words them as
+    ``nefkit score`` prints them."""
     reg = reg or get_registry()
     plan = get_plan(instrument, reg, language)
-    if engine != "python":
-        from .engine import choose_engine
-        from .engine import input_format as columnar_format
-
-        if choose_engine(engine, Path(data), None, input_format).name == "duckdb":
-            from .engine.columnar import score as score_columnar
-
-            fmt = columnar_format(Path(data), input_format)
-            reader = None if fmt == "parquet" else reg.reader_for(Path(data), fmt)
-            return score_columnar(plan, Path(data), reader, fmt)
-    table = reg.read(Path(data), input_format)
-    return score_table(plan, table, progress)
+    data = Path(data)
+    entry, _ = reg.engine_for(engine, data, input_format)
+    who = f"engine '{entry.value.name}' from {entry.origin}"
+    with blamed(who, f"scoring {data}"):
+        results = entry.value.score(plan, data, reg.blamed_reader(data, input_format), progress)
+    # The engine may have said more of itself (its library's version); the host says who.
+    detail = f", {results.provenance.engine}" if results.provenance.engine else ""
+    results.provenance.engine = f"{entry.value.name}: {entry.origin}{detail}"
+    return results
 
 
 def render(
@@ -131,17 +128,12 @@ def render(
 ) -> None:
     """Write results with the renderer for ``path``'s extension (or ``format``). With
     ``options.respondent``, only that respondent's administrations are passed on."""
-    from .outputs import write_output, written_whole
+    from .outputs import write_output
 
     reg = reg or get_registry()
     options = (options or RenderOptions()).model_copy(
         update={"plugin_templates": tuple(entry.value for entry in reg.templates)}
     )
-    write_direct = getattr(results, "write_direct", None)  # the columnar engine writes itself
-    if write_direct is not None and options.respondent is None:
-        with written_whole(Path(path)) as staged:
-            if write_direct(staged, format):
-                return
     renderer = reg.renderer_for(Path(path), format)
     batch = [results] if isinstance(results, Results) else list(results)
     if len(batch) != 1 and not renderer.many:
@@ -152,7 +144,16 @@ def render(
     if options.respondent is not None:
         for one in batch:
             one.rows = _only(one.rows, one, options.respondent)
-    write_output(reg, Path(path), format, lambda r, staged: r.render(batch, staged, options))
+    native = renderer.native and options.respondent is None and len(batch) == 1
+
+    def write(renderer: Renderer, staged: Path) -> None:
+        if native:
+            with blamed(f"engine {batch[0].provenance.engine}", f"writing {path}"):
+                if batch[0].write_native(renderer.format, staged):
+                    return
+        renderer.render(batch, staged, options)
+
+    write_output(reg, Path(path), format, write)
 
 
 def _only(rows, results: Results, respondent: str):

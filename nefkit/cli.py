@@ -86,12 +86,14 @@ def plugins_command(show_all: bool, as_json: bool) -> None:
     from .registry import build_registry
 
     host.load()
+    registry = None
     with warnings.catch_warnings():  # failures are listed below, with their plugin
         warnings.simplefilter("ignore", PluginWarning)
         try:
-            build_registry()
+            registry = build_registry()
         except NefkitError as e:
             click.echo(f"Error: {e}", err=True)
+    provides = _provided(registry)
     rows = [
         {
             "name": info.name,
@@ -99,11 +101,26 @@ def plugins_command(show_all: bool, as_json: bool) -> None:
             "version": info.version,
             "builtin": info.builtin,
             "hooks": hooks,
+            "provides": provides.get(info.label, {}),
             "failures": info.failures,
         }
         for info, hooks in host.plugins()
         if show_all or not info.builtin
     ]
+    if show_all and registry is not None:  # nefkit's own row engine comes with no plugin
+        core = provides.get(registry.engines["python"].origin, {})
+        rows.insert(
+            0,
+            {
+                "name": "core",
+                "distribution": "nefkit",
+                "version": __version__,
+                "builtin": True,
+                "hooks": [],
+                "provides": core,
+                "failures": [],
+            },
+        )
     if as_json:
         _print_json(rows)
         return
@@ -113,8 +130,33 @@ def plugins_command(show_all: bool, as_json: bool) -> None:
         origin = "built-in" if row["builtin"] else f"{row['distribution']} {row['version']}"
         click.echo(f"{row['name']}  ({origin})")
         click.echo(f"  hooks: {', '.join(row['hooks']) or 'none'}")
+        for kind, things in row["provides"].items():
+            for thing in things:
+                click.echo(f"  {kind[:-1]} {thing}")
         for failure in row["failures"]:
             click.echo(f"  FAILED: {failure}")
+
+
+def _provided(registry) -> dict[str, dict[str, list[str]]]:
+    """Per plugin (by its label), what it registered, in words: engines, readers, renderers
+    (with their file extensions), rules and instruments."""
+    provided: dict[str, dict[str, list[str]]] = {}
+    if registry is None:
+        return provided
+
+    def add(kind: str, entry, text: str) -> None:
+        provided.setdefault(entry.origin, {}).setdefault(kind, []).append(text)
+
+    for name, entry in registry.engines.items():
+        add("engines", entry, f"{name}: {entry.value.summary}")
+    for kind, table in (("readers", registry.readers), ("renderers", registry.renderers)):
+        for fmt, entry in table.items():
+            add(kind, entry, f"{fmt} ({' '.join(entry.value.extensions)}): {entry.value.summary}")
+    for name, entry in registry.rules.items():
+        add("rules", entry, f"{name}: {entry.value.summary}")
+    for name, entry in registry.instruments.items():
+        add("instruments", entry, name)
+    return provided
 
 
 @cli.command(name="instruments")
@@ -293,10 +335,10 @@ class _Progress:
 )
 @click.option(
     "--engine",
-    type=click.Choice(["auto", "python", "duckdb"]),
     default="auto",
     show_default=True,
-    help="python: row by row; duckdb: columnar, for large files and Parquet; auto: by size and format.",
+    help="python: nefkit's own, row by row; duckdb: columnar, for large files and Parquet;"
+    " or another installed engine (nefkit plugins --all); auto: by size and format.",
 )
 @lang_option
 @instruments_option
@@ -314,7 +356,8 @@ def score_command(
     lang,
     instrument_paths,
 ) -> None:
-    """Score DATA (CSV, XLSX or JSON Lines; one row per administration) with an instrument.
+    """Score DATA (CSV, XLSX, JSON Lines or Parquet; one row per administration) with an
+    instrument.
 
     DATA has a respondent_id column, optionally administered_at and session, one column per
     answer named by item id (see nefkit show INSTRUMENT_ID), and any other columns, which are
@@ -327,19 +370,17 @@ def score_command(
     computed: an administration of a respondent with several has no score to compare.
     """
     from . import api
-    from .engine import choose_engine, columnar_output
     from .renderers import RenderOptions
 
     registry = _registry(instrument_paths)
-    chosen = choose_engine(engine, data, output, input_format, output_format)
+    chosen, reason = registry.engine_for(engine, data, input_format)
     if engine == "auto":
-        click.echo(f"Engine: {chosen.name} ({chosen.reason})", err=True)
-    if not (chosen.name == "duckdb" and columnar_output(output, output_format)):
-        registry.renderer_for(output, output_format)  # an unknown format fails before any work
+        click.echo(f"Engine: {chosen.value.name} ({reason})", err=True)
+    registry.renderer_for(output, output_format)  # an unknown format fails before any work
     options = RenderOptions(respondent=respondent, by=by, min_cell=min_cell, templates=templates)
     progress = _Progress()
     results = api.score(
-        instrument_id, data, registry, input_format, progress, chosen.name, language=lang
+        instrument_id, data, registry, input_format, progress, chosen.value.name, language=lang
     )
     if results.context_columns:
         click.echo(f"Carrying through as context: {', '.join(results.context_columns)}", err=True)

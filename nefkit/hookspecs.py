@@ -53,6 +53,17 @@ def register_readers(register):
 
 
 @hookspec
+def register_engines(register):
+    """Register engines that score data files another way than nefkit's own row engine.
+
+    Call ``register(engine)`` with an instance of a :class:`nefkit.Engine` subclass. Its
+    ``name`` chooses it (``nefkit score --engine NAME``) and must be unique across all plugins;
+    ``python`` is nefkit's own. For ``--engine auto`` the host asks each engine whether it
+    suits the input. Its results must equal the row engine's, row for row.
+    """
+
+
+@hookspec
 def register_templates(register):
     """Register a directory of report templates that override a renderer's own.
 

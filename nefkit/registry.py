@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from . import __version__
 from .checks import check_instrument
+from .engines import Engine
 from .errors import DuplicateRegistration, NefkitError, PluginError, blamed
 from .instrument import Instrument
 from .loading import load_definition
@@ -21,8 +23,10 @@ from .problems import Problem
 from .readers import Reader, Table
 from .renderers import Renderer
 from .rules import Rule
+from .scoring import RowEngine
 
 T = TypeVar("T")
+ROW_ENGINE = "python"  # nefkit's own, always registered: the reference and the fallback
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -45,6 +49,7 @@ class Registry:
     rules: dict[str, Entry[Rule]] = field(default_factory=dict)
     renderers: dict[str, Entry[Renderer]] = field(default_factory=dict)
     readers: dict[str, Entry[Reader]] = field(default_factory=dict)
+    engines: dict[str, Entry[Engine]] = field(default_factory=dict)
     templates: list[Entry[Any]] = field(default_factory=list)  # directories, in load order
 
     @property
@@ -76,12 +81,38 @@ class Registry:
     def read(self, path: Path, format: str | None = None) -> Table:
         """A data file read by the reader for it; a reader that fails, at once or on a later
         row, is named with its plugin."""
-        entry = _by_format("input", self.readers, path, format)
-        who = f"reader '{entry.value.format}' from {entry.origin}"
-        with blamed(who, f"reading {path}"):
-            table = entry.value.read(path)
-        table.rows = _blamed_rows(table.rows, who, f"reading {path}")
-        return table
+        return self.blamed_reader(path, format).read(path)
+
+    def blamed_reader(self, path: Path, format: str | None = None) -> Reader:
+        """The reader for ``path`` (or ``format``), which names its plugin when it fails."""
+        return _BlamedReader(_by_format("input", self.readers, path, format))
+
+    def engine_for(
+        self, requested: str, data: Path, format: str | None = None
+    ) -> tuple[Entry[Engine], str]:
+        """The engine to score ``data`` with, and why: the one ``requested``, or for "auto"
+        the first installed engine that says it suits the input, else the row engine."""
+        fmt = _by_format("input", self.readers, data, format).value.format
+        if requested != "auto":
+            entry = self.engines.get(requested)
+            if entry is None:
+                raise NefkitError(_unknown("engine", requested, [*self.engines, "auto"]))
+            formats = entry.value.formats
+            if formats and fmt not in formats:
+                raise NefkitError(
+                    f"{data}: the {requested} engine reads {', '.join(formats)} files, not"
+                    f" {fmt}; use --engine python"
+                )
+            return entry, "asked for"
+        reasons = []
+        for name, entry in self.engines.items():
+            if name != ROW_ENGINE and fmt in entry.value.formats:
+                with blamed(f"engine '{name}' from {entry.origin}", f"looking at {data}"):
+                    suits, reason = entry.value.suits(data, fmt)
+                if suits:
+                    return entry, reason
+                reasons.append(reason)
+        return self.engines[ROW_ENGINE], reasons[0] if reasons else f"no other engine reads {fmt}"
 
     def add(self, kind: str, table: dict[str, Entry[Any]], key: str, entry: Entry[Any]) -> None:
         if key in table:
@@ -90,6 +121,23 @@ class Registry:
                 " Uninstall one, or leave one out with NEFKIT_DISABLE_PLUGINS."
             )
         table[key] = entry
+
+
+class _BlamedReader(Reader):
+    """A registered reader whose failures, at once or on a later row, name its plugin."""
+
+    def __init__(self, entry: Entry[Reader]):
+        self.entry = entry
+        self.format = entry.value.format
+        self.extensions = entry.value.extensions
+        self.summary = entry.value.summary
+
+    def read(self, path: Path) -> Table:
+        who = f"reader '{self.format}' from {self.entry.origin}"
+        with blamed(who, f"reading {path}"):
+            table = self.entry.value.read(path)
+        table.rows = _blamed_rows(table.rows, who, f"reading {path}")
+        return table
 
 
 def _blamed_rows(rows: Iterator[Any], who: str, doing: str) -> Iterator[Any]:
@@ -149,6 +197,19 @@ def _check_rule(rule: Any) -> Rule:
     return rule
 
 
+def _check_engine(engine: Any) -> Engine:
+    if not isinstance(engine, Engine):
+        raise PluginError(f"registered {engine!r}, which is not a nefkit.Engine instance")
+    name, formats = getattr(engine, "name", None), getattr(engine, "formats", None)
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise PluginError(
+            f"registered an engine whose name {name!r} is not lowercase letters, digits and _"
+        )
+    if not isinstance(formats, tuple) or not all(isinstance(f, str) for f in formats):
+        raise PluginError(f"engine '{name}' has formats {formats!r}; give a tuple like ('csv',)")
+    return engine
+
+
 def _format_checker(kind: type, noun: str):
     def check(thing: Any):
         if not isinstance(thing, kind):
@@ -200,6 +261,12 @@ def build_registry(
         "register_readers",
         lambda info: _Collector(info, _format_checker(Reader, "reader")),
         committer("reader format", registry.readers, lambda r: r.format),
+    )
+    registry.engines[ROW_ENGINE] = Entry(RowEngine(), f"nefkit {__version__} (core)")
+    plugin_host.call_each(
+        "register_engines",
+        lambda info: _Collector(info, _check_engine),
+        committer("engine", registry.engines, lambda e: e.name),
     )
     plugin_host.call_each(
         "register_templates",

@@ -52,6 +52,9 @@ class Renderer(ABC):
     extensions: ClassVar[tuple[str, ...]]
     summary: ClassVar[str]
     many: ClassVar[bool] = False
+    # An engine may write this format itself in this renderer's place (Results.write_native),
+    # because its output is defined to the byte (a CSV, a Parquet table) and tested equal.
+    native: ClassVar[bool] = False
 
     @abstractmethod
     def render(self, results: Sequence[Results], path: Path, options: RenderOptions) -> None:

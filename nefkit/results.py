@@ -7,6 +7,7 @@ import threading
 from bisect import insort
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
 from pydantic import BaseModel
@@ -108,6 +109,7 @@ class Provenance(BaseModel):
     content_hash: str
     nefkit_version: str
     rules: dict[str, str]  # rule name: the plugin (and version) that provides it
+    engine: str = ""  # the engine that scored, and its plugin
     renderer: str = ""  # format and plugin of the renderer writing these results
     input: str
     generated_at: dt.datetime
@@ -202,6 +204,13 @@ class Results:
     # it compares: there, and from or to them, the change could not be computed.
     change_gaps: dict[str, RowSample] = field(default_factory=dict)
     acknowledgements: list[Acknowledgement] = field(default_factory=list)
+
+    def write_native(self, format: str, path: Path) -> bool:
+        """Write these results to ``path`` in ``format`` by the engine's own faster path, in
+        the place of that format's renderer, which must allow it (``Renderer.native``); the
+        output must equal the renderer's. False when there is none for these results: the
+        renderer writes them. The row engine has none."""
+        return False
 
     def warnings(self) -> list[str]:
         """A sentence per risk flag that could not be checked in some rows, or that was raised

@@ -12,12 +12,14 @@ import difflib
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from itertools import islice
+from pathlib import Path
 from typing import Any, Optional
 
 from . import __version__
+from .engines import Engine, Progress
 from .errors import NefkitError, RuleFailed
 from .plan import Plan
-from .readers import Table, Unreadable
+from .readers import Reader, Table, Unreadable
 from .responses import AnswerParser, CellError, parse_column, parse_session, parse_when
 from .results import CellProblem, ChangeRow, Provenance, Results, RowSample, RowView, ScoredRow
 from .tabular import LEADING, result_columns
@@ -310,3 +312,15 @@ def _classify(plan: Plan, step, row_a: int, row_b: int, before, after) -> str:
     except RuleFailed as failed:
         failed.row = f"rows {row_a} and {row_b}"
         raise
+
+
+class RowEngine(Engine):
+    """nefkit's own engine and the reference the others are tested against; always there."""
+
+    name = "python"
+    summary = "The reference engine: rows in batches, in Python, from any format a reader reads."
+
+    def score(
+        self, plan: Plan, data: Path, reader: Reader, progress: Optional[Progress] = None
+    ) -> Results:
+        return score_table(plan, reader.read(data), progress)

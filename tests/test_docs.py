@@ -460,6 +460,28 @@ def test_register_templates_example(guide, use, tmp_path):
     assert "<title>Riverside Clinic · " in out.read_text(encoding="utf-8")
 
 
+def test_register_engines_example(guide, use, tmp_path, nefkit_cli):
+    registry = use("nefkit_wholefile", "wholefile")
+    assert registry.engines["wholefile"].origin == origin("wholefile")
+    data = write_csv(tmp_path / "clinic.csv", GAD7, "C1,1,1,2,3,0,1,2,3", "C1,2,0,0,0,0,0,0,")
+    for engine in ("python", "wholefile"):
+        result = nefkit_cli(
+            "score", "gad-7", data, "-o", tmp_path / f"{engine}.csv", "--engine", engine
+        )
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "python.csv").read_text() == (tmp_path / "wholefile.csv").read_text()
+    assert "Engine:" not in result.output  # chosen by name: nothing to explain
+    auto = nefkit_cli("score", "gad-7", data, "-o", tmp_path / "auto.csv")
+    assert "Engine: python (" in auto.output  # never chosen by auto
+    listed = nefkit_cli("plugins").output
+    assert "engine wholefile: Reads the whole file first" in listed
+    xlsx = tmp_path / "clinic.xlsx"
+    nefkit_cli("template", "gad-7", "-o", xlsx)
+    refused = nefkit_cli("score", "gad-7", xlsx, "-o", tmp_path / "x.csv", "--engine", "wholefile")
+    assert refused.exit_code == 1
+    assert "the wholefile engine reads csv files, not xlsx; use --engine python" in refused.output
+
+
 def test_register_commands_example(guide, nefkit_register, nefkit_cli):
     from nefkit.cli import cli
 

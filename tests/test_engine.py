@@ -4,24 +4,21 @@ the renderers' path, rules without SQL, errors in the Python engine's words."""
 from __future__ import annotations
 
 import csv
-import io
 import json
-import random
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import nefkit_duckdb.engine
+import nefkit_duckdb.sources
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from nefkit_duckdb.engine import ColumnarEngine
 from test_engine_support import read_csv
 
 import nefkit
-import nefkit.engine
-import nefkit.engine.sources
 from nefkit.cli import cli
-from nefkit.engine.columnar import ColumnarEngine
 
 duckdb = pytest.importorskip("duckdb")
 
@@ -55,23 +52,43 @@ def test_auto_takes_python_for_small_files_and_says_so(tmp_path):
 
 
 def test_auto_takes_duckdb_for_large_files(tmp_path, monkeypatch):
-    monkeypatch.setattr(nefkit.engine, "AUTO_BYTES", 10)
+    monkeypatch.setattr(nefkit_duckdb.engine, "AUTO_BYTES", 10)
     data = phq_csv(tmp_path / "in.csv")
     result = run("phq-9", data, "-o", tmp_path / "out.csv")
     assert "Engine: duckdb (input is 0 MB)" in result.output
 
 
-def test_engine_choice_by_format(tmp_path):
-    choose = nefkit.engine.choose_engine
-    assert choose("auto", Path("x.parquet")).name == "duckdb"
-    assert choose("auto", Path("x.csv"), Path("o.parquet")).reason == "parquet needs it"
-    assert choose("auto", Path("x.xlsx")).name == "python"
-    with pytest.raises(nefkit.NefkitError, match="the python engine cannot handle parquet"):
-        choose("python", Path("x.parquet"))
-    with pytest.raises(
-        nefkit.NefkitError, match="the duckdb engine reads CSV, JSON Lines and Parquet"
-    ):
-        choose("duckdb", Path("x.xlsx"))
+def test_engine_choice_by_format():
+    registry = nefkit.get_registry()
+
+    def choose(engine, data):
+        entry, reason = registry.engine_for(engine, Path(data))
+        return entry.value.name, reason
+
+    assert choose("auto", "x.parquet") == ("duckdb", "parquet input")
+    assert choose("auto", "x.xlsx") == ("python", "no other engine reads xlsx")
+    assert choose("python", "x.parquet") == ("python", "asked for")  # through the Parquet reader
+    with pytest.raises(nefkit.NefkitError, match="the duckdb engine reads csv, jsonl, parquet"):
+        choose("duckdb", "x.xlsx")
+    with pytest.raises(nefkit.NefkitError, match="unknown engine 'polars'"):
+        choose("polars", "x.csv")
+
+
+def test_a_format_whose_plugin_is_disabled_is_missing_for_every_engine(tmp_path):
+    """The DuckDB engine writes CSV faster itself, but only in the CSV renderer's place: with
+    the csv plugin left out there is no .csv output, whichever engine scores."""
+    data = tmp_path / "in.jsonl"
+    data.write_text('{"respondent_id": "a", ' + ", ".join(f'"{i}": 1' for i in PHQ) + "}\n")
+    environment = {**os.environ, "NEFKIT_DISABLE_PLUGINS": "csv"}
+    for engine in ("python", "duckdb"):
+        out = tmp_path / f"{engine}.csv"
+        args = ["score", "phq-9", str(data), "-o", str(out), "--engine", engine]
+        done = subprocess.run(
+            [sys.executable, "-m", "nefkit", *args], capture_output=True, text=True, env=environment
+        )
+        assert done.returncode == 1
+        assert "Error: nefkit has no output format for '.csv' files" in done.stderr
+        assert not out.exists()
 
 
 def test_help_does_not_import_duckdb():
@@ -86,7 +103,10 @@ def test_parquet_input_scores_as_the_same_csv(tmp_path):
     assert run("phq-9", data, "-o", tmp_path / "a.csv", "--engine", "python").exit_code == 0
     result = run("phq-9", parquet, "-o", tmp_path / "b.csv")
     assert result.exit_code == 0, result.output
-    assert "Engine: duckdb (parquet needs it)" in result.output
+    assert "Engine: duckdb (parquet input)" in result.output
+    python = run("phq-9", parquet, "-o", tmp_path / "c.csv", "--engine", "python")
+    assert python.exit_code == 0, python.output  # the Parquet reader, for the row engine
+    assert read_csv(tmp_path / "a.csv") == read_csv(tmp_path / "c.csv")
     assert read_csv(tmp_path / "a.csv") == read_csv(tmp_path / "b.csv")
     assert read_csv(tmp_path / "a-changes.csv") == read_csv(tmp_path / "b-changes.csv")
 
@@ -95,10 +115,18 @@ def test_parquet_input_scores_as_the_same_csv(tmp_path):
 def test_parquet_and_json_lines_output_hold_the_csv_values_typed(tmp_path, suffix):
     data = phq_csv(tmp_path / "in.csv")
     assert run("phq-9", data, "-o", tmp_path / "out.csv", "--engine", "python").exit_code == 1
-    result = run("phq-9", data, "-o", tmp_path / f"out{suffix}")
-    assert result.exit_code == 1 and "Engine: duckdb" in result.output
+    result = run("phq-9", data, "-o", tmp_path / f"out{suffix}", "--engine", "duckdb")
+    assert result.exit_code == 1
     reader = "read_parquet" if suffix == ".parquet" else "read_json"
     con = duckdb.connect()
+    # The row engine's rows, through the renderer, make the very same file.
+    assert run("phq-9", data, "-o", tmp_path / f"py{suffix}", "--engine", "python").exit_code == 1
+    for name in (f"{{}}{suffix}", f"{{}}-changes{suffix}"):
+        native, rendered = (tmp_path / name.format(stem) for stem in ("out", "py"))
+        rows = [
+            con.execute(f"SELECT * FROM {reader}('{f}')").fetchall() for f in (native, rendered)
+        ]
+        assert rows[0] == rows[1] and rows[0]
     cursor = con.execute(f"SELECT * FROM {reader}('{tmp_path / f'out{suffix}'}')")
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, r)) for r in cursor.fetchall()]
@@ -166,7 +194,7 @@ def test_running_out_of_memory_is_said_in_words(tmp_path, monkeypatch):
     read again, slowly, through nefkit's reader): what happened and what to set."""
     normalised = []
     monkeypatch.setattr(ColumnarEngine, "_normalise", lambda self: normalised.append(1))
-    monkeypatch.setattr(nefkit.engine.sources, "normalise_csv", lambda *a: normalised.append(1))
+    monkeypatch.setattr(nefkit_duckdb.sources, "normalise_csv", lambda *a: normalised.append(1))
     monkeypatch.setenv("NEFKIT_DUCKDB_MEMORY", "1MB")
     result = run("phq-9", DEMO / "phq-9.csv", "-o", tmp_path / "out.csv", "--engine", "duckdb")
     assert result.exit_code == 1
@@ -430,271 +458,16 @@ def test_scores_computed_in_python_give_the_python_engines_files(tmp_path, mood)
     assert python == duckdb_ and len(python["changes"]) == 10
 
 
-@pytest.mark.parametrize("suffix, name", [(".parquet", "Parquet"), (".jsonl", "JSON Lines")])
-def test_typed_output_refuses_scores_computed_in_python(tmp_path, mood, suffix, name):
-    """DuckDB writes Parquet and JSON Lines alone; it cannot hold Python's scores."""
+@pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
+def test_typed_output_of_scores_computed_in_python_is_the_row_engines(tmp_path, mood, suffix):
+    """The DuckDB engine writes Parquet and JSON Lines itself only where every score is SQL;
+    with scores computed in Python the renderer writes the rows, as for the row engine."""
     defs, data = mood
-    out = tmp_path / f"out{suffix}"
-    result = run("mood-3", data, "-o", out, "--instruments", defs)
-    assert result.exit_code == 1 and "Traceback" not in result.output
-    assert result.output.splitlines()[-1] == (
-        f"Error: {name} output is written by DuckDB and needs every score in SQL, but these are"
-        " computed in Python (a rule without to_sql, or reading such a score): second, top_two;"
-        " write csv, json or xlsx instead"
-    )
-    assert not out.exists()
-
-
-def test_nefkit_sql_leaves_out_what_python_computes(mood):
-    """The scores in SQL after one computed in Python are still there; the comment names every
-    score and flag left out."""
-    defs, _ = mood
-    result = CliRunner().invoke(
-        cli, ["sql", "mood-3", "--dialect", "duckdb", "--instruments", defs]
-    )
-    assert result.exit_code == 0, result.output
-    assert (
-        "-- Not in SQL (a rule without a SQL form, or reading a score that has none; score them"
-        " with nefkit): second, top_two, flag_second_high"
-    ) in result.output
-    con = duckdb.connect()
-    con.execute("CREATE TABLE answers AS SELECT 3 AS low, 2 AS tense, NULL::INTEGER AS alone")
-    cursor = con.execute(result.output)
-    row = dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
-    assert (row["total"], row["total_status"]) == (None, "not scorable")
-    assert row["notes"] == "total: 1 of 3 answers missing (alone); every answer is needed"
-    assert "second" not in row and "flag_second_high" not in row
-
-
-def test_unreadable_files_get_the_python_engines_words(tmp_path):
-    bad = tmp_path / "in.csv"
-    good = "respondent_id," + ",".join(PHQ) + "\n" + ("x," + "1," * 8 + "1\n") * 3000
-    bad.write_bytes(good.encode() + b"\xff\xfe,1\n")
-    messages = [
-        run("phq-9", bad, "-o", tmp_path / out, "--engine", e).output
-        for e, out in (("python", "o.csv"), ("duckdb", "o.csv"), ("duckdb", "o.json"))
-    ]
-    assert "is not UTF-8 text" in messages[0]
-    assert messages[0].splitlines()[-1] == messages[1].splitlines()[-1]
-    assert messages[0].splitlines()[-1] == messages[2].splitlines()[-1]  # through a renderer
-    lines = tmp_path / "in.jsonl"
-    lines.write_text(
-        json.dumps({"respondent_id": "a", **{i: 1 for i in PHQ}})
-        + "\n"
-        + json.dumps({"respondent_id": "b", "phq9_99": 1})
-        + "\n"
-    )
-    messages = [
-        run("phq-9", lines, "-o", tmp_path / "o.csv", "--engine", e).output
-        for e in ("python", "duckdb")
-    ]
-    assert "line 2 has key(s) phq9_99" in messages[1]
-    assert messages[0].splitlines()[-1] == messages[1].splitlines()[-1]
-
-
-def phq_line(respondent: str) -> str:
-    record = {"respondent_id": respondent, "site": "x", **{i: 1 for i in PHQ}}
-    return json.dumps(record, ensure_ascii=False)
-
-
-@pytest.mark.parametrize("engine", ["python", "duckdb"])
-@pytest.mark.parametrize(
-    "name, content, line",
-    [
-        # Latin-1 (as a European spreadsheet or database export may write it) in the 4th line,
-        # and after 5,000 good lines, which DuckDB reads itself before the reader sees line 5001
-        ("latin-1", [*map(phq_line, "abc"), phq_line("José")], 4),
-        ("latin-1, late", [*(phq_line(f"r{k}") for k in range(5000)), phq_line("José")], 5001),
-        ("random bytes", None, 1),  # a binary file given a .jsonl name
-    ],
-)
-def test_json_lines_that_are_not_utf8_are_named_with_their_line(
-    tmp_path, engine, name, content, line
-):
-    data = tmp_path / "in.jsonl"
-    if content is None:
-        data.write_bytes(random.Random(14).randbytes(4096))
-    else:
-        data.write_bytes("\n".join(content).encode("latin-1") + b"\n")
-    result = run("phq-9", data, "-o", tmp_path / "out.csv", "--engine", engine)
-    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
-    assert result.output.splitlines()[-1] == (
-        f"Error: {data}: line {line} is not UTF-8 text; save the file as UTF-8"
-    )
-
-
-def test_json_values_of_every_kind_score_as_in_the_python_engine(tmp_path):
-    """The columnar engine reads strings and integers from DuckDB's JSON text (a digit alone,
-    a quoted string, escapes, a minus sign) and leaves every other value to Python; a line may
-    give the keys in any order."""
-    values = [
-        1,
-        "1",
-        1.0,
-        2.5,
-        True,
-        False,
-        [1],
-        {"a": 1},
-        -1,
-        10,
-        12345678901234567890,
-        " 2 ",
-        "",
-        None,
-        "Not at all",
-        '2"',
-        "caf\u00e9",
-        "\\1",
-        1e2,
-        0,
-    ]
-    lines = tmp_path / "in.jsonl"
-    with open(lines, "w", encoding="utf-8") as out:
-        for k, value in enumerate(values):
-            site = value if isinstance(value, str) else json.dumps(value)
-            record = {"respondent_id": f"r{k}", "site": site, **{i: 1 for i in PHQ}}
-            record["phq9_1"] = value
-            if k % 2:  # the same keys in another order
-                record = dict(reversed(record.items()))
-            out.write(json.dumps(record) + "\n")
-    outputs = []
+    tables = []
     for engine in ("python", "duckdb"):
-        result = run("phq-9", lines, "-o", tmp_path / f"{engine}.csv", "--engine", engine)
-        assert result.exit_code == 1, result.output  # some values are not answers
-        outputs.append(read_csv(tmp_path / f"{engine}.csv"))
-    assert outputs[0] == outputs[1]
-    reported = [row[1] for row in outputs[1][1:] if row[-2].startswith("row ")]
-    # 2.5, true, false, [1], {"a": 1}, -1, 10, 12345678901234567890, '2"', 'café', '\\1', 1e2
-    assert reported == [f"r{k}" for k in (3, 4, 5, 6, 7, 8, 9, 10, 15, 16, 17, 18)]
-
-
-def test_regular_files_are_read_directly_and_irregular_ones_normalised(tmp_path):
-    reg = nefkit.get_registry()
-    plan = nefkit.get_plan("gad-7", reg)
-    items = ",".join(f"gad7_{k}" for k in range(1, 8))
-    regular = tmp_path / "regular.csv"
-    regular.write_text(f"respondent_id,{items}\na,1,1,1,1,1,1,1\n\n")  # a trailing blank line
-    blank = tmp_path / "blank.csv"
-    blank.write_text(f"respondent_id,{items}\na,1,1,1,1,1,1,1\n\nb,1,1,1,1,1,1,1\n")
-    for path, normalised in ((regular, False), (blank, True)):
-        engine = ColumnarEngine(plan, path, "csv", reg.reader_for(path, "csv"))
-        try:
-            assert engine.source.normalised is normalised
-        finally:
-            engine.close()
-    assert run("gad-7", blank, "-o", tmp_path / "o.csv", "--engine", "duckdb").exit_code == 0
-    assert [r[0] for r in read_csv(tmp_path / "o.csv")] == ["row", "2", "4"]
-
-
-def _irregular_by_the_book(text: bytes) -> bool:
-    """What ``scan`` says of irregularity, on the whole text at once (slow, plain)."""
-    import re
-
-    for blank in re.finditer(rb"\n[ \t\r\f\v]*\n", text):
-        if text[blank.end() :].strip():
-            return True
-    return bool(re.search(rb'(?:^|[,\n]) +"|" +(?:,|\r|\n|$)', text))
-
-
-@settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    st.lists(st.sampled_from(["a", "1", ",", " ", '"', "\n", "\r\n", "\t", "\n\n"]), max_size=40),
-    st.integers(1, 9),
-)
-def test_the_irregularity_scan_sees_across_its_blocks(monkeypatch, tmp_path_factory, parts, block):
-    """Blank lines and spaces by quotes are found wherever the scan's blocks happen to cut."""
-    from nefkit.engine import sources
-
-    text = ("a,b\n" + "".join(parts)).encode()
-    path = tmp_path_factory.mktemp("scan") / "in.csv"
-    path.write_bytes(text)
-    monkeypatch.setattr(sources, "SCAN_BLOCK", block)
-    assert sources.scan(path, ",").irregular is _irregular_by_the_book(text)
-
-
-def _records(text: bytes) -> int:
-    return sum(1 for _ in csv.reader(io.StringIO(text.decode(), newline="")))
-
-
-CELLS = ["a", "1", "", '"q,u""o\nte"', '"x\r\ny"', 'x"y', '"plain"', '""', "\u00e5"]
-
-
-@settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    st.lists(st.lists(st.sampled_from(CELLS), min_size=2, max_size=2), max_size=12),
-    st.sampled_from(["\n", "\r\n"]),
-    st.integers(1, 40),
-    st.booleans(),
-)
-def test_the_scan_counts_records_at_its_marks(
-    monkeypatch, tmp_path_factory, rows, newline, block, bom
-):
-    """Every mark is a record boundary with the number of records before it, as Python's csv
-    module counts them: quoted newlines, doubled quotes and quotes inside unquoted cells
-    included, wherever the blocks cut."""
-    from nefkit.engine import sources
-
-    lines = ["a,b", *(",".join(row) for row in rows)]
-    text = ("\ufeff" if bom else "").encode() + (newline.join(lines) + newline).encode()
-    path = tmp_path_factory.mktemp("scan") / "in.csv"
-    path.write_bytes(text)
-    monkeypatch.setattr(sources, "SCAN_BLOCK", block)
-    found = sources.scan(path, ",")
-    assert not found.irregular and found.marks is not None
-    whole = _records(text)
-    for offset, records in found.marks:
-        assert records == _records(text[:offset])
-        assert records + _records(text[offset:]) == whole
-
-
-def test_many_rows_keep_their_order_and_numbers(tmp_path):
-    """Tens of thousands of rows, read and scored in parallel: still in file order, every row
-    number right, every problem in place, the same changes."""
-    import random
-
-    rng = random.Random(5)
-    data = tmp_path / "in.csv"
-    with open(data, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["respondent_id", "session", *PHQ, "phq9_10"])
-        for n in range(40_000):
-            answers = [str(rng.randint(0, 3)) for _ in PHQ]
-            if n % 997 == 0:
-                answers[3] = "7"
-            if n % 1301 == 0:
-                answers[5] = ""
-            writer.writerow([f"p{n // 4}", str(n % 4 + 1), *answers, "0"])
-    outputs = []
-    for engine in ("python", "duckdb"):
-        out = tmp_path / engine / "out.csv"
-        out.parent.mkdir()
-        result = run("phq-9", data, "-o", out, "--engine", engine)
-        outputs.append(
-            (result.exit_code, read_csv(out), read_csv(out.with_name("out-changes.csv")))
-        )
-        assert "row 999, column phq9_4 (value '7')" in result.output
-    assert outputs[0] == outputs[1]
-
-
-def test_the_whitespace_class_is_pythons():
-    from nefkit.engine.sources import SPACES
-
-    assert SPACES == "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
-
-
-def test_parquet_cells_keep_their_types_in_problems(tmp_path):
-    parquet = tmp_path / "in.parquet"
-    items = ", ".join(f"{v} AS phq9_{k}" for k, v in enumerate([1, 2, 7, 0, 0, 1, 1, 2, 0], 1))
-    duckdb.execute(
-        f"COPY (SELECT 'a' AS respondent_id, 1 AS session, {items}, NULL::INTEGER AS phq9_10"
-        f" UNION ALL SELECT 'b', 2, {items.replace('7 AS', '3 AS')}, 1) TO '{parquet}' (FORMAT parquet)"
-    )
-    result = run("phq-9", parquet, "-o", tmp_path / "out.csv")
-    assert result.exit_code == 1
-    assert "Problem: row 2, column phq9_3 (value 7): not an answer to phq9_3" in result.output
-    assert [r[-3] for r in read_csv(tmp_path / "out.csv")[1:]] == ["invalid", "scored"]
+        out = tmp_path / f"{engine}{suffix}"
+        result = run("mood-3", data, "-o", out, "--engine", engine, "--instruments", defs)
+        assert result.exit_code == 0, result.output
+        reader = "read_parquet" if suffix == ".parquet" else "read_json"
+        tables.append(duckdb.sql(f"SELECT * FROM {reader}('{out}')").fetchall())
+    assert tables[0] == tables[1] and len(tables[0]) > 3

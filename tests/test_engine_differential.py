@@ -51,7 +51,7 @@ def cut(request, monkeypatch):
     scan leaves every 50 bytes); a CSV file whose records the scan cannot count (here: told
     that any quote is too many) in two passes, as are the files of instruments with change
     scores (the other tests here)."""
-    from nefkit.engine import sources
+    from nefkit_duckdb import sources
 
     if request.param == "pieces":
         monkeypatch.setattr(sources, "SCAN_BLOCK", 50)

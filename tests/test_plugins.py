@@ -207,6 +207,46 @@ def test_hook_register_readers(register_plugin, tmp_path):
     assert row.scores["total"].value == 12
 
 
+def test_hook_register_engines(register_plugin, tmp_path):
+    """An engine from a plugin is chosen by name, and by auto when it says it suits the file."""
+    from nefkit.engines import Engine, score_table
+
+    class Reversed(Engine):  # scores with the row engine, reading rows last to first
+        name = "reversed"
+        summary = "Rows read last to first."
+        formats = ("csv",)
+
+        def suits(self, data, format):
+            return data.name.startswith("big"), "a big file"
+
+        def score(self, plan, data, reader, progress=None):
+            table = reader.read(data)
+            return score_table(
+                plan, type(table)(table.path, table.columns, reversed([*table.rows]))
+            )
+
+    class EnginePlugin:
+        @nefkit.hookimpl
+        def register_engines(self, register):
+            register(Reversed())
+
+    register_plugin(EnginePlugin(), name="reversed", distribution="nefkit-rev", version="0.2")
+    registry = build_registry()
+    assert registry.engines["reversed"].origin == "nefkit-rev 0.2 (plugin reversed)"
+    items = [f"gad7_{i}" for i in range(1, 8)]
+    for name in ("big.csv", "small.csv"):
+        (tmp_path / name).write_text(
+            "respondent_id," + ",".join(items) + "\nC1,1,2,3,0,1,2,3\nC2,0,0,0,0,0,0,0\n"
+        )
+    entry, reason = registry.engine_for("auto", tmp_path / "big.csv")
+    assert (entry.value.name, reason) == ("reversed", "a big file")
+    entry, reason = registry.engine_for("auto", tmp_path / "small.csv")
+    assert entry.value.name in ("python", "duckdb") and entry.value.name != "reversed"
+    results = nefkit.score("gad-7", tmp_path / "big.csv", registry, engine="reversed")
+    assert [(r.row, r.scores["total"].value) for r in results.rows] == [(3, 0), (2, 12)]
+    assert results.provenance.engine == "reversed: nefkit-rev 0.2 (plugin reversed)"
+
+
 def test_hook_register_templates(register_plugin, tmp_path):
     """Template directories reach renderers through RenderOptions, plugins' in load order."""
     templates = tmp_path / "templates"
@@ -715,24 +755,31 @@ def test_plugins_all_json_lists_the_built_in_plugins():
     result = CliRunner().invoke(cli, ["plugins", "--all", "--json"])
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.output)}
-    assert set(rows) == BUILT_IN_PLUGINS
-    assert rows["instruments"] == {
+    assert set(rows) == {"core", *BUILT_IN_PLUGINS}  # core: nefkit's own row engine
+    instruments = rows["instruments"]
+    assert instruments == {
         "name": "instruments",
         "distribution": "nefkit",
         "version": nefkit.__version__,
         "builtin": True,
         "hooks": ["register_instruments"],
+        "provides": {"instruments": instruments["provides"]["instruments"]},
         "failures": [],
     }
-    assert rows["rules"] == {
-        "name": "rules",
-        "distribution": "nefkit",
-        "version": nefkit.__version__,
-        "builtin": True,
-        "hooks": ["register_scoring_rules"],
-        "failures": [],
+    assert {"phq-9", "neq-20"} <= set(instruments["provides"]["instruments"])
+    assert rows["core"]["provides"] == {
+        "engines": [f"python: {nefkit.get_registry().engines['python'].value.summary}"]
     }
-    assert all(row["builtin"] and row["hooks"] and not row["failures"] for row in rows.values())
+    assert [e.split(":")[0] for e in rows["duckdb"]["provides"]["engines"]] == ["duckdb"]
+    # Every format read and written is listed with the plugin that brings it.
+    readers = [r.split(" ")[0] for row in rows.values() for r in row["provides"].get("readers", [])]
+    renderers = [
+        r.split(" ")[0] for row in rows.values() for r in row["provides"].get("renderers", [])
+    ]
+    assert sorted(readers) == sorted(nefkit.get_registry().readers)
+    assert sorted(renderers) == sorted(nefkit.get_registry().renderers)
+    assert {"parquet", "jsonl", "csv"} <= set(renderers)
+    assert all(row["builtin"] and not row["failures"] for row in rows.values())
 
 
 def test_plugins_without_all_says_there_are_no_third_party_plugins():
@@ -759,6 +806,8 @@ def test_plugins_lists_a_third_party_plugin_and_its_hooks(register_plugin):
     assert result.exit_code == 0
     assert result.output == (
         "both  (nefkit-both 3.0)\n  hooks: register_renderers, register_scoring_rules\n"
+        f"  renderer markdown (.md .markdown): {MarkdownRenderer.summary}\n"
+        f"  rule highest: {HighestRule.summary}\n"
     )
 
 

@@ -33,6 +33,7 @@ class CsvRenderer(Renderer):
     format = "csv"
     extensions = (".csv",)
     summary = "Scores as CSV, one row per administration; changes and provenance beside it."
+    native = True  # an engine may write it itself: the bytes are defined here, and tested
 
     def render(self, batch: Sequence[Results], path: Path, options: RenderOptions) -> None:
         [results] = batch

@@ -52,7 +52,8 @@ def test_a_table_for_another_scale_is_refused():
 
 def test_parameters_are_checked_by_their_model():
     assert problems(definition({"table": TABLE, "maxmissing": 1})) == [
-        "score \"t\" › params › maxmissing: unknown parameter 'maxmissing'"
+        "score \"t\" › params › maxmissing: unknown parameter 'maxmissing';"
+        " did you mean 'max_missing'? (rule 'tscore' takes table, max_missing)"
     ]
     [twice] = problems(definition({"table": [*TABLE, {"raw": 3, "t": 1}]}))
     assert "the table gives raw 3 more than once" in twice

@@ -5,7 +5,7 @@ flags, notes and change scores, and the same problems with the same row numbers 
 
 How:
 
-1. **Source** (:mod:`nefkit.engine.sources`): the file as a relation of raw cells, read by
+1. **Source** (:mod:`nefkit_duckdb.sources`): the file as a relation of raw cells, read by
    DuckDB, streaming.
 2. **Parse**: every item cell becomes an answer in SQL when it is a code, an exact label, or
    plain ASCII text (any letter case, spaces, ``1.0``); anything else (other whitespace, other
@@ -23,7 +23,7 @@ How:
 
 Row numbers: DuckDB numbers the rows of a CSV or JSON Lines file on one thread only. So a
 regular file is cut into as many pieces as DuckDB has threads, at record boundaries the first
-read of the file counted (:func:`nefkit.engine.sources.scan`); each piece is read, numbered,
+read of the file counted (:func:`nefkit_duckdb.sources.scan`); each piece is read, numbered,
 scored and written on a thread of its own, and the pieces are joined in order. Where change
 scores need the scored rows again, or the output is Parquet, or the scan could not count a CSV
 file's records (too many quotes to follow), a CSV file is scored in two parallel passes
@@ -62,11 +62,14 @@ from itertools import count
 from pathlib import Path
 from typing import Any, Optional
 
-from .. import __version__
-from ..errors import NefkitError, RuleFailed
-from ..plan import Plan
-from ..responses import AnswerParser, CellError, parse_session, parse_when
-from ..results import (
+from nefkit import __version__
+from nefkit.engine import sql as sqlc
+from nefkit.engines import Engine, Progress
+from nefkit.errors import NefkitError, RuleFailed
+from nefkit.plan import Plan
+from nefkit.readers import Reader
+from nefkit.responses import AnswerParser, CellError, parse_session, parse_when
+from nefkit.results import (
     SHOWN_ROWS,
     CellProblem,
     ChangeRow,
@@ -76,15 +79,16 @@ from ..results import (
     RowSample,
     ScoredRow,
 )
-from ..rules import NOT_ASKED, ScoreValue
-from ..scoring import Columns, _respondent, _score_chunk
-from ..sql import DIALECTS
-from ..tabular import change_columns, score_columns
-from . import sql as sqlc
+from nefkit.rules import NOT_ASKED, ScoreValue
+from nefkit.scoring import Columns, _respondent, _score_chunk
+from nefkit.sql import DIALECTS
+from nefkit.tabular import change_columns, score_columns
+
 from .sources import INTEGERS, WS, copy_bytes, open_source, parquet_header, sql_text
 
 BATCH = 8192
-_FORMAT_NAMES = {"parquet": "Parquet", "jsonl": "JSON Lines"}
+# From this input size on, ``--engine auto`` takes DuckDB.
+AUTO_BYTES = int(os.environ.get("NEFKIT_AUTO_ENGINE_BYTES", 8 * 2**20))
 
 
 def _q(name: str) -> str:
@@ -153,13 +157,13 @@ def _type(name: str):
 
 
 class ColumnarResults(Results):
-    """Results whose rows come from DuckDB. ``write_direct`` writes CSV, Parquet or JSON Lines
+    """Results whose rows come from DuckDB. ``write_native`` writes CSV, Parquet or JSON Lines
     in DuckDB; iterating ``rows`` gives :class:`ScoredRow` objects for any other renderer."""
 
     engine: "ColumnarEngine"
 
-    def write_direct(self, path: Path, fmt: Optional[str]) -> bool:
-        return self.engine.write_direct(self, Path(path), fmt)
+    def write_native(self, format: str, path: Path) -> bool:
+        return self.engine.write_native(self, Path(path), format)
 
 
 class ColumnarEngine:
@@ -586,7 +590,8 @@ class ColumnarEngine:
                 # Native numbers print as Python prints them: DuckDB writes a BIGINT's digits
                 # and a DOUBLE's shortest round-trip form ('9.0'), as repr does.
                 if typed:
-                    value = v if self._integer_score(score.score_id) else f"CAST({v} AS DOUBLE)"
+                    kind = "BIGINT" if self._integer_score(score.score_id) else "DOUBLE"
+                    value = f"CAST({v} AS {kind})"
                 elif score.sql.is_float == "TRUE":
                     value = f"CAST({v} AS DOUBLE)"
                 elif score.sql.is_float == "FALSE":
@@ -697,18 +702,18 @@ class ColumnarEngine:
         self._build()
         return True
 
-    def write_direct(self, results: ColumnarResults, path: Path, fmt: Optional[str]) -> bool:
+    def write_native(self, results: ColumnarResults, path: Path, fmt: str) -> bool:
         import duckdb
 
         with self._memory():
             try:
-                return self._write_direct(results, path, fmt)
+                return self._write_native(results, path, fmt)
             except duckdb.OutOfMemoryException:
                 raise
             except duckdb.Error:
                 if not self._normalise():
                     raise
-                return self._write_direct(results, path, fmt)
+                return self._write_native(results, path, fmt)
 
     @contextmanager
     def _memory(self):
@@ -724,27 +729,16 @@ class ColumnarEngine:
                 " e.g. NEFKIT_DUCKDB_MEMORY=4GB, or fewer threads, NEFKIT_DUCKDB_THREADS=1"
             ) from None
 
-    def _write_direct(self, results: ColumnarResults, path: Path, fmt: Optional[str]) -> bool:
-        from . import output_format
-
-        kind = output_format(path, fmt)
+    def _write_native(self, results: ColumnarResults, path: Path, kind: str) -> bool:
+        # Only where every score is SQL: a score computed in Python reaches DuckDB through the
+        # rows, which the renderer writes.
         if kind not in ("csv", "parquet", "jsonl") or not self.compiled.complete:
-            if kind in ("parquet", "jsonl"):
-                python = [s.score_id for s in self.compiled.scores if s.sql is None]
-                raise NefkitError(
-                    f"{_FORMAT_NAMES[kind]} output is written by DuckDB and needs every score in"
-                    f" SQL, but these are computed in Python (a rule without to_sql, or reading"
-                    f" such a score): {', '.join(python)}; write csv, json or xlsx instead"
-                )
             return False
         typed = kind != "csv"
         names = score_columns(results)
         self.problems.clear()
         self.flag_tally = FlagTally()
         columns = self.output_columns(typed)
-        results.provenance.renderer = (
-            f"{kind}: nefkit {__version__} (duckdb engine {_duckdb_version()})"
-        )
         pieces = None if self.plan.changes else self.source.pieces(self._threads(), self.workdir)
         if pieces and len(pieces) > 1 and kind == "parquet":
             pieces = None  # Parquet files do not join end to end
@@ -1347,7 +1341,7 @@ _CHANGE_TYPES = {
 
 
 def _change_record(results, change: ChangeRow, typed: bool = False) -> list:
-    from ..tabular import change_record
+    from nefkit.tabular import change_record
 
     record = change_record(results, change)
     if typed:
@@ -1459,20 +1453,28 @@ def _score_value(value, is_float, kind):
     return value
 
 
-def _duckdb_version() -> str:
-    import duckdb
+class DuckDBEngine(Engine):
+    name = "duckdb"
+    summary = "The scoring plan as SQL in DuckDB: for large CSV, JSON Lines and Parquet files."
+    formats = ("csv", "jsonl", "parquet")
 
-    return duckdb.__version__
+    def suits(self, data: Path, format: str) -> tuple[bool, str]:
+        if format == "parquet":
+            return True, "parquet input"
+        try:
+            size = data.stat().st_size
+        except OSError:
+            return False, "input size unknown"
+        if size >= AUTO_BYTES:
+            return True, f"input is {size / 2**20:.0f} MB"
+        # Below this, starting DuckDB costs more than it saves.
+        return False, f"input is under {AUTO_BYTES / 2**20:.0f} MB"
 
+    def score(
+        self, plan: Plan, data: Path, reader: Reader, progress: Optional[Progress] = None
+    ) -> ColumnarResults:
+        import duckdb
 
-def score(plan: Plan, data: Path, reader, fmt: str) -> ColumnarResults:
-    """Score ``data`` with the columnar engine. Write with ``results.write_direct`` or iterate
-    ``results.rows`` (once)."""
-    try:
-        import duckdb  # noqa: F401
-    except ImportError:
-        raise NefkitError(
-            "the duckdb engine needs the duckdb package: pip install duckdb"
-        ) from None
-    engine = ColumnarEngine(plan, Path(data), fmt, reader)
-    return engine.results()
+        results = ColumnarEngine(plan, Path(data), reader.format, reader).results()
+        results.provenance.engine = f"DuckDB {duckdb.__version__}"
+        return results

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..errors import NefkitError
+from nefkit.errors import NefkitError
 
 # Python's str.isspace() characters, as an RE2 class: what str.strip() removes.
 SPACES = (

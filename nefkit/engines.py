@@ -1,0 +1,61 @@
+"""The contract an engine fulfils: an instrument's scoring plan run over a data file.
+
+nefkit's own row engine (``python``, in :mod:`nefkit.scoring`) is the reference every other
+engine must agree with, and the fallback: it scores whatever an installed reader reads. Other
+engines are plugins (``nefkit_duckdb`` runs the plan as SQL in DuckDB, for large files). The
+host picks one for ``--engine auto`` by asking each whether it suits the input.
+
+An engine returns :class:`nefkit.Results`, which every renderer writes. For formats it writes
+faster itself, its results may override :meth:`Results.write_native`; the host calls it only in
+the place of a renderer that allows it (``Renderer.native``), so output always goes through the
+registry's renderer for the file: never a way around it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Optional
+
+if TYPE_CHECKING:
+    from .plan import Plan
+    from .readers import Reader, Table
+    from .results import Results
+
+Progress = Callable[[int], None]  # told how many rows are scored so far
+
+
+class Engine(ABC):
+    """Scores a data file with an instrument's plan.
+
+    ``name`` chooses it (``--engine NAME``); ``formats`` are the input formats (readers' format
+    names, such as ``csv``) it can score; an empty tuple means any format a reader reads.
+    """
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    formats: ClassVar[tuple[str, ...]] = ()
+
+    def suits(self, data: Path, format: str) -> tuple[bool, str]:
+        """Whether ``--engine auto`` should take this engine for ``data`` (in ``format``, one of
+        ``formats``), and why in a few words either way ("input is 120 MB"). Default: no."""
+        return False, f"the {self.name} engine is used only when asked for"
+
+    @abstractmethod
+    def score(
+        self, plan: Plan, data: Path, reader: Reader, progress: Optional[Progress] = None
+    ) -> Results:
+        """Score ``data``, which ``reader`` reads (its format is one of ``formats``). The
+        results stream: rows are scored as ``results.rows`` is iterated (once), and
+        ``problems``, ``changes`` and the tallies are complete when it is exhausted. Every row
+        and every change must equal the row engine's (test it against ``--engine python``)."""
+
+
+def score_table(plan: Plan, table: Table, progress: Optional[Progress] = None) -> Results:
+    """The row engine's work on a table an engine has read its own way: every row checked and
+    scored, streaming, with change scores once the rows are exhausted. An engine may hand it
+    what it cannot do itself, or compare itself with it."""
+    from .scoring import score_table as score
+
+    return score(plan, table, progress)
