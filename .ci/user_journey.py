@@ -250,17 +250,12 @@ def inputs_and_outputs() -> None:
         for source in ("csv", "xlsx", "jsonl", "parquet"):
             for target in ("csv", "json", "xlsx", "html", "txt", "parquet", "jsonl"):
                 out = base / f"{engine}-{source}.{target}"
-                # documented: Parquet in, and Parquet or JSON Lines out, need DuckDB, which
-                # does not read workbooks
-                other = "duckdb" if engine == "python" else "python"
-                if engine == "python":
-                    unsupported = "parquet" in (source, target) or target == "jsonl"
-                else:
-                    unsupported = source == "xlsx"
+                # documented: the DuckDB engine does not read workbooks; every other pair works
+                # on both engines, output always through the renderer for the file
                 args = ["score", "phq-9", base / f"in.{source}", "-o", out, "--engine", engine]
-                if unsupported:
+                if engine == "duckdb" and source == "xlsx":
                     done = run(*args, expect=1)
-                    check(f"--engine {other}" in done.stderr, f"{out}: the error names the engine")
+                    check("--engine python" in done.stderr, f"{out}: the error names the engine")
                     check(not out.exists(), f"{out} written although the run failed")
                     continue
                 run(*args)

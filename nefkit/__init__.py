@@ -40,12 +40,12 @@ _LAZY = {
 }
 
 # Public modules, as ``nefkit.sql`` (loaded on first use too).
-_MODULES = ("sql",)
+_MODULES = ("documents", "engines", "sql")
 
 __all__ = ["hookimpl", "__version__", *_LAZY, *_MODULES]
 
 if TYPE_CHECKING:
-    from . import sql
+    from . import documents, engines, sql
     from .api import get_plan, get_registry, load_instrument, render, score, validate
     from .engines import Engine
     from .errors import DefinitionError, NefkitError, PluginError

@@ -128,12 +128,11 @@ def render(
 ) -> None:
     """Write results with the renderer for ``path``'s extension (or ``format``). With
     ``options.respondent``, only that respondent's administrations are passed on."""
+    from .documents import Scores
     from .outputs import write_output
 
     reg = reg or get_registry()
-    options = (options or RenderOptions()).model_copy(
-        update={"plugin_templates": tuple(entry.value for entry in reg.templates)}
-    )
+    options = options or RenderOptions()
     renderer = reg.renderer_for(Path(path), format)
     batch = [results] if isinstance(results, Results) else list(results)
     if len(batch) != 1 and not renderer.many:
@@ -144,16 +143,17 @@ def render(
     if options.respondent is not None:
         for one in batch:
             one.rows = _only(one.rows, one, options.respondent)
+    document = Scores(tuple(batch))
     native = renderer.native and options.respondent is None and len(batch) == 1
 
-    def write(renderer: Renderer, staged: Path) -> None:
+    def write(renderer: Renderer, staged: Path, options: RenderOptions) -> None:
         if native:
             with blamed(f"engine {batch[0].provenance.engine}", f"writing {path}"):
                 if batch[0].write_native(renderer.format, staged):
                     return
-        renderer.render(batch, staged, options)
+        renderer.write(document, staged, options)
 
-    write_output(reg, Path(path), format, write)
+    write_output(reg, Path(path), format, document, options, write)
 
 
 def _only(rows, results: Results, respondent: str):

@@ -370,13 +370,15 @@ def score_command(
     computed: an administration of a respondent with several has no score to compare.
     """
     from . import api
+    from .documents import Scores
+    from .outputs import writer_for
     from .renderers import RenderOptions
 
     registry = _registry(instrument_paths)
     chosen, reason = registry.engine_for(engine, data, input_format)
     if engine == "auto":
         click.echo(f"Engine: {chosen.value.name} ({reason})", err=True)
-    registry.renderer_for(output, output_format)  # an unknown format fails before any work
+    writer_for(registry, output, output_format, Scores)  # an unknown format fails before any work
     options = RenderOptions(respondent=respondent, by=by, min_cell=min_cell, templates=templates)
     progress = _Progress()
     results = api.score(
@@ -432,11 +434,13 @@ def template_command(instrument_id, output, output_format, lang, instrument_path
     One column per answer, in the order nefkit score reads them; a spreadsheet template offers
     only valid answers and carries the codebook. A filled template scores without edits.
     """
+    from .api import get_plan
+    from .documents import Template
     from .outputs import write_output
 
     registry = _registry(instrument_paths)
-    instrument = registry.instrument(instrument_id).in_language(lang)
-    write_output(registry, output, output_format, lambda r, to: r.write_template(instrument, to))
+    plan = get_plan(instrument_id, registry, lang)
+    write_output(registry, output, output_format, Template(plan))
     click.echo(f"Wrote a data-entry template for {instrument_id} to {output}", err=True)
 
 

@@ -541,6 +541,7 @@ def attach(cli, registry_for, instruments_option) -> None:
         an invitation to raise any of them at any session, and what to do in a crisis."""
         from .api import get_plan
         from .config import load_config
+        from .documents import InformationSheet
         from .info_sheet import build_info_sheet
         from .outputs import write_output
 
@@ -550,7 +551,7 @@ def attach(cli, registry_for, instruments_option) -> None:
         contact = crisis_contact.strip() if crisis_contact else load_config().clinic.crisis_contact
         registry = registry_for(instrument_paths)
         sheet = build_info_sheet(get_plan(instrument_id, registry, lang), contact)
-        write_output(registry, output, output_format, lambda r, to: r.write_info_sheet(sheet, to))
+        write_output(registry, output, output_format, InformationSheet(sheet))
         click.echo(f"Wrote {output}", err=True)
 
     @cli.command(name="report")

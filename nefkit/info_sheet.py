@@ -5,7 +5,7 @@ instrument asks about, how often people report them where a verified published f
 A figure nobody checked in its source is never shown to a client: it stays in the clinician's
 codebook, marked unverified.
 
-Built as data here; renderers that implement ``write_info_sheet`` lay it out."""
+Built as data here; renderers that write :class:`nefkit.documents.InformationSheet` lay it out."""
 
 from __future__ import annotations
 

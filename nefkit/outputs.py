@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING
 from .errors import NefkitError, blamed
 
 if TYPE_CHECKING:
-    from .registry import Registry
-    from .renderers import Renderer
+    from .documents import Document
+    from .registry import Entry, Registry
+    from .renderers import Renderer, RenderOptions
 
 
 @contextmanager
@@ -55,15 +56,42 @@ def written_whole(path: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def writer_for(
+    registry: Registry, path: Path, format: str | None, kind: type[Document]
+) -> Entry[Renderer]:
+    """The renderer for ``path``'s extension (or ``format``), which must write ``kind``."""
+    entry = registry.renderer_entry_for(path, format)
+    if not issubclass(kind, entry.value.writes):
+        kinds = ", ".join(k.noun for k in entry.value.writes)
+        raise NefkitError(
+            f"the {entry.value.format} format does not write {kind.noun} (it writes {kinds});"
+            " choose another output file name or --format"
+        )
+    return entry
+
+
 def write_output(
     registry: Registry,
     path: Path,
     format: str | None,
-    write: Callable[[Renderer, Path], None],
+    document: Document,
+    options: RenderOptions | None = None,
+    write: Callable[[Renderer, Path, RenderOptions], None] | None = None,
 ) -> None:
-    """Write ``path`` whole with the renderer for its extension (or ``format``): ``write`` is
-    given the renderer and the staging path, e.g. ``lambda r, p: r.write_template(i, p)``."""
-    entry = registry.renderer_entry_for(Path(path), format)
-    who = f"renderer '{entry.value.format}' from {entry.origin}"
+    """Write ``document`` to ``path`` whole, with the renderer for its extension (or
+    ``format``), which must write that kind of document. ``write``, when given, does the
+    writing instead of the renderer's ``write`` (an engine's native path for scores)."""
+    from .renderers import RenderOptions
+
+    entry = writer_for(registry, Path(path), format, type(document))
+    renderer = entry.value
+    # Plugins' template directories reach every document's renderer (register_templates).
+    options = (options or RenderOptions()).model_copy(
+        update={"plugin_templates": tuple(e.value for e in registry.templates)}
+    )
+    who = f"renderer '{renderer.format}' from {entry.origin}"
     with written_whole(Path(path)) as staged, blamed(who, f"writing {path}"):
-        write(entry.value, staged)
+        if write is not None:
+            write(renderer, staged, options)
+        else:
+            renderer.write(document, staged, options)

@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from . import __version__
 from .checks import check_instrument
+from .documents import Document
 from .engines import Engine
 from .errors import DuplicateRegistration, NefkitError, PluginError, blamed
 from .instrument import Instrument
@@ -226,6 +227,16 @@ def _format_checker(kind: type, noun: str):
         ):
             raise PluginError(
                 f"{noun} '{fmt}' has extensions {extensions!r}; give a tuple like ('.csv',)"
+            )
+        writes = getattr(thing, "writes", ())
+        if kind is Renderer and not (
+            isinstance(writes, tuple)
+            and writes
+            and all(isinstance(w, type) and issubclass(w, Document) for w in writes)
+        ):
+            raise PluginError(
+                f"renderer '{fmt}' writes {writes!r}; give a tuple of the kinds of document it"
+                " writes, like (nefkit.documents.Scores,)"
             )
         return thing
 

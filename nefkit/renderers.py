@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import NefkitError
-
 if TYPE_CHECKING:
-    from .analysis import Analysis
-    from .info_sheet import InfoSheet
-    from .instrument import Instrument
-    from .plan import Plan
-    from .results import Results
+    from .documents import Document
 
 
 class RenderOptions(BaseModel):
@@ -40,44 +33,23 @@ class RenderOptions(BaseModel):
 
 
 class Renderer(ABC):
-    """Writes scored results to one file format.
+    """Writes documents of some kinds (see :mod:`nefkit.documents`) in one file format.
 
     ``format`` names it for ``--format``; ``extensions`` (with the dot, lower case) choose it from
-    an output file name. ``render`` gets the results of one instrument, or of several when
-    ``many`` is true (a client report across PHQ-9, GAD-7 and NEQ, say). It must consume each
-    ``results.rows`` as an iterator, once, so that a large dataset streams through.
+    an output file name; ``writes`` lists the kinds of document it writes, and ``write`` gets
+    only those. For :class:`~nefkit.documents.Scores` it gets one instrument's results, or
+    several when ``many`` is true.
     """
 
     format: ClassVar[str]
     extensions: ClassVar[tuple[str, ...]]
     summary: ClassVar[str]
+    writes: ClassVar[tuple[type[Document], ...]]
     many: ClassVar[bool] = False
     # An engine may write this format itself in this renderer's place (Results.write_native),
     # because its output is defined to the byte (a CSV, a Parquet table) and tested equal.
     native: ClassVar[bool] = False
 
     @abstractmethod
-    def render(self, results: Sequence[Results], path: Path, options: RenderOptions) -> None:
-        """Write ``results`` to ``path``."""
-
-    def write_analysis(self, analysis: Analysis, path: Path, options: RenderOptions) -> None:
-        """Write the psychometrics of a dataset (``nefkit analyze``). Optional."""
-        raise NefkitError(f"the {self.format} format does not write analyses")
-
-    def write_codebook(self, plan: Plan, path: Path) -> None:
-        """Write a printable codebook of an instrument (``nefkit codebook``). Optional."""
-        raise NefkitError(f"the {self.format} format does not write codebooks")
-
-    def write_definition(self, instrument: Instrument, path: Path) -> None:
-        """Write an instrument definition for editing outside nefkit, in a shape the same
-        format's reader turns back into the definition (``nefkit export-definition``)."""
-        raise NefkitError(f"the {self.format} format does not hold instrument definitions")
-
-    def write_info_sheet(self, sheet: InfoSheet, path: Path) -> None:
-        """Write a client information sheet (see :mod:`nefkit.info_sheet`). Optional."""
-        raise NefkitError(f"the {self.format} format does not write information sheets")
-
-    def write_template(self, instrument: Instrument, path: Path) -> None:
-        """Write a blank data-entry file that ``nefkit score`` reads back without edits.
-        Optional: formats that cannot hold one keep this default."""
-        raise NefkitError(f"the {self.format} format does not write data-entry templates")
+    def write(self, document: Document, path: Path, options: RenderOptions) -> None:
+        """Write ``document``, an instance of one of the kinds in ``writes``, to ``path``."""

@@ -42,18 +42,15 @@ def attach(cli, registry_for, instruments_option) -> None:
         interval and omega; the inter-item correlations."""
         from . import api
         from .analysis import analyze as run
-        from .outputs import write_output
-        from .renderers import RenderOptions
+        from .documents import Psychometrics
+        from .outputs import write_output, writer_for
 
         registry = registry_for(instrument_paths)
-        registry.renderer_for(output, output_format)  # an unknown format fails before any work
+        writer_for(registry, output, output_format, Psychometrics)  # fails before any work
         results = api.score(instrument_id, data, registry, input_format, language=lang)
         where = None if session is None else (lambda row: row.session == session)
         analysis = run(results, where=where)
-        options = RenderOptions(plugin_templates=tuple(e.value for e in registry.templates))
-        write_output(
-            registry, output, output_format, lambda r, to: r.write_analysis(analysis, to, options)
-        )
+        write_output(registry, output, output_format, Psychometrics(analysis))
         if results.problems:
             click.echo(
                 f"{len(results.problems)} problems in the data: those rows are left out"
@@ -72,11 +69,12 @@ def attach(cli, registry_for, instruments_option) -> None:
         """A printable codebook: items, answer codes, scores, rules, missing-data policy,
         citation and licence, for a preregistration or an ethics application."""
         from .api import get_plan
+        from .documents import Codebook
         from .outputs import write_output
 
         registry = registry_for(instrument_paths)
         plan = get_plan(instrument_id, registry, lang)
-        write_output(registry, output, output_format, lambda r, to: r.write_codebook(plan, to))
+        write_output(registry, output, output_format, Codebook(plan))
         click.echo(f"Wrote {output}", err=True)
 
     @cli.command(name="export-definition")
@@ -87,13 +85,12 @@ def attach(cli, registry_for, instruments_option) -> None:
     def export_definition(instrument_id, output, output_format, instrument_paths):
         """Write a definition as a spreadsheet (items, choices and scores sheets) to edit in
         Excel; nefkit import-definition turns it back into TOML."""
+        from .documents import Definition
         from .outputs import write_output
 
         registry = registry_for(instrument_paths)
         instrument = registry.instrument(instrument_id)
-        write_output(
-            registry, output, output_format, lambda r, to: r.write_definition(instrument, to)
-        )
+        write_output(registry, output, output_format, Definition(instrument))
         click.echo(f"Wrote {output}", err=True)
 
     @cli.command(name="import-definition")

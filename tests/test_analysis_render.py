@@ -17,6 +17,7 @@ from test_html import _no_active_content, parse, table_rows
 
 import nefkit
 from nefkit.analysis import Analysis, analyze
+from nefkit.documents import Psychometrics
 from nefkit.instrument import Instrument
 from nefkit.renderers import RenderOptions
 
@@ -56,7 +57,7 @@ def cells_by_header(ws) -> list[dict]:
 
 def write(analysis: Analysis, path: Path, reg=None) -> Path:
     """As `nefkit analyze` does: the renderer chosen by the file name writes it."""
-    (reg or registry()).renderer_for(path).write_analysis(analysis, path, RenderOptions())
+    (reg or registry()).renderer_for(path).write(Psychometrics(analysis), path, RenderOptions())
     return path
 
 

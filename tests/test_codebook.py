@@ -14,6 +14,8 @@ from test_html import Node, _no_active_content, parse, table_rows
 
 import nefkit
 from nefkit.codebook import codebook
+from nefkit.documents import Codebook
+from nefkit.renderers import RenderOptions
 
 BUNDLED = ["gad-7", "neq-20", "neq-32", "phq-9", "therapy-reflection"]
 SHEETS = ["About", "Items", "Scores", "Flags", "Changes", "Norms"]
@@ -80,7 +82,7 @@ def hostile_registry(tmp_path: Path):
 
 def write(plan, path: Path, reg=None) -> Path:
     """As `nefkit codebook` does: the renderer chosen by the file name writes it."""
-    (reg or registry()).renderer_for(path).write_codebook(plan, path)
+    (reg or registry()).renderer_for(path).write(Codebook(plan), path, RenderOptions())
     return path
 
 

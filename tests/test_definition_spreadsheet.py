@@ -24,9 +24,11 @@ from nefkit_excel.renderer import XlsxRenderer
 from openpyxl import Workbook, load_workbook
 
 from nefkit.definition_toml import dumps_definition
+from nefkit.documents import Definition
 from nefkit.errors import DefinitionError
 from nefkit.instrument import Instrument
 from nefkit.loading import load_definition, load_definition_data
+from nefkit.renderers import RenderOptions
 
 SHEETS = [
     "Read me",
@@ -231,7 +233,7 @@ def checked(data: dict, file: str = "test") -> Instrument:
 
 
 def export(instrument: Instrument, path: Path) -> Path:
-    XlsxRenderer().write_definition(instrument, path)
+    XlsxRenderer().write(Definition(instrument), path, RenderOptions())
     return path
 
 

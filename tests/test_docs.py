@@ -437,6 +437,12 @@ def test_register_renderers_example(guide, use, tmp_path, nefkit_cli):
     result = nefkit_cli("score", "gad-7", blank, "-o", tmp_path / "back.csv")
     assert result.exit_code == 0, result.output
     assert "Scored 1 of 1 rows" in result.output
+    # no codebooks: said before any work
+    refused = nefkit_cli("codebook", "gad-7", "-o", tmp_path / "codebook.tsv")
+    assert refused.exit_code == 1
+    assert "Error: the tsv format does not write codebooks (it writes scores, data-entry" in (
+        refused.output
+    )
     # one instrument at a time
     with pytest.raises(nefkit.NefkitError, match="the tsv format holds one instrument's"):
         twice = [nefkit.score("gad-7", data, registry), nefkit.score("gad-7", data, registry)]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import nefkit
+from nefkit.documents import Scores
 from nefkit.readers import Table
 
 DEMO = Path(__file__).parents[1] / "plugins" / "nefkit_demo" / "data"
@@ -87,11 +88,12 @@ class HalfWayRenderer(nefkit.Renderer):
     format = "halfway"
     extensions = (".half",)
     summary = "Fails half-way."
+    writes = (Scores,)
 
-    def render(self, results, path, options):
+    def write(self, document, path, options):
         with open(path, "w") as out:
             out.write("respondent_id,total\n")
-            for n, row in enumerate(results[0].rows):
+            for n, row in enumerate(document.results[0].rows):
                 if n == 3:
                     raise ValueError("cannot format this row")
                 out.write(f"{row.respondent_id},\n")

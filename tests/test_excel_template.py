@@ -14,6 +14,8 @@ from openpyxl.utils import get_column_letter
 from test_excel import libreoffice_convert
 
 import nefkit
+from nefkit.documents import Template
+from nefkit.renderers import RenderOptions
 
 BUNDLED = ["gad-7", "neq-20", "neq-32", "phq-9", "therapy-reflection"]
 FIXED = ["respondent_id", "administered_at", "session"]
@@ -21,7 +23,8 @@ FIXED = ["respondent_id", "administered_at", "session"]
 
 def write_template(instrument, path: Path) -> Path:
     """As `nefkit template` does: the renderer for the file name writes it."""
-    registry().renderer_for(path).write_template(instrument, path)
+    plan = nefkit.get_plan(instrument, registry())
+    registry().renderer_for(path).write(Template(plan), path, RenderOptions())
     return path
 
 

@@ -16,6 +16,7 @@ from nefkit_html.renderer import HtmlRenderer
 
 import nefkit
 from nefkit.cli import cli
+from nefkit.documents import Scores
 from nefkit.renderers import RenderOptions
 
 DEMO = Path(str(files("nefkit_demo") / "data"))
@@ -491,7 +492,8 @@ def test_a_respondent_with_no_administrations_gets_an_empty_report_saying_so(reg
 def test_a_client_report_never_shows_another_persons_rows(registry, tmp_path):
     """Even when called directly with every row, not through nefkit.render's filter."""
     out = tmp_path / "c005.html"
-    HtmlRenderer().render(demo(registry, "phq-9"), out, RenderOptions(respondent="C005"))
+    document = Scores(tuple(demo(registry, "phq-9")))
+    HtmlRenderer().write(document, out, RenderOptions(respondent="C005"))
     doc = parse(out)
     rows = table_rows(section(doc, "phq-9").one("figure").one("table"))[1:]
     assert [r[:2] for r in rows] == [

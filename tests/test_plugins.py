@@ -17,6 +17,7 @@ from click.testing import CliRunner
 import nefkit
 from nefkit import hookspecs
 from nefkit.cli import cli
+from nefkit.documents import Scores
 from nefkit.errors import DuplicateRegistration, PluginError
 from nefkit.plugins import PluginHost, PluginInfo, PluginWarning, host
 from nefkit.registry import build_registry
@@ -89,8 +90,9 @@ class MarkdownRenderer(nefkit.Renderer):
     format = "markdown"
     extensions = (".md", ".markdown")
     summary = "A Markdown table."
+    writes = (Scores,)
 
-    def render(self, results, path, options):
+    def write(self, document, path, options):
         path.write_text("| results |\n")
 
 
@@ -262,7 +264,7 @@ def test_hook_register_templates(register_plugin, tmp_path):
         extensions = (".seen",)
         seen = None
 
-        def render(self, results, path, options):
+        def write(self, document, path, options):
             SeeOptions.seen = options
 
     class RendererPlugin:

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
 from pathlib import Path
 
 from nefkit.codebook import item_table
+from nefkit.documents import Document, Scores, Template
 from nefkit.instrument import Instrument
 from nefkit.renderers import Renderer, RenderOptions
-from nefkit.results import Results
 from nefkit.tabular import (
     change_columns,
     change_record,
@@ -33,35 +32,44 @@ class CsvRenderer(Renderer):
     format = "csv"
     extensions = (".csv",)
     summary = "Scores as CSV, one row per administration; changes and provenance beside it."
+    writes = (Scores, Template)
     native = True  # an engine may write it itself: the bytes are defined here, and tested
 
-    def render(self, batch: Sequence[Results], path: Path, options: RenderOptions) -> None:
-        [results] = batch
-        with open(path, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(score_columns(results))
-            for row in results.rows:
-                writer.writerow([_cell(v) for v in score_record(results, row)])
-        provenance = path.with_name(f"{path.stem}-provenance.json")
-        provenance.write_text(results.provenance.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        if results.changes:
-            changes = path.with_name(f"{path.stem}-changes{path.suffix}")
-            with open(changes, "w", encoding="utf-8", newline="") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(change_columns())
-                for change in results.changes:
-                    writer.writerow([_cell(v) for v in change_record(results, change)])
+    def write(self, document: Document, path: Path, options: RenderOptions) -> None:
+        if isinstance(document, Template):
+            _template(document.plan.instrument, path)
+        else:
+            _scores(document, path)
 
-    def write_template(self, instrument: Instrument, path: Path) -> None:
-        """The header line ``nefkit score`` expects, and the codebook beside it as
-        ``<name>-codebook.csv`` (question, answer codes and labels, when it is asked)."""
-        with open(path, "w", encoding="utf-8", newline="") as handle:
-            csv.writer(handle).writerow(entry_columns(instrument))
-        book = item_table(instrument)
-        with open(
-            path.with_name(f"{path.stem}-codebook{path.suffix}"), "w", encoding="utf-8", newline=""
-        ) as handle:
+
+def _scores(document: Scores, path: Path) -> None:
+    [results] = document.results
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(score_columns(results))
+        for row in results.rows:
+            writer.writerow([_cell(v) for v in score_record(results, row)])
+    provenance = path.with_name(f"{path.stem}-provenance.json")
+    provenance.write_text(results.provenance.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    if results.changes:
+        changes = path.with_name(f"{path.stem}-changes{path.suffix}")
+        with open(changes, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(list(book[0]))
-            for row in book:
-                writer.writerow([_cell(v) for v in row.values()])
+            writer.writerow(change_columns())
+            for change in results.changes:
+                writer.writerow([_cell(v) for v in change_record(results, change)])
+
+
+def _template(instrument: Instrument, path: Path) -> None:
+    """The header line ``nefkit score`` expects, and the codebook beside it as
+    ``<name>-codebook.csv`` (question, answer codes and labels, when it is asked)."""
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerow(entry_columns(instrument))
+    book = item_table(instrument)
+    with open(
+        path.with_name(f"{path.stem}-codebook{path.suffix}"), "w", encoding="utf-8", newline=""
+    ) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(list(book[0]))
+        for row in book:
+            writer.writerow([_cell(v) for v in row.values()])

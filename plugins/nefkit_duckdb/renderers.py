@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from nefkit.documents import Document, Scores
 from nefkit.renderers import Renderer, RenderOptions
 from nefkit.results import Results, ScoredRow
 from nefkit.tabular import change_columns, score_columns
@@ -28,10 +28,12 @@ class _TypedRenderer(Renderer):
     native = True
     copy_format: str  # DuckDB's COPY format
 
-    def render(self, batch: Sequence[Results], path: Path, options: RenderOptions) -> None:
+    writes = (Scores,)
+
+    def write(self, document: Document, path: Path, options: RenderOptions) -> None:
         import duckdb
 
-        [results] = batch
+        [results] = document.results
         names = score_columns(results)
         with tempfile.TemporaryDirectory(prefix="nefkit-typed-") as work:
             rows = Path(work) / "rows.jsonl"

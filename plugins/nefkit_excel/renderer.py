@@ -3,17 +3,14 @@ imported when a workbook is written, so that choosing another format never loads
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nefkit.instrument import Instrument
+from nefkit.documents import Codebook, Definition, Document, Psychometrics, Scores, Template
 from nefkit.renderers import Renderer, RenderOptions
-from nefkit.results import Results
 
 if TYPE_CHECKING:
-    from nefkit.analysis import Analysis
-    from nefkit.plan import Plan
+    pass
 
 
 class XlsxRenderer(Renderer):
@@ -25,37 +22,32 @@ class XlsxRenderer(Renderer):
     summary = (
         "Excel workbook: scores, responses, change, summary, problems, codebook and provenance."
     )
+    writes = (Scores, Template, Definition, Psychometrics, Codebook)
     many = True
 
-    def render(self, batch: Sequence[Results], path: Path, options: RenderOptions) -> None:
-        from .workbook import write_workbook
+    def write(self, document: Document, path: Path, options: RenderOptions) -> None:
+        """Scores (:mod:`.workbook`); a data-entry sheet with drop-downs of the valid answers
+        that ``nefkit score`` reads back without edits (:mod:`.template`); a definition to edit,
+        which the reader turns back into the same definition (:mod:`.definition`); item, effect,
+        score and reliability tables, every figure a number (:mod:`.analysis`); a codebook, one
+        sheet per table (:mod:`.codebook`)."""
+        if isinstance(document, Scores):
+            from .workbook import write_workbook
 
-        write_workbook(batch, path, options)
+            write_workbook(document.results, path, options)
+        elif isinstance(document, Template):
+            from .template import write_template
 
-    def write_definition(self, instrument: Instrument, path: Path) -> None:
-        """The definition as a workbook to edit (settings, choices, items, scores... sheets,
-        after a Read me), which the reader turns back into the same definition."""
-        from .definition import write_definition
+            write_template(document.plan, path)
+        elif isinstance(document, Definition):
+            from .definition import write_definition
 
-        write_definition(instrument, path)
+            write_definition(document.instrument, path)
+        elif isinstance(document, Psychometrics):
+            from .analysis import write_analysis
 
-    def write_template(self, instrument: Instrument, path: Path) -> None:
-        """An Excel data-entry sheet with drop-downs of the valid answers, which ``nefkit
-        score`` reads back without edits."""
-        from .template import write_template
+            write_analysis(document.analysis, path)
+        else:
+            from .codebook import write_codebook
 
-        write_template(instrument, path)
-
-    def write_analysis(self, analysis: Analysis, path: Path, options: RenderOptions) -> None:
-        """Item, effect, score and reliability tables, the inter-item correlations and the
-        methods, one sheet each, every figure a number (see :mod:`.analysis`)."""
-        from .analysis import write_analysis
-
-        write_analysis(analysis, path)
-
-    def write_codebook(self, plan: Plan, path: Path) -> None:
-        """An About sheet (licence, citation, caveats), then items, scores, flags, changes and
-        norms, one sheet each (see :mod:`.codebook`)."""
-        from .codebook import write_codebook
-
-        write_codebook(plan, path)
+            write_codebook(document.plan, path)

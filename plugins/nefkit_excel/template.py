@@ -17,8 +17,8 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from nefkit.api import get_plan
 from nefkit.instrument import Instrument, Item
+from nefkit.plan import Plan
 
 from .report import PRIVACY, Lines, codebook_lines, instrument_pairs
 from .styles import DATE, header, row_values, set_widths, width_for
@@ -31,8 +31,9 @@ MAX_TITLE = 32
 LAST_ROW = 1_048_576
 
 
-def write_template(instrument: Instrument, path: Path) -> None:
-    plan = get_plan(instrument)  # the codebook describes scores, which need the scoring rules
+def write_template(plan: Plan, path: Path) -> None:
+    """The entry sheet, and the codebook beside it (which describes the plan's scores)."""
+    instrument = plan.instrument
     book = Workbook()
     entry = book.active
     entry.title = "Entry"

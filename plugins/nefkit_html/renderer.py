@@ -10,14 +10,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
+from nefkit.documents import Codebook, Document, InformationSheet, Psychometrics, Scores
 from nefkit.errors import NefkitError
 from nefkit.info_sheet import InfoSheet
 from nefkit.renderers import Renderer, RenderOptions
 from nefkit.results import Results, ScoredRow
 
 if TYPE_CHECKING:
-    from nefkit.analysis import Analysis
-    from nefkit.plan import Plan
+    pass
 
 
 class HtmlRenderer(Renderer):
@@ -30,52 +30,58 @@ class HtmlRenderer(Renderer):
     summary = (
         "A self-contained report: one client's flags, scores and answers, or a cohort's figures."
     )
+    writes = (Scores, InformationSheet, Psychometrics, Codebook)
     many = True
 
-    def render(self, batch: Sequence[Results], path: Path, options: RenderOptions) -> None:
-        from . import client, cohort
+    def write(self, document: Document, path: Path, options: RenderOptions) -> None:
+        """A client or cohort report; an information sheet; an analysis (notes, scores with
+        alpha and omega, item-total statistics, heat maps of the inter-item correlations, NEQ
+        effects, methods; see :mod:`.analysis`); a printable codebook (:mod:`.codebook`)."""
+        if isinstance(document, Scores):
+            page = _report(document.results, options)
+        elif isinstance(document, InformationSheet):
+            page = _info_sheet(document.sheet, options)
+        elif isinstance(document, Psychometrics):
+            from .analysis import build
 
-        if not batch:
-            raise NefkitError("an HTML report needs at least one instrument's results")
-        kept, collectors, respondents = _read(batch, options)
-        if collectors is None and (options.respondent or respondents):
-            respondent = options.respondent or next(iter(respondents))
-            report = client.build(list(batch), kept, respondent)
-            template = "client.html"
+            report = build(document.analysis)
+            page = environment(options).get_template("analysis.html").render(report=report)
         else:
-            report = cohort.build(collectors or _collectors(batch, kept, options), options)
-            template = "cohort.html"
-        page = environment(options).get_template(template).render(report=report)
+            from .codebook import build
+
+            report = build(document.plan)
+            page = environment(options).get_template("codebook.html").render(report=report)
         path.write_text(page, encoding="utf-8")
 
-    def write_info_sheet(self, sheet: InfoSheet, path: Path) -> None:
-        from types import SimpleNamespace
 
-        import nefkit
-        from nefkit.info_sheet import describe_figure
+def _report(batch: Sequence[Results], options: RenderOptions) -> str:
+    """A client report when the batch holds one respondent (or ``options.respondent``
+    names one), else a cohort report."""
+    from . import client, cohort
 
-        report = SimpleNamespace(
-            sheet=sheet, describe=describe_figure, nefkit_version=nefkit.__version__
-        )
-        page = environment(RenderOptions()).get_template("info-sheet.html").render(report=report)
-        path.write_text(page, encoding="utf-8")
+    if not batch:
+        raise NefkitError("an HTML report needs at least one instrument's results")
+    kept, collectors, respondents = _read(batch, options)
+    if collectors is None and (options.respondent or respondents):
+        respondent = options.respondent or next(iter(respondents))
+        report = client.build(list(batch), kept, respondent)
+        template = "client.html"
+    else:
+        report = cohort.build(collectors or _collectors(batch, kept, options), options)
+        template = "cohort.html"
+    return environment(options).get_template(template).render(report=report)
 
-    def write_analysis(self, analysis: Analysis, path: Path, options: RenderOptions) -> None:
-        """One page: notes, scores with alpha and omega, per scale the item-total statistics
-        and a heat map of the inter-item correlations, the items and their answers, the NEQ
-        effects, and the methods with references (see :mod:`.analysis`)."""
-        from .analysis import build
 
-        page = environment(options).get_template("analysis.html").render(report=build(analysis))
-        path.write_text(page, encoding="utf-8")
+def _info_sheet(sheet: InfoSheet, options: RenderOptions) -> str:
+    from types import SimpleNamespace
 
-    def write_codebook(self, plan: Plan, path: Path) -> None:
-        """A printable codebook: licence, citation, caveats, instructions, then the items,
-        scores, flags, changes and norms tables (see :mod:`.codebook`)."""
-        from .codebook import build
+    import nefkit
+    from nefkit.info_sheet import describe_figure
 
-        page = environment(RenderOptions()).get_template("codebook.html").render(report=build(plan))
-        path.write_text(page, encoding="utf-8")
+    report = SimpleNamespace(
+        sheet=sheet, describe=describe_figure, nefkit_version=nefkit.__version__
+    )
+    return environment(options).get_template("info-sheet.html").render(report=report)
 
 
 def _read(batch: Sequence[Results], options: RenderOptions):

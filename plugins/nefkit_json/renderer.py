@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
+from nefkit.documents import Document, Scores
 from nefkit.renderers import Renderer, RenderOptions
 from nefkit.results import Results, ScoredRow
 
@@ -28,9 +28,11 @@ class JsonRenderer(Renderer):
     format = "json"
     extensions = (".json",)
     summary = "Scores, changes, problems and provenance as one JSON document."
+    writes = (Scores,)
     many = True
 
-    def render(self, batch: Sequence[Results], path: Path, options: RenderOptions) -> None:
+    def write(self, document: Document, path: Path, options: RenderOptions) -> None:
+        batch = document.results
         with open(path, "w", encoding="utf-8") as out:
             if len(batch) > 1:
                 out.write("[")

@@ -4,6 +4,7 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
+from nefkit.documents import Document, InformationSheet, Scores
 from nefkit.info_sheet import InfoSheet, describe_figure
 from nefkit.renderers import Renderer, RenderOptions
 from nefkit.results import Results
@@ -24,56 +25,63 @@ class TextRenderer(Renderer):
     format = "text"
     extensions = (".txt",)
     summary = "Plain text: one block per administration; also client information sheets."
+    writes = (Scores, InformationSheet)
     many = True
 
-    def render(self, batch: Sequence[Results], path: Path, options: RenderOptions) -> None:
-        with open(path, "w", encoding="utf-8") as out:
-            for results in batch:
-                out.write(f"{results.instrument.title}\n{'=' * len(results.instrument.title)}\n")
-                for row in results.rows:
-                    when = f", {row.administered_at}" if row.administered_at else ""
-                    session = f", session {row.session}" if row.session is not None else ""
-                    out.write(f"\n{row.respondent_id}{session}{when} (row {row.row})\n")
-                    for step in results.plan.flags:
-                        # An invalid row's flags count wherever the engine evaluated them.
-                        state = _FLAG.get(row.flags.get(step.flag.id)) if row.flags else _NOT_READ
-                        if state:
-                            out.write(
-                                _fill(f"{step.flag.level.upper()} {state}: {step.flag.label}", "  ")
-                                + "\n"
-                            )
-                    for problem in row.problems:
-                        out.write(_fill(f"NOT SCORED: {problem}", "  ") + "\n")
-                    for step in results.plan.steps:
-                        result = row.scores.get(step.score.id)
-                        if result is not None:
-                            shown = result.reason if result.value is None else display(result.value)
-                            out.write(_fill(f"{step.score.label}: {shown}", "  ") + "\n")
-                for change in results.changes:
-                    out.write(
-                        f"\n{change.respondent_id}: {change.score_id} {change.comparison},"
-                        f" {change.before:g} to {change.after:g}: {change.classification}\n"
-                    )
-                out.write(
-                    f"\n{results.instrument.citation}\n{results.provenance.instrument_label}\n\n"
-                )
+    def write(self, document: Document, path: Path, options: RenderOptions) -> None:
+        if isinstance(document, InformationSheet):
+            _info_sheet(document.sheet, path)
+        else:
+            _scores(document.results, path)
 
-    def write_info_sheet(self, sheet: InfoSheet, path: Path) -> None:
-        lines = [sheet.title, "=" * len(sheet.title), "", _fill(sheet.introduction), ""]
-        lines.append("People in psychological treatment have reported, for example:")
-        for effect in sheet.effects:
-            lines.append(textwrap.fill(f'- "{effect.statement}"', 78, subsequent_indent="  "))
-            for figure in effect.figures:
-                lines.append(_fill(describe_figure(figure), "    "))
-        lines += [
-            "",
-            _fill(sheet.invitation),
-            "",
-            "In a crisis",
-            "-----------",
-            _fill(sheet.crisis),
-        ]
-        lines += ["", "Sources", "-------"]
-        lines += [_fill(f"[{n}] {source}") for n, source in enumerate(sheet.sources, 1)]
-        lines.append(_fill(f"The questions come from: {sheet.instrument}"))
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+def _scores(batch: Sequence[Results], path: Path) -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        for results in batch:
+            out.write(f"{results.instrument.title}\n{'=' * len(results.instrument.title)}\n")
+            for row in results.rows:
+                when = f", {row.administered_at}" if row.administered_at else ""
+                session = f", session {row.session}" if row.session is not None else ""
+                out.write(f"\n{row.respondent_id}{session}{when} (row {row.row})\n")
+                for step in results.plan.flags:
+                    # An invalid row's flags count wherever the engine evaluated them.
+                    state = _FLAG.get(row.flags.get(step.flag.id)) if row.flags else _NOT_READ
+                    if state:
+                        out.write(
+                            _fill(f"{step.flag.level.upper()} {state}: {step.flag.label}", "  ")
+                            + "\n"
+                        )
+                for problem in row.problems:
+                    out.write(_fill(f"NOT SCORED: {problem}", "  ") + "\n")
+                for step in results.plan.steps:
+                    result = row.scores.get(step.score.id)
+                    if result is not None:
+                        shown = result.reason if result.value is None else display(result.value)
+                        out.write(_fill(f"{step.score.label}: {shown}", "  ") + "\n")
+            for change in results.changes:
+                out.write(
+                    f"\n{change.respondent_id}: {change.score_id} {change.comparison},"
+                    f" {change.before:g} to {change.after:g}: {change.classification}\n"
+                )
+            out.write(f"\n{results.instrument.citation}\n{results.provenance.instrument_label}\n\n")
+
+
+def _info_sheet(sheet: InfoSheet, path: Path) -> None:
+    lines = [sheet.title, "=" * len(sheet.title), "", _fill(sheet.introduction), ""]
+    lines.append("People in psychological treatment have reported, for example:")
+    for effect in sheet.effects:
+        lines.append(textwrap.fill(f'- "{effect.statement}"', 78, subsequent_indent="  "))
+        for figure in effect.figures:
+            lines.append(_fill(describe_figure(figure), "    "))
+    lines += [
+        "",
+        _fill(sheet.invitation),
+        "",
+        "In a crisis",
+        "-----------",
+        _fill(sheet.crisis),
+    ]
+    lines += ["", "Sources", "-------"]
+    lines += [_fill(f"[{n}] {source}") for n, source in enumerate(sheet.sources, 1)]
+    lines.append(_fill(f"The questions come from: {sheet.instrument}"))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from nefkit import Renderer
+from nefkit.documents import Scores
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _PUNCTUATION = set("\\`*_[]|~")  # inline syntax: code, emphasis, links, table cells, strikeout
@@ -58,15 +59,14 @@ class MarkdownRenderer(Renderer):
     format = "markdown"
     extensions = (".md", ".markdown")
     summary = "Scores as Markdown tables, one section per instrument."
+    # Scores only: a Markdown file is no data-entry sheet, and nefkit says so if asked.
+    writes = (Scores,)
     many = True  # nefkit may pass several instruments' results for one file
 
-    # write_template is not overridden: a Markdown file is no data-entry sheet, and the default
-    # raises a NefkitError saying so.
-
-    def render(self, batch, path: Path, options) -> None:
+    def write(self, document, path: Path, options) -> None:
         with open(path, "w", encoding="utf-8", newline="\n") as out:
             out.write("# Scores\n")
-            for results in batch:
+            for results in document.results:
                 self._section(results, out)
 
     def _section(self, results, out: TextIO) -> None:
