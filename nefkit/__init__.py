@@ -36,6 +36,7 @@ _LAZY = {
     "render": "nefkit.api",
     "Reader": "nefkit.readers",
     "Engine": "nefkit.engines",
+    "score_table": "nefkit.scoring",
     "Results": "nefkit.results",
 }
 
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from .renderers import Renderer
     from .results import Results
     from .rules import NOT_ASKED, ChangeRule, Output, RuleParams, ScoreValue, ScoringRule
+    from .scoring import score_table
 
 
 def __getattr__(name: str):

@@ -5,7 +5,8 @@ engine must agree with, and the fallback: it scores whatever an installed reader
 engines are plugins (``nefkit_duckdb`` runs the plan as SQL in DuckDB, for large files). The
 host picks one for ``--engine auto`` by asking each whether it suits the input.
 
-An engine returns :class:`nefkit.Results`, which every renderer writes. For formats it writes
+An engine returns :class:`nefkit.Results`, which every renderer writes; ``nefkit.score_table``
+is the row engine's own work on a table, for an engine to hand on what it does not do itself. For formats it writes
 faster itself, its results may override :meth:`Results.write_native`; the host calls it only in
 the place of a renderer that allows it (``Renderer.native``), so output always goes through the
 registry's renderer for the file: never a way around it.
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, ClassVar, Optional
 
 if TYPE_CHECKING:
     from .plan import Plan
-    from .readers import Reader, Table
+    from .readers import Reader
     from .results import Results
 
 Progress = Callable[[int], None]  # told how many rows are scored so far
@@ -50,12 +51,3 @@ class Engine(ABC):
         results stream: rows are scored as ``results.rows`` is iterated (once), and
         ``problems``, ``changes`` and the tallies are complete when it is exhausted. Every row
         and every change must equal the row engine's (test it against ``--engine python``)."""
-
-
-def score_table(plan: Plan, table: Table, progress: Optional[Progress] = None) -> Results:
-    """The row engine's work on a table an engine has read its own way: every row checked and
-    scored, streaming, with change scores once the rows are exhausted. An engine may hand it
-    what it cannot do itself, or compare itself with it."""
-    from .scoring import score_table as score
-
-    return score(plan, table, progress)

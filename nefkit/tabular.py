@@ -11,10 +11,11 @@ version and content hash of the definition used).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .plan import Plan
-from .results import ChangeRow, Results, ScoredRow
+if TYPE_CHECKING:  # type hints only: the checks import the fixed column names from here
+    from .plan import Plan
+    from .results import ChangeRow, Results, ScoredRow
 
 _FLAG = {True: "yes", False: "no", None: "unknown"}
 LEADING = ["row", "respondent_id", "administered_at", "session"]

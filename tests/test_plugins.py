@@ -211,7 +211,7 @@ def test_hook_register_readers(register_plugin, tmp_path):
 
 def test_hook_register_engines(register_plugin, tmp_path):
     """An engine from a plugin is chosen by name, and by auto when it says it suits the file."""
-    from nefkit.engines import Engine, score_table
+    from nefkit import Engine, score_table
 
     class Reversed(Engine):  # scores with the row engine, reading rows last to first
         name = "reversed"
