@@ -26,6 +26,16 @@ def test_nefkit_loads_the_plugin_from_its_entry_point(nefkit_cli):
         "version": "0.1.0",
         "builtin": False,
         "hooks": ["register_instruments", "register_renderers", "register_scoring_rules"],
+        "provides": {
+            "instruments": ["wellbeing-5"],
+            "renderers": [
+                "markdown (.md .markdown): Scores as Markdown tables, one section per instrument."
+            ],
+            "rules": [
+                "tscore: T-score looked up from the raw sum of the items in a table given in"
+                " params."
+            ],
+        },
         "failures": [],
     }
 
