@@ -14,10 +14,10 @@ from .hookspecs import hookimpl
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Instrument": "nefkit.instrument",
-    "Item": "nefkit.instrument",
-    "Score": "nefkit.instrument",
-    "Problem": "nefkit.problems",
+    "Instrument": "nefkit.definitions.instrument",
+    "Item": "nefkit.definitions.instrument",
+    "Score": "nefkit.definitions.instrument",
+    "Problem": "nefkit.definitions.problems",
     "NefkitError": "nefkit.errors",
     "DefinitionError": "nefkit.errors",
     "PluginError": "nefkit.errors",
@@ -36,7 +36,7 @@ _LAZY = {
     "render": "nefkit.api",
     "Reader": "nefkit.readers",
     "Engine": "nefkit.engines",
-    "score_table": "nefkit.scoring",
+    "score_table": "nefkit.scoring.rows",
     "Results": "nefkit.results",
 }
 
@@ -48,15 +48,15 @@ __all__ = ["hookimpl", "__version__", *_LAZY, *_MODULES]
 if TYPE_CHECKING:
     from . import documents, engines, sql
     from .api import get_plan, get_registry, load_instrument, render, score, validate
+    from .definitions.instrument import Instrument, Item, Score
+    from .definitions.problems import Problem
     from .engines import Engine
     from .errors import DefinitionError, NefkitError, PluginError
-    from .instrument import Instrument, Item, Score
-    from .problems import Problem
     from .readers import Reader
     from .renderers import Renderer
     from .results import Results
     from .rules import NOT_ASKED, ChangeRule, Output, RuleParams, ScoreValue, ScoringRule
-    from .scoring import score_table
+    from .scoring.rows import score_table
 
 
 def __getattr__(name: str):

@@ -11,12 +11,12 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
-from . import conditions
 from .clinic import Clinic
-from .instrument import Item
-from .plan import Plan
-from .responses import AnswerParser, CellError
+from .definitions import conditions
+from .definitions.instrument import Item
+from .definitions.plan import Plan
 from .rules import NOT_ASKED
+from .scoring.responses import AnswerParser, CellError
 from .store import Administration
 
 HELP = (
@@ -60,7 +60,7 @@ class Conversation:
     def _values(self) -> dict[str, Any]:
         """The answers, with NOT_ASKED for every follow-up the conversation leaves out: it asks
         one only when its condition holds, not after a skipped gate (scoring then counts that
-        follow-up as missing, see nefkit/plan.py)."""
+        follow-up as missing, see nefkit/definitions/plan.py)."""
         values: dict[str, Any] = {}
         for item in self.plan.items:
             condition = self.conditions.get(item.id)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .definitions.instrument import Instrument
+from .definitions.plan import Plan
+from .definitions.problems import Problem
 from .errors import DefinitionError, NefkitError, blamed
-from .instrument import Instrument
-from .plan import Plan
-from .problems import Problem
 from .registry import Registry, build_registry
 from .renderers import Renderer, RenderOptions
 from .results import FlagTally, Results, RowSample
@@ -35,9 +35,9 @@ def problems_in(
     """The instrument, if it has no errors, and every problem of a definition: a file, or else
     the id of an instrument in ``reg``, which a plugin may have registered as a model rather
     than a file; it gets the same checks."""
-    from .checks import check_instrument
-    from .examples import check_cases
-    from .loading import load_definition
+    from .definitions.checks import check_instrument
+    from .definitions.golden import check_cases
+    from .definitions.loading import load_definition
 
     path = Path(definition)
     if path.exists():
@@ -70,7 +70,7 @@ def problems_in(
 
 def load_instrument(path: Path | str, reg: Registry | None = None) -> Instrument:
     """The instrument defined in a TOML file; :class:`DefinitionError` lists its problems."""
-    from .loading import load_definition
+    from .definitions.loading import load_definition
 
     instrument, problems = load_definition(Path(path), (reg or get_registry()).rule_map)
     if instrument is None:

@@ -193,7 +193,7 @@ def instruments_command(instrument_paths, as_json: bool) -> None:
 @json_option
 def show_command(instrument_id: str, lang, instrument_paths, as_json: bool) -> None:
     """Show an instrument: items, scales, scores, citation and licence."""
-    from .describe import describe_instrument
+    from .definitions.describe import describe_instrument
 
     registry = _registry(instrument_paths)
     instrument = registry.instrument(instrument_id).in_language(lang)
@@ -260,7 +260,7 @@ def new_command(instrument_id, output) -> None:
 
     from pydantic import TypeAdapter, ValidationError
 
-    from .instrument import InstrumentId
+    from .definitions.instrument import InstrumentId
     from .outputs import written_whole
 
     try:
@@ -273,7 +273,11 @@ def new_command(instrument_id, output) -> None:
     output = output or Path(f"{instrument_id}.toml")
     if output.exists():
         raise click.ClickException(f"{output} exists; choose another name with -o")
-    text = files("nefkit").joinpath("starter", "definition.toml").read_text(encoding="utf-8")
+    text = (
+        files("nefkit.definitions")
+        .joinpath("starter", "definition.toml")
+        .read_text(encoding="utf-8")
+    )
     with written_whole(output) as staged:
         staged.write_text(text.replace("__ID__", instrument_id), encoding="utf-8")
     click.echo(f"Wrote {output}. Next: edit it, then nefkit validate --check-examples {output}")
@@ -284,7 +288,7 @@ def new_command(instrument_id, output) -> None:
 def schema_command(instrument_paths) -> None:
     """Print the JSON Schema of the definition format, for editor completion: each score's
     and change's params follow the model of the rule it names, from every installed plugin."""
-    from .schema import definition_schema
+    from .definitions.schema import definition_schema
 
     _print_json(definition_schema(_registry(instrument_paths)))
 

@@ -15,10 +15,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from .plan import Plan, Scored
+from .definitions.plan import Plan, Scored
 from .registry import Registry
-from .responses import AnswerParser
 from .rules import NOT_ASKED
+from .scoring.responses import AnswerParser
 from .store import Administration, Alert, AlertSpec, Store, now
 
 DETERIORATED = "reliably deteriorated"

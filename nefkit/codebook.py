@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .instrument import Instrument
-from .plan import Plan
+from .definitions.instrument import Instrument
+from .definitions.plan import Plan
 
 
 def _params(params: Any) -> str:

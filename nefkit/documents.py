@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from .analysis import Analysis
+    from .definitions.instrument import Instrument
+    from .definitions.plan import Plan
     from .info_sheet import InfoSheet
-    from .instrument import Instrument
-    from .plan import Plan
+    from .research.analysis import Analysis
     from .results import Results
 
 

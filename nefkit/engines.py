@@ -1,6 +1,6 @@
 """The contract an engine fulfils: an instrument's scoring plan run over a data file.
 
-nefkit's own row engine (``python``, in :mod:`nefkit.scoring`) is the reference every other
+nefkit's own row engine (``python``, in :mod:`nefkit.scoring.rows`) is the reference every other
 engine must agree with, and the fallback: it scores whatever an installed reader reads. Other
 engines are plugins (``nefkit_duckdb`` runs the plan as SQL in DuckDB, for large files). The
 host picks one for ``--engine auto`` by asking each whether it suits the input.
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Optional
 
 if TYPE_CHECKING:
-    from .plan import Plan
+    from .definitions.plan import Plan
     from .readers import Reader
     from .results import Results
 

@@ -10,12 +10,12 @@ from typing import Optional
 
 from . import api
 from .clinic import ALERT_KINDS
+from .definitions.plan import Plan
 from .outputs import written_whole
-from .plan import Plan
 from .readers import Table
 from .registry import Registry
 from .results import Acknowledgement, Results
-from .scoring import score_table
+from .scoring.rows import score_table
 from .store import Store
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .definitions.plan import Plan
 from .errors import NefkitError
-from .plan import Plan
 from .summary import effect_items
 
 INTRODUCTION = (

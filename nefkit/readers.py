@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .errors import NefkitError
 
 if TYPE_CHECKING:
-    from .problems import Problem
+    from .definitions.problems import Problem
 
 
 @dataclass

@@ -8,10 +8,10 @@ from typing import Any, Optional
 
 from .api import get_plan
 from .clinic import Clinic
+from .definitions.plan import Plan
 from .errors import NefkitError
-from .plan import Plan
-from .responses import AnswerParser, CellError, parse_when
-from .scoring import score_table
+from .scoring.responses import AnswerParser, CellError, parse_when
+from .scoring.rows import score_table
 
 
 def _pairs(answers: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:

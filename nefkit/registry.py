@@ -12,19 +12,19 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from . import __version__
-from .checks import check_instrument
+from .definitions.checks import check_instrument
+from .definitions.instrument import Instrument
+from .definitions.loading import load_definition
+from .definitions.problems import Problem
 from .documents import Document
 from .engines import Engine
 from .errors import DuplicateRegistration, NefkitError, PluginError, blamed
-from .instrument import Instrument
-from .loading import load_definition
 from .plugins import PluginHost, PluginInfo, PluginWarning
 from .plugins import host as default_host
-from .problems import Problem
 from .readers import Reader, Table
 from .renderers import Renderer
 from .rules import Rule
-from .scoring import RowEngine
+from .scoring.rows import RowEngine
 
 T = TypeVar("T")
 ROW_ENGINE = "python"  # nefkit's own, always registered: the reference and the fallback

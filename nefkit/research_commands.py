@@ -41,9 +41,9 @@ def attach(cli, registry_for, instruments_option) -> None:
         experiencing it and attributing it to the treatment; per score alpha with its 95%
         interval and omega; the inter-item correlations."""
         from . import api
-        from .analysis import analyze as run
         from .documents import Psychometrics
         from .outputs import write_output, writer_for
+        from .research.analysis import analyze as run
 
         registry = registry_for(instrument_paths)
         writer_for(registry, output, output_format, Psychometrics)  # fails before any work
@@ -107,9 +107,9 @@ def attach(cli, registry_for, instruments_option) -> None:
         """Turn a spreadsheet definition (items, choices and scores sheets, in the spirit of
         XLSForm and REDCap data dictionaries) into a TOML definition, checked as nefkit validate
         checks it. Every problem names its sheet, row and column."""
-        from .definition_toml import dumps_definition
+        from .definitions.loading import load_definition_data
+        from .definitions.toml import dumps_definition
         from .errors import blamed
-        from .loading import load_definition_data
         from .outputs import written_whole
 
         registry = registry_for(instrument_paths)

@@ -12,8 +12,8 @@ from typing import Any, Optional
 
 from pydantic import BaseModel
 
-from .instrument import Instrument
-from .plan import Plan
+from .definitions.instrument import Instrument
+from .definitions.plan import Plan
 from .rules import ScoreValue, Value
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
-    from .instrument import Change, Instrument, Score
+    from .definitions.instrument import Change, Instrument, Score
     from .sql import SqlBuilder, SqlInput, SqlScore
 
 
@@ -139,7 +139,7 @@ class ScoringRule(Rule):
     ) -> Optional[SqlScore]:
         """Optional: the score as SQL expressions over ``inputs`` (one per input, in ``inputs``
         order), for the columnar engine and ``nefkit sql``; ``sql`` holds the dialect's helpers.
-        The expressions must agree exactly with ``compute`` (see nefkit/engine/sql.py). The
+        The expressions must agree exactly with ``compute`` (see nefkit/scoring/sql_plan.py). The
         default, None, makes the columnar engine run ``compute_batch`` on batches instead."""
         return None
 

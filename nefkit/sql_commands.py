@@ -1,4 +1,4 @@
-"""``nefkit sql``: print an instrument's scoring plan as SQL (see nefkit/engine/emit.py)."""
+"""``nefkit sql``: print an instrument's scoring plan as SQL (see nefkit/scoring/sql_emit.py)."""
 
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ def attach(cli, registry_for, instruments_option) -> None:
         be codes (see nefkit show INSTRUMENT_ID); a code that is not an answer, or a follow-up
         answered although it was not asked, makes the row invalid.
         """
-        from .engine.emit import plan_sql
-        from .plan import Plan
+        from .definitions.plan import Plan
+        from .scoring.sql_emit import plan_sql
 
         registry = registry_for(instrument_paths)
         plan = Plan(registry.instrument(instrument_id), registry.rule_map, registry.rule_origins)

@@ -11,8 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .instrument import Item
-from .plan import Plan, ScoreStep
+from .definitions.instrument import Item
+from .definitions.plan import Plan, ScoreStep
 from .results import ChangeRow, ScoredRow
 from .rules import NOT_ASKED
 

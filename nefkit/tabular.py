@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # type hints only: the checks import the fixed column names from here
-    from .plan import Plan
+    from .definitions.plan import Plan
     from .results import ChangeRow, Results, ScoredRow
 
 _FLAG = {True: "yes", False: "no", None: "unknown"}

@@ -61,8 +61,8 @@ def assert_scores(instrument: Any, cases: Iterable[Mapping[str, Any] | Any]) -> 
     false or "unknown"), ``fill`` and ``label``.
     """
     from .api import get_plan
-    from .examples import check_cases
-    from .plan import Plan
+    from .definitions.golden import check_cases
+    from .definitions.plan import Plan
 
     plan = instrument if isinstance(instrument, Plan) else get_plan(instrument)
     plain = [case.model_dump() if hasattr(case, "model_dump") else case for case in cases]

@@ -4,7 +4,7 @@ they agree, so every hand-computed case also checks the batch form."""
 from __future__ import annotations
 
 import nefkit
-from nefkit.plan import Plan, Scored
+from nefkit.definitions.plan import Plan, Scored
 
 _registry = None
 

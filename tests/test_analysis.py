@@ -1,4 +1,4 @@
-"""nefkit.analysis and nefkit.psychometrics: figures checked by hand, against pingouin, pandas and
+"""nefkit.research.analysis and nefkit.research.psychometrics: figures checked by hand, against pingouin, pandas and
 scipy (test-only dependencies), and for streaming."""
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import nefkit
-from nefkit import psychometrics as pm
-from nefkit.analysis import Analysis, analyze
-from nefkit.instrument import Instrument
+from nefkit.definitions.instrument import Instrument
+from nefkit.research import psychometrics as pm
+from nefkit.research.analysis import Analysis, analyze
 from nefkit.results import ScoredRow
 
 DEMO = Path(__file__).resolve().parent.parent / "plugins" / "nefkit_demo" / "data"

@@ -16,10 +16,10 @@ from test_codebook import LINK, SCRIPT, hostile_registry
 from test_html import _no_active_content, parse, table_rows
 
 import nefkit
-from nefkit.analysis import Analysis, analyze
+from nefkit.definitions.instrument import Instrument
 from nefkit.documents import Psychometrics
-from nefkit.instrument import Instrument
 from nefkit.renderers import RenderOptions
+from nefkit.research.analysis import Analysis, analyze
 
 DEMO = Path(str(files("nefkit_demo") / "data"))
 MINUS = "\u2212"

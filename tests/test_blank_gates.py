@@ -13,8 +13,8 @@ from helpers import registry, score_both, values
 
 import nefkit
 from nefkit.cli import cli
-from nefkit.instrument import Score
-from nefkit.plan import Plan
+from nefkit.definitions.instrument import Score
+from nefkit.definitions.plan import Plan
 from nefkit.rules import NOT_ASKED
 
 NEQ20 = [f"neq{k:02d}" for k in range(1, 21)]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nefkit.conditions import (
+from nefkit.definitions.conditions import (
     And,
     Answered,
     Compare,
@@ -22,7 +22,7 @@ from nefkit.conditions import (
     Or,
     parse,
 )
-from nefkit.conditions import tests as elementary_tests
+from nefkit.definitions.conditions import tests as elementary_tests
 from nefkit.errors import NefkitError
 from nefkit.rules import NOT_ASKED
 
@@ -559,7 +559,7 @@ def test_sql_conditions_agree_with_python_three_valued(condition, rows):
     """The SQL a condition compiles to (as the columnar engine and nefkit sql run it) gives
     Python's True, False or unknown (NULL) for every answer, blank and not asked included."""
     duckdb = pytest.importorskip("duckdb")
-    from nefkit.engine import sql
+    from nefkit.scoring import sql_plan as sql
     from nefkit.sql import DIALECTS
 
     con = duckdb.connect()

@@ -23,11 +23,11 @@ from nefkit_excel.reader import XlsxReader
 from nefkit_excel.renderer import XlsxRenderer
 from openpyxl import Workbook, load_workbook
 
-from nefkit.definition_toml import dumps_definition
+from nefkit.definitions.instrument import Instrument
+from nefkit.definitions.loading import load_definition, load_definition_data
+from nefkit.definitions.toml import dumps_definition
 from nefkit.documents import Definition
 from nefkit.errors import DefinitionError
-from nefkit.instrument import Instrument
-from nefkit.loading import load_definition, load_definition_data
 from nefkit.renderers import RenderOptions
 
 SHEETS = [

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nefkit.definition_toml import dumps_definition, dumps_inline, dumps_value
+from nefkit.definitions.toml import dumps_definition, dumps_inline, dumps_value
 
 DEFINITIONS = files("nefkit_instruments") / "definitions"
 BUNDLED = sorted(p.name for p in DEFINITIONS.iterdir() if p.name.endswith(".toml"))

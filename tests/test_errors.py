@@ -309,7 +309,7 @@ def test_an_unexpected_failure_is_one_line_saying_how_to_report_it(nefkit_cli, m
     def bug(*args, **kwargs):
         raise AttributeError("'NoneType' object has no attribute 'items'")
 
-    monkeypatch.setattr("nefkit.describe.describe_instrument", bug)
+    monkeypatch.setattr("nefkit.definitions.describe.describe_instrument", bug)
     line = one_error_line(nefkit_cli("show", "phq-9"))
     assert line == (
         "Error: nefkit failed unexpectedly (AttributeError: 'NoneType' object has no attribute"

@@ -50,7 +50,7 @@ def test_from_idea_to_codebook(nefkit_cli, tmp_path, monkeypatch):
         analysed = nefkit_cli("analyze", "calm-3", "filled.xlsx", "-o", output, *mine)
         assert analysed.exit_code == 0, analysed.output
     results = nefkit.score("calm-3", tmp_path / "filled.xlsx", nefkit.get_registry([tmp_path]))
-    from nefkit.analysis import analyze
+    from nefkit.research.analysis import analyze
 
     analysis = analyze(results)
     total = next(s for s in analysis.scores if s.score_id == "total")

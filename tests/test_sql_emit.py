@@ -14,7 +14,7 @@ from test_sql_support import expected, random_rows, same
 
 import nefkit
 from nefkit.cli import _registry, cli, instruments_option
-from nefkit.engine.emit import plan_sql
+from nefkit.scoring.sql_emit import plan_sql
 
 duckdb = pytest.importorskip("duckdb")
 
@@ -131,3 +131,11 @@ def test_nefkit_sql_output_is_csv_compatible_notes():
         "total: 1 of 9 answers missing (phq9_2); every answer is needed; severity: total could"
         " not be scored; case: total could not be scored"
     )
+
+
+def test_the_old_path_of_sqlscore_works_for_one_release_and_says_where_it_went():
+    import nefkit.engine.sql
+    import nefkit.sql
+
+    with pytest.warns(DeprecationWarning, match="import SqlScore from nefkit.sql"):
+        assert nefkit.engine.sql.SqlScore is nefkit.sql.SqlScore

@@ -24,7 +24,7 @@ from test_engine_support import write_instrument
 from test_sql_support import SQL_TYPES, expected, literal, random_rows, same
 
 import nefkit
-from nefkit.engine.emit import plan_sql
+from nefkit.scoring.sql_emit import plan_sql
 
 
 def _binaries() -> Path | None:

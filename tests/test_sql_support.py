@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 import random
 
-from nefkit.plan import Plan
-from nefkit.responses import AnswerParser, CellError
+from nefkit.definitions.plan import Plan
+from nefkit.scoring.responses import AnswerParser, CellError
 
 SQL_TYPES = {"choice": "INTEGER", "yes_no": "INTEGER", "number": "DOUBLE PRECISION", "text": "TEXT"}
 

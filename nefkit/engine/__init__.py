@@ -1,3 +1,2 @@
-"""A scoring plan as SQL: :mod:`nefkit.engine.sql` compiles it from each rule's ``to_sql`` (see
-:mod:`nefkit.sql`) for the DuckDB engine (plugin ``nefkit_duckdb``) and ``nefkit sql``, which
-:mod:`nefkit.engine.emit` writes for any dialect. Nothing here imports a database driver."""
+"""Deprecated: nefkit 0.1 documented ``nefkit.engine.sql.SqlScore``; it is :mod:`nefkit.sql` now.
+This package goes in the next release."""

@@ -4,8 +4,8 @@ import csv
 from pathlib import Path
 
 from nefkit.codebook import item_table
+from nefkit.definitions.instrument import Instrument
 from nefkit.documents import Document, Scores, Template
-from nefkit.instrument import Instrument
 from nefkit.renderers import Renderer, RenderOptions
 from nefkit.tabular import (
     change_columns,

@@ -12,7 +12,7 @@ How:
    scripts, JSON booleans and floats, multiple-choice and number items) is parsed by a Python
    function DuckDB calls for that cell alone, running the very parser the Python engine uses.
    An unreadable cell becomes a sentinel, so every row knows whether it is valid.
-3. **Score**: the compiled plan (:mod:`nefkit.engine.sql`): follow-up conditions, every
+3. **Score**: the compiled plan (:mod:`nefkit.scoring.sql_plan`): follow-up conditions, every
    score's ``to_sql``, flags; reasons only where a status is not 'complete'.
 4. **Invalid rows** are rare and their notes must read exactly as the Python engine writes
    them, so DuckDB hands each one (its raw cells) to the Python engine's own row checker, which
@@ -63,12 +63,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 from nefkit import __version__
-from nefkit.engine import sql as sqlc
+from nefkit.definitions.plan import Plan
 from nefkit.engines import Engine, Progress
 from nefkit.errors import NefkitError, RuleFailed
-from nefkit.plan import Plan
 from nefkit.readers import Reader
-from nefkit.responses import AnswerParser, CellError, parse_session, parse_when
 from nefkit.results import (
     SHOWN_ROWS,
     CellProblem,
@@ -80,7 +78,9 @@ from nefkit.results import (
     ScoredRow,
 )
 from nefkit.rules import NOT_ASKED, ScoreValue
-from nefkit.scoring import Columns, _respondent, _score_chunk
+from nefkit.scoring import sql_plan as sqlc
+from nefkit.scoring.responses import AnswerParser, CellError, parse_session, parse_when
+from nefkit.scoring.rows import Columns, _respondent, _score_chunk
 from nefkit.sql import DIALECTS
 from nefkit.tabular import change_columns, score_columns
 
@@ -266,7 +266,7 @@ class ColumnarEngine:
         tests = [shape, *[b for b in bad_items if b != "FALSE"]]
         tests += ["__rid = ''", "__ses = -1", "__when = 'e'"]
         bad_cells = "COALESCE(" + " OR ".join(tests) + ", FALSE)"
-        # Follow-ups: not asked where the condition is false, in layers (see nefkit/plan.py).
+        # Follow-ups: not asked where the condition is false, in layers (see nefkit/definitions/plan.py).
         asked = sqlc.follow_up_layers(plan, self.d, item_sql, _q)
         unasked_answers = [
             f"({item_sql[item.id].not_asked} AND {_q('v_' + item.id)} IS NOT NULL)"

@@ -17,8 +17,8 @@ from openpyxl import Workbook
 
 from nefkit import __version__
 from nefkit.codebook import codebook, norm_table
-from nefkit.instrument import Instrument
-from nefkit.plan import Plan
+from nefkit.definitions.instrument import Instrument
+from nefkit.definitions.plan import Plan
 
 from .analysis import table
 from .report import Lines

@@ -71,10 +71,10 @@ from pathlib import Path
 from typing import Any
 
 from nefkit import __version__
-from nefkit.definition_toml import dumps_inline
+from nefkit.definitions.instrument import Instrument, Translation
+from nefkit.definitions.problems import Problem
+from nefkit.definitions.toml import dumps_inline
 from nefkit.errors import DefinitionError, NefkitError
-from nefkit.instrument import Instrument, Translation
-from nefkit.problems import Problem
 
 READ_ME = "Read me"
 

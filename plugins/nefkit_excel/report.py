@@ -10,8 +10,8 @@ from openpyxl.styles import Alignment
 
 from nefkit import __version__
 from nefkit.codebook import codebook
-from nefkit.instrument import Instrument
-from nefkit.plan import Plan
+from nefkit.definitions.instrument import Instrument
+from nefkit.definitions.plan import Plan
 from nefkit.summary import GroupedSummary, Summary
 
 from .styles import (

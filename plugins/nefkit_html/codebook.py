@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from nefkit.codebook import codebook, norm_table
-from nefkit.instrument import Instrument
-from nefkit.plan import Plan
+from nefkit.definitions.instrument import Instrument
+from nefkit.definitions.plan import Plan
 
 # Plain words for a norm's statistic.
 # Table name: (heading, what it holds, the key whose column heads each row).

@@ -7,8 +7,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from nefkit.instrument import Instrument, Item
-from nefkit.plan import Plan, ScoreStep
+from nefkit.definitions.instrument import Instrument, Item
+from nefkit.definitions.plan import Plan, ScoreStep
 from nefkit.rules import NOT_ASKED
 
 

@@ -12,10 +12,10 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from ..rules import Rule
 from .checks import check_instrument
 from .instrument import Instrument, InstrumentId, ItemId
 from .problems import Problem
-from .rules import Rule
 
 # Anything with read_bytes() and a name: a Path or an importlib.resources file inside a package.
 Source = Union[Path, "importlib.resources.abc.Traversable"]  # noqa: F821

@@ -7,9 +7,9 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..rules import ScoreValue
+from ..scoring.responses import AnswerParser, CellError
 from .plan import Plan
-from .responses import AnswerParser, CellError
-from .rules import ScoreValue
 
 NOT_SCORABLE = "not scorable"
 _FLAG = {True: "raised", False: "not raised", None: "unknown"}

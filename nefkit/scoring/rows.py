@@ -15,14 +15,14 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Optional
 
-from . import __version__
-from .engines import Engine, Progress
-from .errors import NefkitError, RuleFailed
-from .plan import Plan
-from .readers import Reader, Table, Unreadable
+from .. import __version__
+from ..definitions.plan import Plan
+from ..engines import Engine, Progress
+from ..errors import NefkitError, RuleFailed
+from ..readers import Reader, Table, Unreadable
+from ..results import CellProblem, ChangeRow, Provenance, Results, RowSample, RowView, ScoredRow
+from ..tabular import LEADING, result_columns
 from .responses import AnswerParser, CellError, parse_column, parse_session, parse_when
-from .results import CellProblem, ChangeRow, Provenance, Results, RowSample, RowView, ScoredRow
-from .tabular import LEADING, result_columns
 
 RESERVED = ("respondent_id", "administered_at", "session")
 CHUNK = 4096

@@ -16,10 +16,10 @@ from typing import Optional
 
 from pydantic import BaseModel, ValidationError
 
+from ..rules import ChangeRule, Output, Rule, ScoringRule
 from . import conditions
 from .instrument import Instrument, Item
 from .problems import Problem
-from .rules import ChangeRule, Output, Rule, ScoringRule
 
 
 def item_output(instrument: Instrument, item: Item) -> Output:
@@ -45,7 +45,7 @@ def check_instrument(
     ``known_ids`` are ids (of items, scores and scales) in the file whose entries were left out
     for failing the structural checks; they are not reported again as unknown wherever they are
     referred to. ``broken`` names the fields of the entries kept that failed them (see
-    :func:`nefkit.loading.parse_instrument`): each check that needs one of those is skipped.
+    :func:`nefkit.definitions.loading.parse_instrument`): each check that needs one of those is skipped.
     """
     checker = _Checker(instrument, rules, file, set(known_ids), broken or {})
     return list(checker.run())
@@ -183,7 +183,7 @@ class _Checker:
     def check_output_names(self) -> Iterator[Problem]:
         """Each score and flag becomes columns of the output; two columns of one name would
         hide one (ids are lowercase, so letter case cannot tell them apart either)."""
-        from .tabular import LEADING, TRAILING  # here: tabular needs the plan, which needs us
+        from ..tabular import LEADING, TRAILING  # here: tabular needs the plan, which needs us
 
         owners = {name: "a column nefkit always writes" for name in (*LEADING, *TRAILING)}
         claims = [

@@ -58,7 +58,7 @@ published NEQ papers give per item)
 
 No figure is rounded: round for display only. Nothing here reads or writes files.
 
-The arithmetic is in :mod:`nefkit.psychometrics`.
+The arithmetic is in :mod:`nefkit.research.psychometrics`.
 """
 
 from __future__ import annotations
@@ -70,12 +70,12 @@ from typing import Optional, Union
 
 from pydantic import BaseModel, ConfigDict
 
+from ..definitions.instrument import Instrument, Item
+from ..definitions.plan import Plan, ScoreStep
+from ..results import Provenance, Results, ScoredRow
+from ..rules import NOT_ASKED
+from ..summary import effect_items
 from . import psychometrics as pm
-from .instrument import Instrument, Item
-from .plan import Plan, ScoreStep
-from .results import Provenance, Results, ScoredRow
-from .rules import NOT_ASKED
-from .summary import effect_items
 
 # Rules whose score adds up or averages its items, so that the items form a scale whose internal
 # consistency means something. Rule names are unique across plugins.

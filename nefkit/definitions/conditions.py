@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Optional, Union
 
-from .errors import NefkitError
+from ..errors import NefkitError
 
 
 class ConditionSyntaxError(NefkitError):

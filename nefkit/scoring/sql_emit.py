@@ -18,11 +18,11 @@ columns and values, then the output.
 from __future__ import annotations
 
 from .. import __version__
+from ..definitions.plan import Plan
 from ..errors import NefkitError
-from ..plan import Plan
-from ..responses import AnswerParser
 from ..sql import DIALECTS, Dialect
-from . import sql as sqlc
+from . import sql_plan as sqlc
+from .responses import AnswerParser
 
 PREFIX = "nefkit_"
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from ..registry import Registry
+from ..rules import ChangeRule, Rule, ScoringRule
 from .instrument import Change, Instrument, Score
-from .registry import Registry
-from .rules import ChangeRule, Rule, ScoringRule
 
 
 def definition_schema(registry: Registry) -> dict[str, Any]:

@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .instrument import Instrument, Item
-from .rules import Value
+from ..definitions.instrument import Instrument, Item
+from ..rules import Value
 
 _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
 

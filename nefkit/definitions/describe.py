@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
+from ..registry import Registry
 from .instrument import Instrument
-from .registry import Registry
 
 
 def _wrap(text: str, indent: str = "  ") -> str:

@@ -5,7 +5,7 @@ The plan runs one administration at a time (:meth:`Plan.score`, used when admini
 batch of columns (:meth:`Plan.score_batch`, used for data files); both must agree exactly.
 
 Follow-ups are decided in item order with the three-valued conditions of
-:mod:`nefkit.conditions`: a follow-up whose condition is False was not asked (NOT_ASKED, and an
+:mod:`nefkit.definitions.conditions`: a follow-up whose condition is False was not asked (NOT_ASKED, and an
 answer given to it is a problem); one whose condition is unknown (its gating answer is blank)
 keeps what was given, a blank staying None, so that scores over it follow their missing-data
 policy and no answer is called one to a question that should not have been asked.
@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from ..errors import DefinitionError, NefkitError, RuleFailed
+from ..rules import NOT_ASKED, ChangeRule, Output, Rule, RuleParams, ScoreValue, ScoringRule, Value
 from . import conditions
 from .checks import check_instrument, item_output
-from .errors import DefinitionError, NefkitError, RuleFailed
 from .instrument import Change, Flag, Instrument, Item, Score
-from .rules import NOT_ASKED, ChangeRule, Output, Rule, RuleParams, ScoreValue, ScoringRule, Value
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 These models check shape and types (unknown keys are rejected everywhere). Checks that need the
 whole definition or the registered scoring rules, such as an item id used twice or a score naming
-an unknown rule, live in :mod:`nefkit.checks`.
+an unknown rule, live in :mod:`nefkit.definitions.checks`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from .errors import NefkitError
+from ..errors import NefkitError
 
 ItemId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 InstrumentId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)]
