@@ -17,6 +17,11 @@ _LAZY = {
     "Instrument": "nefkit.definitions.instrument",
     "Item": "nefkit.definitions.instrument",
     "Score": "nefkit.definitions.instrument",
+    "Change": "nefkit.definitions.instrument",
+    "Translation": "nefkit.definitions.instrument",
+    "Plan": "nefkit.definitions.plan",
+    "ScoreStep": "nefkit.definitions.plan",
+    "FlagStep": "nefkit.definitions.plan",
     "Problem": "nefkit.definitions.problems",
     "NefkitError": "nefkit.errors",
     "DefinitionError": "nefkit.errors",
@@ -38,25 +43,48 @@ _LAZY = {
     "Engine": "nefkit.engines",
     "score_table": "nefkit.scoring.rows",
     "Results": "nefkit.results",
+    "PluginWarning": "nefkit.plugins",
+    # The clinic's Python API: a store, and the service that records into it.
+    "open_store": "nefkit.store",
+    "Clinic": "nefkit.clinic",
+    "record_file": "nefkit.recording",
 }
 
 # Public modules, as ``nefkit.sql`` (loaded on first use too).
-_MODULES = ("documents", "engines", "sql")
+_MODULES = (
+    "codebook",
+    "documents",
+    "engines",
+    "errors",
+    "readers",
+    "renderers",
+    "results",
+    "rules",
+    "sql",
+    "summary",
+    "tabular",
+    "testing",
+)
 
 __all__ = ["hookimpl", "__version__", *_LAZY, *_MODULES]
 
 if TYPE_CHECKING:
     from . import documents, engines, sql
     from .api import get_plan, get_registry, load_instrument, render, score, validate
-    from .definitions.instrument import Instrument, Item, Score
+    from .clinic import Clinic
+    from .definitions.instrument import Change, Instrument, Item, Score, Translation
+    from .definitions.plan import FlagStep, Plan, ScoreStep
     from .definitions.problems import Problem
     from .engines import Engine
     from .errors import DefinitionError, NefkitError, PluginError
+    from .plugins import PluginWarning
     from .readers import Reader
+    from .recording import record_file
     from .renderers import Renderer
     from .results import Results
     from .rules import NOT_ASKED, ChangeRule, Output, RuleParams, ScoreValue, ScoringRule
     from .scoring.rows import score_table
+    from .store import open_store
 
 
 def __getattr__(name: str):

@@ -15,8 +15,8 @@ from .clinic import Clinic
 from .definitions import conditions
 from .definitions.instrument import Item
 from .definitions.plan import Plan
+from .definitions.responses import AnswerParser, CellError
 from .rules import NOT_ASKED
-from .scoring.responses import AnswerParser, CellError
 from .store import Administration
 
 HELP = (

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from .definitions.plan import Plan, Scored
+from .definitions.responses import AnswerParser
 from .registry import Registry
 from .rules import NOT_ASKED
-from .scoring.responses import AnswerParser
 from .store import Administration, Alert, AlertSpec, Store, now
 
 DETERIORATED = "reliably deteriorated"

@@ -74,3 +74,24 @@ class InformationSheet(Document):
 
     noun = "information sheets"
     sheet: InfoSheet
+
+
+# What the documents hold, for a renderer to read: the analysis's parts, the information
+# sheet, and helpers to word them. Loaded on first use, as the documents themselves need none.
+_CONTENTS = {
+    "Analysis": "nefkit.research.analysis",
+    "ItemAnalysis": "nefkit.research.analysis",
+    "ScoreAnalysis": "nefkit.research.analysis",
+    "Reliability": "nefkit.research.analysis",
+    "InfoSheet": "nefkit.info_sheet",
+    "describe_figure": "nefkit.info_sheet",
+    "dumps_inline": "nefkit.definitions.toml",
+}
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _CONTENTS:
+        return getattr(importlib.import_module(_CONTENTS[name]), name)
+    raise AttributeError(f"module 'nefkit.documents' has no attribute {name!r}")

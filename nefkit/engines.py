@@ -51,3 +51,29 @@ class Engine(ABC):
         results stream: rows are scored as ``results.rows`` is iterated (once), and
         ``problems``, ``changes`` and the tallies are complete when it is exhausted. Every row
         and every change must equal the row engine's (test it against ``--engine python``)."""
+
+
+# The row engine's parts, for an engine that does some of the work itself: the header check
+# (Columns), the cell readers, the row checker whose words every engine's problems must use
+# (score_rows: the DuckDB engine hands it the rows it cannot read), and the scoring plan as SQL.
+_TOOLKIT = {
+    "Columns": "nefkit.scoring.rows",
+    "score_rows": "nefkit.scoring.rows",
+    "respondent_text": "nefkit.scoring.rows",
+    "AnswerParser": "nefkit.definitions.responses",
+    "CellError": "nefkit.definitions.responses",
+    "parse_session": "nefkit.definitions.responses",
+    "parse_when": "nefkit.definitions.responses",
+}
+
+
+def __getattr__(name: str):
+    # Loaded on first use: the row engine itself subclasses Engine, so importing it here, at
+    # the top, would make a cycle.
+    import importlib
+
+    if name == "sql_plan":
+        return importlib.import_module("nefkit.scoring.sql_plan")
+    if name in _TOOLKIT:
+        return getattr(importlib.import_module(_TOOLKIT[name]), name)
+    raise AttributeError(f"module 'nefkit.engines' has no attribute {name!r}")

@@ -9,8 +9,8 @@ from typing import Any, Optional
 from .api import get_plan
 from .clinic import Clinic
 from .definitions.plan import Plan
+from .definitions.responses import AnswerParser, CellError, parse_when
 from .errors import NefkitError
-from .scoring.responses import AnswerParser, CellError, parse_when
 from .scoring.rows import score_table
 
 

@@ -7,7 +7,7 @@ import math
 import random
 
 from nefkit.definitions.plan import Plan
-from nefkit.scoring.responses import AnswerParser, CellError
+from nefkit.definitions.responses import AnswerParser, CellError
 
 SQL_TYPES = {"choice": "INTEGER", "yes_no": "INTEGER", "number": "DOUBLE PRECISION", "text": "TEXT"}
 

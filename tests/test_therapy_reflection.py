@@ -5,7 +5,7 @@ their condition holds, and an all-blank form (every question may be skipped) acc
 import pytest
 from helpers import plan, score_both
 
-from nefkit.scoring.responses import AnswerParser, CellError
+from nefkit.definitions.responses import AnswerParser, CellError
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import textwrap
+from typing import TYPE_CHECKING
 
-from ..registry import Registry
 from .instrument import Instrument
+
+if TYPE_CHECKING:
+    from ..registry import Registry
 
 
 def _wrap(text: str, indent: str = "  ") -> str:

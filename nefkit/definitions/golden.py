@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..rules import ScoreValue
-from ..scoring.responses import AnswerParser, CellError
 from .plan import Plan
+from .responses import AnswerParser, CellError
 
 NOT_SCORABLE = "not scorable"
 _FLAG = {True: "raised", False: "not raised", None: "unknown"}

@@ -4,13 +4,15 @@ rule does not take, as ``nefkit validate`` would."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic.json_schema import models_json_schema
 
-from ..registry import Registry
 from ..rules import ChangeRule, Rule, ScoringRule
 from .instrument import Change, Instrument, Score
+
+if TYPE_CHECKING:
+    from ..registry import Registry
 
 
 def definition_schema(registry: Registry) -> dict[str, Any]:

@@ -17,12 +17,12 @@ from typing import Any, Optional
 
 from .. import __version__
 from ..definitions.plan import Plan
+from ..definitions.responses import AnswerParser, CellError, parse_column, parse_session, parse_when
 from ..engines import Engine, Progress
 from ..errors import NefkitError, RuleFailed
 from ..readers import Reader, Table, Unreadable
 from ..results import CellProblem, ChangeRow, Provenance, Results, RowSample, RowView, ScoredRow
 from ..tabular import LEADING, result_columns
-from .responses import AnswerParser, CellError, parse_column, parse_session, parse_when
 
 RESERVED = ("respondent_id", "administered_at", "session")
 CHUNK = 4096
@@ -81,7 +81,8 @@ class Columns:
         self.width = len(names)
 
 
-def _respondent(cell: Any) -> str:
+def respondent_text(cell: Any) -> str:
+    """A respondent id cell as text: a spreadsheet's 17.0 is "17"; blank is ""."""
     if isinstance(cell, float) and cell.is_integer():
         cell = int(cell)
     return "" if cell is None else str(cell).strip()
@@ -118,7 +119,7 @@ def _stream(
     change_scores = sorted({c.change.score for c in plan.changes})
     rows_iter = iter(table.rows)
     while chunk := list(islice(rows_iter, CHUNK)):
-        for scored in _score_chunk(plan, chunk, columns, parsers):
+        for scored in score_rows(plan, chunk, columns, parsers):
             results.row_count += 1
             results.flag_tally.add(scored)
             if scored.problems:
@@ -137,7 +138,9 @@ def _stream(
         results.problems.extend(problems)
 
 
-def _score_chunk(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow]:
+def score_rows(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow]:
+    """Rows, given as (number, cells) pairs, checked cell by cell and scored together; each
+    comes out with its problems in the words every engine must use."""
     numbers = [number for number, _ in chunk]
     width = columns.width
     cells = [row if len(row) == width else (list(row) + [None] * width)[:width] for _, row in chunk]
@@ -171,7 +174,7 @@ def _score_chunk(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow
         answers[item_id] = values
     meta = []
     for i, row in enumerate(cells):
-        respondent = _respondent(row[columns.reserved["respondent_id"]])
+        respondent = respondent_text(row[columns.reserved["respondent_id"]])
         # Reported as blank unless its cell was already reported as unreadable.
         if not respondent and not any(p.column == "respondent_id" for p in problems[i]):
             problems[i].append(

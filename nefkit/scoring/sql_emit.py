@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from .. import __version__
 from ..definitions.plan import Plan
+from ..definitions.responses import AnswerParser
 from ..errors import NefkitError
 from ..sql import DIALECTS, Dialect
 from . import sql_plan as sqlc
-from .responses import AnswerParser
 
 PREFIX = "nefkit_"
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from nefkit import Instrument
 from nefkit.codebook import item_table
-from nefkit.definitions.instrument import Instrument
 from nefkit.documents import Document, Scores, Template
 from nefkit.renderers import Renderer, RenderOptions
 from nefkit.tabular import (

@@ -49,9 +49,7 @@ def run_demo(output_dir: Path) -> Iterator[str]:
 
 def _clinic(registry, data, db: Path) -> Iterator[str]:
     """The same forms entered into a clinic database, as `nefkit record --file` would."""
-    from nefkit.clinic import Clinic
-    from nefkit.recording import record_file
-    from nefkit.store import open_store
+    from nefkit import Clinic, open_store, record_file
 
     for suffix in ("", "-wal", "-shm"):
         db.with_name(db.name + suffix).unlink(missing_ok=True)

@@ -62,9 +62,19 @@ from itertools import count
 from pathlib import Path
 from typing import Any, Optional
 
-from nefkit import __version__
-from nefkit.definitions.plan import Plan
-from nefkit.engines import Engine, Progress
+from nefkit import Plan, __version__
+from nefkit.engines import (
+    AnswerParser,
+    CellError,
+    Columns,
+    Engine,
+    Progress,
+    parse_session,
+    parse_when,
+    respondent_text,
+    score_rows,
+)
+from nefkit.engines import sql_plan as sqlc
 from nefkit.errors import NefkitError, RuleFailed
 from nefkit.readers import Reader
 from nefkit.results import (
@@ -78,9 +88,6 @@ from nefkit.results import (
     ScoredRow,
 )
 from nefkit.rules import NOT_ASKED, ScoreValue
-from nefkit.scoring import sql_plan as sqlc
-from nefkit.scoring.responses import AnswerParser, CellError, parse_session, parse_when
-from nefkit.scoring.rows import Columns, _respondent, _score_chunk
 from nefkit.sql import DIALECTS
 from nefkit.tabular import change_columns, score_columns
 
@@ -437,7 +444,7 @@ class ColumnarEngine:
 
     def _respondent(self, cell) -> str:
         udf = self.udf.add(
-            "respondent", lambda v: _respondent(cell.convert(v)), [cell.sql_type], "VARCHAR"
+            "respondent", lambda v: respondent_text(cell.convert(v)), [cell.sql_type], "VARCHAR"
         )
         c = cell.text
         # An id that starts and ends with a printable ASCII character other than a space (most
@@ -515,7 +522,7 @@ class ColumnarEngine:
             if not bad:  # DuckDB may evaluate a CASE branch for rows that do not take it
                 return None
             row = self.source.raw_row(list(values), length, extra)
-            [scored] = _score_chunk(plan, [(number, row)], columns, parsers)
+            [scored] = score_rows(plan, [(number, row)], columns, parsers)
             problems[number] = scored.problems
             return "; ".join(str(p) for p in scored.problems)
 
@@ -928,7 +935,7 @@ class ColumnarEngine:
                 number, bad, rid, ses, when, length, extra = record[:7]
                 raw = self.source.raw_row(list(record[7 : 7 + width]), length, extra)
                 if bad:
-                    [row] = _score_chunk(plan, [(number, raw)], self.columns, self.parsers)
+                    [row] = score_rows(plan, [(number, raw)], self.columns, self.parsers)
                     out.append(row)
                     continue
                 base = 7 + width

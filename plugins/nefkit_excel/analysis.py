@@ -25,7 +25,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from nefkit import __version__
-from nefkit.research.analysis import Analysis, ItemAnalysis, Reliability, ScoreAnalysis
+from nefkit.documents import Analysis, ItemAnalysis, Reliability, ScoreAnalysis
 
 from .report import Lines
 from .styles import DECIMAL, MARK, PERCENT, alert, styled

@@ -15,10 +15,8 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from nefkit import __version__
+from nefkit import Instrument, Plan, __version__
 from nefkit.codebook import codebook, norm_table
-from nefkit.definitions.instrument import Instrument
-from nefkit.definitions.plan import Plan
 
 from .analysis import table
 from .report import Lines

@@ -70,10 +70,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nefkit import __version__
-from nefkit.definitions.instrument import Instrument, Translation
-from nefkit.definitions.problems import Problem
-from nefkit.definitions.toml import dumps_inline
+from nefkit import Instrument, Problem, Translation, __version__
+from nefkit.documents import dumps_inline
 from nefkit.errors import DefinitionError, NefkitError
 
 READ_ME = "Read me"

@@ -10,7 +10,7 @@ from nefkit.errors import NefkitError
 from nefkit.readers import Reader, Table, Unreadable
 
 if TYPE_CHECKING:
-    from nefkit.definitions.problems import Problem
+    from nefkit import Problem
 
 # A formula element, with or without a namespace prefix, in a workbook's XML.
 FORMULA = re.compile(rb"<(?:[\w.-]+:)?f[\s/>]")

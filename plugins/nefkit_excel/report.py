@@ -8,10 +8,8 @@ from typing import Any, Optional
 
 from openpyxl.styles import Alignment
 
-from nefkit import __version__
+from nefkit import Instrument, Plan, __version__
 from nefkit.codebook import codebook
-from nefkit.definitions.instrument import Instrument
-from nefkit.definitions.plan import Plan
 from nefkit.summary import GroupedSummary, Summary
 
 from .styles import (

@@ -17,8 +17,7 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from nefkit.definitions.instrument import Instrument, Item
-from nefkit.definitions.plan import Plan
+from nefkit import Instrument, Item, Plan
 
 from .report import PRIVACY, Lines, codebook_lines, instrument_pairs
 from .styles import DATE, header, row_values, set_widths, width_for

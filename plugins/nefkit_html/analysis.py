@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from nefkit.research.analysis import Analysis, ItemAnalysis, Reliability, ScoreAnalysis
+from nefkit.documents import Analysis, ItemAnalysis, Reliability, ScoreAnalysis
 
 ROUNDING = (
     "Figures are rounded for display: percentages to 1 decimal, means and SDs to 2,"

@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from markupsafe import Markup
 
-from nefkit.definitions.plan import FlagStep, Plan
+from nefkit import FlagStep, Plan
 from nefkit.results import ChangeRow, Results, ScoredRow
 from nefkit.summary import effect_items
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from nefkit import Instrument, Plan
 from nefkit.codebook import codebook, norm_table
-from nefkit.definitions.instrument import Instrument
-from nefkit.definitions.plan import Plan
 
 # Plain words for a norm's statistic.
 # Table name: (heading, what it holds, the key whose column heads each row).

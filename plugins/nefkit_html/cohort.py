@@ -14,8 +14,8 @@ from typing import Any, Optional
 
 from markupsafe import Markup
 
+from nefkit import Change
 from nefkit.codebook import codebook
-from nefkit.definitions.instrument import Change
 from nefkit.renderers import RenderOptions
 from nefkit.results import Results, ScoredRow
 from nefkit.summary import EffectStats, GroupedSummary, Summary

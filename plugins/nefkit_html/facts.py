@@ -7,8 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from nefkit.definitions.instrument import Instrument, Item
-from nefkit.definitions.plan import Plan, ScoreStep
+from nefkit import Instrument, Item, Plan, ScoreStep
 from nefkit.rules import NOT_ASKED
 
 

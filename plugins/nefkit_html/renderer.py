@@ -10,9 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from nefkit.documents import Codebook, Document, InformationSheet, Psychometrics, Scores
+from nefkit.documents import Codebook, Document, InformationSheet, InfoSheet, Psychometrics, Scores
 from nefkit.errors import NefkitError
-from nefkit.info_sheet import InfoSheet
 from nefkit.renderers import Renderer, RenderOptions
 from nefkit.results import Results, ScoredRow
 
@@ -76,7 +75,7 @@ def _info_sheet(sheet: InfoSheet, options: RenderOptions) -> str:
     from types import SimpleNamespace
 
     import nefkit
-    from nefkit.info_sheet import describe_figure
+    from nefkit.documents import describe_figure
 
     report = SimpleNamespace(
         sheet=sheet, describe=describe_figure, nefkit_version=nefkit.__version__

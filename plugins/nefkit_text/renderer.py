@@ -4,8 +4,7 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-from nefkit.documents import Document, InformationSheet, Scores
-from nefkit.info_sheet import InfoSheet, describe_figure
+from nefkit.documents import Document, InformationSheet, InfoSheet, Scores, describe_figure
 from nefkit.renderers import Renderer, RenderOptions
 from nefkit.results import Results
 from nefkit.tabular import display

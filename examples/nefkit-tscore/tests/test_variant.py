@@ -9,7 +9,7 @@ import warnings
 
 import nefkit
 import pytest
-from nefkit.plugins import PluginWarning
+from nefkit import PluginWarning
 from nefkit.testing import assert_scores
 
 

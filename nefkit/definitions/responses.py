@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ..definitions.instrument import Instrument, Item
 from ..rules import Value
+from .instrument import Instrument, Item
 
 _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
 
