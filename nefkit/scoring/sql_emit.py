@@ -34,11 +34,28 @@ def plan_sql(plan: Plan, dialect: str, table: str = "answers") -> str:
         raise NefkitError(
             f"unknown dialect {dialect!r}; use one of {', '.join(DIALECTS)}"
         ) from None
-    instrument = plan.instrument
+    steps, items, cells = _readable_items(plan, d)
+    readable_values = {item_id: columns.value for item_id, columns in items.items()}
+    steps += sqlc.follow_up_layers(plan, d, items, lambda stem: d.ident(PREFIX + stem))
+    compiled = sqlc.compile_plan(plan, d, items, prefix=f"{PREFIX}s")
+    missing = [s.score_id for s in compiled.scores if s.sql is None]
+    missing += [f"flag_{flag_id}" for flag_id, condition in compiled.flags if not condition]
+    steps += compiled.layers()
+    problems = [(cond, note) for _, cond, note in cells]
+    problems += _unasked_problems(plan, d, items, readable_values)
+    bad = d.ident(f"{PREFIX}invalid")
+    steps.append([(bad, "(" + " OR ".join(["FALSE", *(cond for cond, _ in problems)]) + ")")])
+    out = _output_columns(compiled, d, bad, problems)
+    return _query(plan, d, table, missing, steps, out)
+
+
+def _readable_items(plan: Plan, d: Dialect):
+    """Per item the column to read its answer from: the cell itself, or NULL where the cell is
+    not an answer (then in a first layer of columns). Also the cell problems found."""
     steps: list[list[tuple[str, str]]] = []
     items: dict[str, sqlc.ItemColumns] = {}
     cells = _cell_problems(plan, d)
-    readable = []  # an item's value, NULL where it is not an answer
+    readable = []
     for item in plan.items:
         value = d.ident(item.id)
         bad = [cond for item_id, cond, _ in cells if item_id == item.id]
@@ -53,16 +70,12 @@ def plan_sql(plan: Plan, dialect: str, table: str = "answers") -> str:
         items[item.id] = sqlc.ItemColumns(value, None)
     if readable:
         steps.append(readable)
-    readable_values = {item_id: columns.value for item_id, columns in items.items()}
-    steps += sqlc.follow_up_layers(plan, d, items, lambda stem: d.ident(PREFIX + stem))
-    compiled = sqlc.compile_plan(plan, d, items, prefix=f"{PREFIX}s")
-    missing = [s.score_id for s in compiled.scores if s.sql is None]
-    missing += [f"flag_{flag_id}" for flag_id, condition in compiled.flags if not condition]
-    steps += compiled.layers()
-    problems = [(cond, note) for _, cond, note in cells]
-    problems += _unasked_problems(plan, d, items, readable_values)
-    bad = d.ident(f"{PREFIX}invalid")
-    steps.append([(bad, "(" + " OR ".join(["FALSE", *(cond for cond, _ in problems)]) + ")")])
+    return steps, items, cells
+
+
+def _output_columns(compiled, d: Dialect, bad: str, problems) -> list[tuple[str, str]]:
+    """The columns nefkit score writes: each score and its status, the flags (on invalid rows
+    too), row_status and notes."""
     out: list[tuple[str, str]] = []
     notes = []
     for score in compiled.scores:
@@ -78,7 +91,7 @@ def plan_sql(plan: Plan, dialect: str, table: str = "answers") -> str:
             f"CASE WHEN {st} <> 'complete' AND {reason} <> ''"
             f" THEN {d.concat(d.text(score.score_id + ': '), reason)} END"
         )
-    for flag_id, condition in compiled.flags:  # on invalid rows too
+    for flag_id, condition in compiled.flags:
         if condition:
             out.append((d.ident(f"flag_{flag_id}"), sqlc.flag_text(condition)))
     out.append((d.ident("row_status"), f"CASE WHEN {bad} THEN 'invalid' ELSE 'scored' END"))
@@ -90,6 +103,12 @@ def plan_sql(plan: Plan, dialect: str, table: str = "answers") -> str:
             f"NULLIF(CASE WHEN {bad} THEN {note_list(problem_notes)} ELSE {note_list(notes)} END, '')",
         )
     )
+    return out
+
+
+def _query(plan: Plan, d: Dialect, table: str, missing, steps, out) -> str:
+    """One query: a header comment, then a lateral join per layer of columns."""
+    instrument = plan.instrument
     lines = [
         f"-- nefkit {__version__}: {instrument.id} {instrument.version} ({instrument.content_hash}),"
         f" scored in {d.name} SQL.",
