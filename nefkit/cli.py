@@ -325,6 +325,7 @@ def score_command(
     from . import api
     from .engine import choose_engine, columnar_output
     from .renderers import RenderOptions
+    from .terminal import safe
 
     registry = _registry(instrument_paths)
     chosen = choose_engine(engine, data, output, input_format, output_format)
@@ -337,14 +338,16 @@ def score_command(
     results = api.score(
         instrument_id, data, registry, input_format, progress, chosen.name, language=lang
     )
+    # Column names, cells and problems come from the data file: shown as text (see terminal).
     if results.context_columns:
-        click.echo(f"Carrying through as context: {', '.join(results.context_columns)}", err=True)
+        shown = safe(", ".join(results.context_columns))
+        click.echo(f"Carrying through as context: {shown}", err=True)
     if by is not None and by not in results.context_columns:
         raise click.UsageError(f"--by {by}: DATA has no such context column")
     api.render(results, output, output_format, options, registry)
     progress.done()
     for problem in results.problems:
-        click.echo(f"Problem: {problem}", err=True)
+        click.echo(f"Problem: {safe(str(problem))}", err=True)
     for warning in results.warnings():  # after the problems, so that none hides a risk
         click.echo(f"Warning: {warning}", err=True)
     scored = results.row_count - results.invalid_count

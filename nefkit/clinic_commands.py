@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from .options import lang_option
+from .terminal import safe
 
 
 def db_option(command):
@@ -99,8 +100,8 @@ def attach(cli, registry_for, instruments_option) -> None:
                 for plan, administration in sitting:
                     if administration.finished_at:
                         click.echo(
-                            f"{plan.instrument.title} was already finished in this sitting;"
-                            " going on to the next."
+                            f"{safe(plan.instrument.title)} was already finished in this"
+                            " sitting; going on to the next."
                         )
                     else:
                         conversation = Conversation(plan, clinic, administration, input, click.echo)
@@ -124,7 +125,7 @@ def attach(cli, registry_for, instruments_option) -> None:
             _hand_back(handback)
             click.echo("For the clinician:")
             for line in summaries:
-                click.echo(line)
+                click.echo(safe(line))
         finally:
             store.close()
 
@@ -193,8 +194,10 @@ def attach(cli, registry_for, instruments_option) -> None:
             parts.append(f"{plan.instrument.title} {state}")
         started = min(a.started_at for a in held)
         return click.confirm(
-            f"Session {session} of {client}, started {started:%Y-%m-%d %H:%M} UTC, was not"
-            f" finished: {'; '.join(parts)}. Carry on with it?",
+            safe(
+                f"Session {session} of {client}, started {started:%Y-%m-%d %H:%M} UTC, was not"
+                f" finished: {'; '.join(parts)}. Carry on with it?"
+            ),
             default=True,
         )
 
@@ -222,7 +225,7 @@ def attach(cli, registry_for, instruments_option) -> None:
         _hand_back(handback)
         click.echo("For the clinician: the answers given so far raise")
         for alert in sorted_alerts(risks):
-            click.echo(f"  ! {alert_line(alert)}")
+            click.echo(f"  ! {safe(alert_line(alert))}")
 
     @cli.command(name="record")
     @click.argument("instrument_id")
@@ -293,9 +296,9 @@ def attach(cli, registry_for, instruments_option) -> None:
         finally:
             store.close()
         for line in lines:
-            click.echo(line)
+            click.echo(safe(line))
         for problem in problems:
-            click.echo(f"Problem: {problem}", err=True)
+            click.echo(f"Problem: {safe(problem)}", err=True)
         if problems:
             raise click.ClickException(
                 f"{len(problems)} problems; forms with problems were not stored"
@@ -320,7 +323,7 @@ def attach(cli, registry_for, instruments_option) -> None:
         for row in rows:
             alerts = f", {row['open_alerts']} open alerts" if row["open_alerts"] else ""
             click.echo(
-                f"{row['client']}: {row['administrations']} administrations,"
+                f"{safe(row['client'])}: {row['administrations']} administrations,"
                 f" {row['first']:%Y-%m-%d} to {row['last']:%Y-%m-%d}{alerts}"
             )
 
@@ -351,10 +354,13 @@ def attach(cli, registry_for, instruments_option) -> None:
             session = (
                 f"session {administration.session}, " if administration.session is not None else ""
             )
+            click.echo()
             click.echo(
-                f"\n#{administration.id} {administration.instrument} ({session}"
-                f"{administration.administered_at:%Y-%m-%d}): {administration.status}"
-                + (f" ({administration.void_reason})" if administration.void_reason else "")
+                safe(
+                    f"#{administration.id} {administration.instrument} ({session}"
+                    f"{administration.administered_at:%Y-%m-%d}): {administration.status}"
+                    + (f" ({administration.void_reason})" if administration.void_reason else "")
+                )
             )
             plan, scored = courses[administration.instrument]
             index = next((i for i, (a, _) in enumerate(scored) if a.id == administration.id), None)
@@ -363,7 +369,7 @@ def attach(cli, registry_for, instruments_option) -> None:
             for line in summary_lines(
                 plan, administration, scored[index][1], changes(plan, scored, index)
             ):
-                click.echo(line)
+                click.echo(safe(line))
 
     @cli.command(name="alerts")
     @click.option("--all", "show_all", is_flag=True, help="Include acknowledged and closed alerts.")
@@ -410,12 +416,15 @@ def attach(cli, registry_for, instruments_option) -> None:
                 state += f" (closed on {alert.closed_at:%Y-%m-%d}: {alert.close_reason})"
             session = f" session {alert.session}" if alert.session is not None else ""
             kind = ALERT_KINDS.get(alert.kind, alert.kind.upper())
+            # One line an alert, whatever its client id, label or note holds.
             click.echo(
-                f"[{alert.id}] {alert.administered_at:%Y-%m-%d} {alert.client} {alert.instrument}"
-                f"{session} {kind}: {alert.label}{state}"
+                safe(
+                    f"[{alert.id}] {alert.administered_at:%Y-%m-%d} {alert.client}"
+                    f" {alert.instrument}{session} {kind}: {alert.label}{state}"
+                )
             )
             if alert.action and alert.is_open:
-                click.echo(f"      {alert.action}")
+                click.echo(f"      {safe(alert.action)}")
 
     @cli.command(name="void")
     @click.argument("administration", type=int)
@@ -460,7 +469,7 @@ def attach(cli, registry_for, instruments_option) -> None:
             store.close()
         if problems:
             for problem in problems:
-                click.echo(f"Problem: {problem}", err=True)
+                click.echo(f"Problem: {safe(problem)}", err=True)
             raise click.ClickException("nothing was changed")
         click.echo(f"Administration {administration} corrected.")
 
