@@ -6,13 +6,35 @@ Attached to the ``nefkit`` group by :func:`attach`; every heavy import happens i
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from .options import lang_option
+from .people import RULE, name_problem
 from .terminal import safe
+
+
+class PersonName(click.ParamType):
+    """A client id, or the name of whoever acts: refused as it enters unless it follows the
+    rule in :mod:`nefkit.people`."""
+
+    name = "text"
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def convert(self, value, param, ctx) -> str:
+        problem = name_problem(value)
+        if problem is not None:
+            self.fail(f"{problem}; {self.what} is {RULE}", param, ctx)
+        return value
+
+
+CLIENT_ID = PersonName("a client id")
+ACTOR = PersonName("the name of whoever acts")
 
 
 def db_option(command):
@@ -27,6 +49,7 @@ def by_option(command):
     return click.option(
         "--by",
         "by",
+        type=ACTOR,
         help="Who is acting, for the audit trail (default: NEFKIT_USER or your login).",
     )(command)
 
@@ -37,10 +60,21 @@ def _open(db):
     return open_store(db)
 
 
-def _by(by):
+def _by(by) -> str:
+    """``--by`` (checked as it is parsed), else ``NEFKIT_USER`` or the login, checked here."""
+    if by is not None:
+        return by
     from .store import current_user
 
-    return by or current_user()
+    name = current_user()
+    problem = name_problem(name)
+    if problem is not None:
+        source = "NEFKIT_USER" if os.environ.get("NEFKIT_USER") else "your login name"
+        raise click.ClickException(
+            f"{source} {problem}; the name of whoever acts is {RULE}. Set NEFKIT_USER to"
+            " your name or initials, or give --by NAME"
+        )
+    return name
 
 
 def _context(pairs) -> dict[str, str]:
@@ -56,7 +90,9 @@ def _context(pairs) -> dict[str, str]:
 def attach(cli, registry_for, instruments_option) -> None:
     @cli.command(name="administer")
     @click.argument("instrument_ids", nargs=-1, required=True)
-    @click.option("--client", required=True, help="The client's pseudonym (never a name).")
+    @click.option(
+        "--client", required=True, type=CLIENT_ID, help="The client's pseudonym (never a name)."
+    )
     @click.option(
         "--session", type=click.IntRange(min=0), help="Session number (default: the next)."
     )
@@ -91,8 +127,9 @@ def attach(cli, registry_for, instruments_option) -> None:
         registry = registry_for(instrument_paths)
         # Unknown ids and languages fail before the client is asked anything.
         plans = [get_plan(i, registry, lang) for i in instrument_ids]
+        by = _by(by)
         store = _open(db)
-        clinic = Clinic(store, registry, _by(by))
+        clinic = Clinic(store, registry, by)
         try:
             sitting = _sitting(clinic, plans, client, session, _context(context))
             summaries = []
@@ -230,7 +267,9 @@ def attach(cli, registry_for, instruments_option) -> None:
     @cli.command(name="record")
     @click.argument("instrument_id")
     @click.argument("answers", nargs=-1)
-    @click.option("--client", help="The client's pseudonym (answers on the command line).")
+    @click.option(
+        "--client", type=CLIENT_ID, help="The client's pseudonym (answers on the command line)."
+    )
     @click.option(
         "--session", type=click.IntRange(min=0), help="Session number (default: the next)."
     )
@@ -328,7 +367,7 @@ def attach(cli, registry_for, instruments_option) -> None:
             )
 
     @cli.command(name="history")
-    @click.option("--client", required=True, help="The client's pseudonym.")
+    @click.option("--client", required=True, type=CLIENT_ID, help="The client's pseudonym.")
     @db_option
     @instruments_option
     def history(client, db, instrument_paths):
@@ -506,7 +545,9 @@ def attach(cli, registry_for, instruments_option) -> None:
             store.close()
 
     @db_group.command(name="erase")
-    @click.option("--client", required=True, help="The client whose data is erased.")
+    @click.option(
+        "--client", required=True, type=CLIENT_ID, help="The client whose data is erased."
+    )
     @click.option("--reason", required=True, help="E.g. 'data-protection request of 2026-11-27'.")
     @click.option("--yes", is_flag=True, help="Don't ask for confirmation.")
     @db_option
@@ -563,7 +604,7 @@ def attach(cli, registry_for, instruments_option) -> None:
         click.echo(f"Wrote {output}", err=True)
 
     @cli.command(name="report")
-    @click.option("--client", help="A client report for this client.")
+    @click.option("--client", type=CLIENT_ID, help="A client report for this client.")
     @click.option("--cohort", is_flag=True, help="A report on every client.")
     @click.option("--instrument", "instrument_ids", multiple=True, help="Only these instruments.")
     @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
