@@ -128,9 +128,12 @@ def render(
     format: str | None = None,
     options: RenderOptions | None = None,
     reg: Registry | None = None,
+    private: bool = False,
 ) -> None:
     """Write results with the renderer for ``path``'s extension (or ``format``). With
-    ``options.respondent``, only that respondent's administrations are passed on."""
+    ``options.respondent``, only that respondent's administrations are passed on. With
+    ``private``, every file written (side files too) is readable by its owner only (0600),
+    whatever the umask: for results that hold a clinic's client data."""
     from .outputs import write_output, written_whole
 
     reg = reg or get_registry()
@@ -139,7 +142,7 @@ def render(
     )
     write_direct = getattr(results, "write_direct", None)  # the columnar engine writes itself
     if write_direct is not None and options.respondent is None:
-        with written_whole(Path(path)) as staged:
+        with written_whole(Path(path), private) as staged:
             if write_direct(staged, format):
                 return
     renderer = reg.renderer_for(Path(path), format)
@@ -152,7 +155,9 @@ def render(
     if options.respondent is not None:
         for one in batch:
             one.rows = _only(one.rows, one, options.respondent)
-    write_output(reg, Path(path), format, lambda r, staged: r.render(batch, staged, options))
+    write_output(
+        reg, Path(path), format, lambda r, staged: r.render(batch, staged, options), private
+    )
 
 
 def _only(rows, results: Results, respondent: str):

@@ -614,7 +614,8 @@ def attach(cli, registry_for, instruments_option) -> None:
         type=click.IntRange(min=1),
         default=5,
         show_default=True,
-        help="Hide breakdown groups with fewer clients than this.",
+        help="Hide breakdown groups with fewer clients than this; a cohort report needs at least"
+        " this many clients (and never one) in each instrument it reports.",
     )
     @db_option
     @lang_option
@@ -629,9 +630,11 @@ def attach(cli, registry_for, instruments_option) -> None:
         A format that holds one instrument (CSV) gets a file for each:
           -o cohort.csv writes cohort-phq-9.csv, cohort-gad-7.csv, ...
           (with one --instrument, cohort.csv)
+
+        Every file written is readable by its owner only: it holds client data.
         """
         from . import api
-        from .exporting import results_from_store
+        from .exporting import cohort_sizes, results_from_store
         from .renderers import RenderOptions
 
         if bool(client) == cohort:
@@ -642,6 +645,9 @@ def attach(cli, registry_for, instruments_option) -> None:
             batch = results_from_store(registry, store, client, instrument_ids, lang)
             if not batch:
                 raise click.ClickException("nothing to report: no finished administrations")
+            if cohort:
+                ids = [results.instrument.id for results in batch]
+                _refuse_small_cohorts(cohort_sizes(store), ids, min_cell)
             options = RenderOptions(respondent=client, by=by_column, min_cell=min_cell)
             files = [(batch, output)]
             if len(instrument_ids) != 1 and not registry.renderer_for(output).many:
@@ -652,7 +658,31 @@ def attach(cli, registry_for, instruments_option) -> None:
                     for one in batch
                 ]
             for results, path in files:
-                api.render(results, path, None, options, registry)
+                api.render(results, path, None, options, registry, private=True)
                 click.echo(f"Wrote {path}", err=True)
         finally:
             store.close()
+
+    def _refuse_small_cohorts(sizes: dict[str, int], ids: list[str], min_cell: int) -> None:
+        """The small-cell rule for the cohort itself: figures of fewer than ``min_cell``
+        clients could identify them, and a cohort of one is that client's whole report (the
+        HTML renderer would write it as one). Refused, not trimmed: a report that quietly
+        leaves an instrument out (or leaves last month's file of it in place) would be taken
+        for the whole picture."""
+        needed = max(min_cell, 2)
+        small = [(i, sizes.get(i, 0)) for i in ids if sizes.get(i, 0) < needed]
+        if not small:
+            return
+        counts = ", ".join(f"{i} has {n} client{'s' if n != 1 else ''}" for i, n in small)
+        enough = [i for i in ids if i not in dict(small)]
+        rule = f"--min-cell {min_cell}" if min_cell >= 2 else "never one client"
+        others = (
+            "Report the others with " + " ".join(f"--instrument {i}" for i in enough)
+            if enough
+            else "Wait until more clients have answered"
+        )
+        raise click.ClickException(
+            f"too few clients for a cohort report: {counts}; it needs at least {needed} in each"
+            f" instrument ({rule}), since figures of fewer could identify them. {others}, or"
+            " report on one client with --client ID"
+        )

@@ -5,6 +5,12 @@ new hidden folder beside the target, so side files a renderer names after it (a 
 ``-changes.csv`` and ``-provenance.json``) are staged too; when the writer returns they are
 moved into place, and when it fails (or the user presses Ctrl-C) they are removed. A reader of
 the folder never sees a partial or header-only file.
+
+Files that can hold client data from the clinic's database are written ``private``: readable
+and writable by their owner only (0600), whatever the umask. The staging folder is its owner's
+alone (``mkdtemp`` makes it 0700), so nobody else can open a file in it while it is written;
+each file is made 0600 there, before it is moved into place. Side files a renderer adds are
+covered as the main file is, with no window in which any is readable by others.
 """
 
 from __future__ import annotations
@@ -24,9 +30,13 @@ if TYPE_CHECKING:
     from .renderers import Renderer
 
 
+OWNER_ONLY = 0o600
+
+
 @contextmanager
-def written_whole(path: Path) -> Iterator[Path]:
-    """A staging path for ``path``; what is written there is moved beside ``path`` at the end."""
+def written_whole(path: Path, private: bool = False) -> Iterator[Path]:
+    """A staging path for ``path``; what is written there is moved beside ``path`` at the end,
+    with ``private`` as its owner's alone (see the module's description)."""
     path = Path(path)
     folder = path.parent
     if not folder.is_dir():
@@ -48,6 +58,8 @@ def written_whole(path: Path) -> Iterator[Path]:
             raise
         for made in sorted(staging.iterdir()):
             try:
+                if private:
+                    os.chmod(made, OWNER_ONLY)
                 os.replace(made, folder / made.name)
             except OSError as e:
                 raise NefkitError(f"{folder / made.name}: cannot be written ({e.strerror})") from e
@@ -60,10 +72,12 @@ def write_output(
     path: Path,
     format: str | None,
     write: Callable[[Renderer, Path], None],
+    private: bool = False,
 ) -> None:
     """Write ``path`` whole with the renderer for its extension (or ``format``): ``write`` is
-    given the renderer and the staging path, e.g. ``lambda r, p: r.write_template(i, p)``."""
+    given the renderer and the staging path, e.g. ``lambda r, p: r.write_template(i, p)``;
+    ``private``: see :func:`written_whole`."""
     entry = registry.renderer_entry_for(Path(path), format)
     who = f"renderer '{entry.value.format}' from {entry.origin}"
-    with written_whole(Path(path)) as staged, blamed(who, f"writing {path}"):
+    with written_whole(Path(path), private) as staged, blamed(who, f"writing {path}"):
         write(entry.value, staged)
