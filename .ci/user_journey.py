@@ -329,8 +329,12 @@ def clinic() -> None:
     for target in ("j1.html", "j1.xlsx", "j1.csv"):
         run("report", "--client", "J1", "-o", target, env=env)
     html_page(WORK / "j1.html", "J1")
+    check((WORK / "j1.html").stat().st_mode & 0o777 == 0o600, "a report is its owner's alone")
+    # PHQ-9 from J1 and J3, GAD-7 from J3 alone (J2's is voided): a cohort report on GAD-7 would
+    # be J3's, and is refused; PHQ-9 meets a small-cell rule of 2.
+    run("report", "--cohort", "-o", "cohort.html", expect=1, env=env)
     for target in ("cohort.html", "cohort.xlsx", "cohort.csv"):
-        run("report", "--cohort", "-o", target, env=env)
+        run("report", "--cohort", "--instrument", "phq-9", "--min-cell", "2", "-o", target, env=env)
     run("db", "backup", "backup.db", env=env)
     check((WORK / "backup.db").stat().st_size > 0, "the backup was written")
     done = run("db", "export", "export", env=env)

@@ -2,7 +2,9 @@
 
 Plain text only: no colour, no cursor tricks, keyboard only, so it works on any terminal and
 with a screen reader. The client may go back, skip a question the instrument lets them skip,
-stop and resume later, and review every answer before finishing.
+stop and resume later, and review every answer before finishing. Every text from the
+definition or the record is shown through :func:`nefkit.terminal.safe`: it reaches the screen
+as text, never as a terminal command.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from .definitions.plan import Plan
 from .definitions.responses import AnswerParser, CellError
 from .rules import NOT_ASKED
 from .store import Administration
+from .terminal import safe
 
 HELP = (
     "Type the number of your answer, or its words. You can also type:\n"
@@ -29,8 +32,11 @@ HELP = (
 
 
 def _wrap(text: str, indent: str = "", hanging: str | None = None) -> str:
+    """Text laid out in lines of 78: its own line breaks and tabs are spaces, as for any
+    whitespace; any other control character is shown as its escape."""
     hanging = indent if hanging is None else hanging
-    return textwrap.fill(text, width=78, initial_indent=indent, subsequent_indent=hanging)
+    words = safe(" ".join(text.split()))
+    return textwrap.fill(words, width=78, initial_indent=indent, subsequent_indent=hanging)
 
 
 class Conversation:
@@ -91,7 +97,7 @@ class Conversation:
     def run(self) -> bool:
         """Ask every question that applies, then review. True when the client finished."""
         instrument = self.plan.instrument
-        self.say(instrument.title)
+        self.say(safe(instrument.title))
         if instrument.instructions:
             self.say(_wrap(instrument.instructions))
         self.say(HELP)
@@ -132,7 +138,7 @@ class Conversation:
             self.say(_wrap(f"About: {parent}"))
         self.say(_wrap(item.text))
         for value, label in self.plan.instrument.choices(item):
-            self.say(f"  {value:>3}  {label}")
+            self.say(f"  {value:>3}  {safe(label)}")
         if item.type == "multiple":
             self.say("Type the numbers of all that apply, separated by commas.")
         elif item.type == "number":
@@ -204,12 +210,15 @@ class Conversation:
         return parent.text if parent else None
 
     def _describe(self, item: Item, value: Any) -> str:
+        """An answer for the screen: its code and label, or the words the client typed."""
         labels = dict(self.plan.instrument.choices(item))
         if isinstance(value, (list, tuple)):
-            return "; ".join(labels.get(v, str(v)) for v in value) or "none"
-        if value in labels:
-            return f"{value} {labels[value]}"
-        return str(value)
+            shown = "; ".join(labels.get(v, str(v)) for v in value) or "none"
+        elif value in labels:
+            shown = f"{value} {labels[value]}"
+        else:
+            shown = str(value)
+        return safe(shown)
 
     def _refusal(self, item: Item) -> str:
         choices = self.plan.instrument.choices(item)

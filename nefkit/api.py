@@ -125,9 +125,12 @@ def render(
     format: str | None = None,
     options: RenderOptions | None = None,
     reg: Registry | None = None,
+    private: bool = False,
 ) -> None:
     """Write results with the renderer for ``path``'s extension (or ``format``). With
-    ``options.respondent``, only that respondent's administrations are passed on."""
+    ``options.respondent``, only that respondent's administrations are passed on. With
+    ``private``, every file written (side files too) is readable by its owner only (0600),
+    whatever the umask: for results that hold a clinic's client data."""
     from .documents import Scores
     from .outputs import write_output
 
@@ -153,7 +156,7 @@ def render(
                     return
         renderer.write(document, staged, options)
 
-    write_output(reg, Path(path), format, document, options, write)
+    write_output(reg, Path(path), format, document, options, write, private)
 
 
 def _only(rows, results: Results, respondent: str):

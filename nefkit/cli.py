@@ -377,6 +377,7 @@ def score_command(
     from .documents import Scores
     from .outputs import writer_for
     from .renderers import RenderOptions
+    from .terminal import safe
 
     registry = _registry(instrument_paths)
     chosen, reason = registry.engine_for(engine, data, input_format)
@@ -388,14 +389,16 @@ def score_command(
     results = api.score(
         instrument_id, data, registry, input_format, progress, chosen.value.name, language=lang
     )
+    # Column names, cells and problems come from the data file: shown as text (see terminal).
     if results.context_columns:
-        click.echo(f"Carrying through as context: {', '.join(results.context_columns)}", err=True)
+        shown = safe(", ".join(results.context_columns))
+        click.echo(f"Carrying through as context: {shown}", err=True)
     if by is not None and by not in results.context_columns:
         raise click.UsageError(f"--by {by}: DATA has no such context column")
     api.render(results, output, output_format, options, registry)
     progress.done()
     for problem in results.problems:
-        click.echo(f"Problem: {problem}", err=True)
+        click.echo(f"Problem: {safe(str(problem))}", err=True)
     for warning in results.warnings():  # after the problems, so that none hides a risk
         click.echo(f"Warning: {warning}", err=True)
     scored = results.row_count - results.invalid_count

@@ -6,12 +6,35 @@ Attached to the ``nefkit`` group by :func:`attach`; every heavy import happens i
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from .options import lang_option
+from .people import RULE, name_problem
+from .terminal import safe
+
+
+class PersonName(click.ParamType):
+    """A client id, or the name of whoever acts: refused as it enters unless it follows the
+    rule in :mod:`nefkit.people`."""
+
+    name = "text"
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def convert(self, value, param, ctx) -> str:
+        problem = name_problem(value)
+        if problem is not None:
+            self.fail(f"{problem}; {self.what} is {RULE}", param, ctx)
+        return value
+
+
+CLIENT_ID = PersonName("a client id")
+ACTOR = PersonName("the name of whoever acts")
 
 
 def db_option(command):
@@ -26,6 +49,7 @@ def by_option(command):
     return click.option(
         "--by",
         "by",
+        type=ACTOR,
         help="Who is acting, for the audit trail (default: NEFKIT_USER or your login).",
     )(command)
 
@@ -36,10 +60,21 @@ def _open(db):
     return open_store(db)
 
 
-def _by(by):
+def _by(by) -> str:
+    """``--by`` (checked as it is parsed), else ``NEFKIT_USER`` or the login, checked here."""
+    if by is not None:
+        return by
     from .store import current_user
 
-    return by or current_user()
+    name = current_user()
+    problem = name_problem(name)
+    if problem is not None:
+        source = "NEFKIT_USER" if os.environ.get("NEFKIT_USER") else "your login name"
+        raise click.ClickException(
+            f"{source} {problem}; the name of whoever acts is {RULE}. Set NEFKIT_USER to"
+            " your name or initials, or give --by NAME"
+        )
+    return name
 
 
 def _context(pairs) -> dict[str, str]:
@@ -55,7 +90,9 @@ def _context(pairs) -> dict[str, str]:
 def attach(cli, registry_for, instruments_option) -> None:
     @cli.command(name="administer")
     @click.argument("instrument_ids", nargs=-1, required=True)
-    @click.option("--client", required=True, help="The client's pseudonym (never a name).")
+    @click.option(
+        "--client", required=True, type=CLIENT_ID, help="The client's pseudonym (never a name)."
+    )
     @click.option(
         "--session", type=click.IntRange(min=0), help="Session number (default: the next)."
     )
@@ -90,8 +127,9 @@ def attach(cli, registry_for, instruments_option) -> None:
         registry = registry_for(instrument_paths)
         # Unknown ids and languages fail before the client is asked anything.
         plans = [get_plan(i, registry, lang) for i in instrument_ids]
+        by = _by(by)
         store = _open(db)
-        clinic = Clinic(store, registry, _by(by))
+        clinic = Clinic(store, registry, by)
         try:
             sitting = _sitting(clinic, plans, client, session, _context(context))
             summaries = []
@@ -99,8 +137,8 @@ def attach(cli, registry_for, instruments_option) -> None:
                 for plan, administration in sitting:
                     if administration.finished_at:
                         click.echo(
-                            f"{plan.instrument.title} was already finished in this sitting;"
-                            " going on to the next."
+                            f"{safe(plan.instrument.title)} was already finished in this"
+                            " sitting; going on to the next."
                         )
                     else:
                         conversation = Conversation(plan, clinic, administration, input, click.echo)
@@ -124,7 +162,7 @@ def attach(cli, registry_for, instruments_option) -> None:
             _hand_back(handback)
             click.echo("For the clinician:")
             for line in summaries:
-                click.echo(line)
+                click.echo(safe(line))
         finally:
             store.close()
 
@@ -193,8 +231,10 @@ def attach(cli, registry_for, instruments_option) -> None:
             parts.append(f"{plan.instrument.title} {state}")
         started = min(a.started_at for a in held)
         return click.confirm(
-            f"Session {session} of {client}, started {started:%Y-%m-%d %H:%M} UTC, was not"
-            f" finished: {'; '.join(parts)}. Carry on with it?",
+            safe(
+                f"Session {session} of {client}, started {started:%Y-%m-%d %H:%M} UTC, was not"
+                f" finished: {'; '.join(parts)}. Carry on with it?"
+            ),
             default=True,
         )
 
@@ -222,12 +262,14 @@ def attach(cli, registry_for, instruments_option) -> None:
         _hand_back(handback)
         click.echo("For the clinician: the answers given so far raise")
         for alert in sorted_alerts(risks):
-            click.echo(f"  ! {alert_line(alert)}")
+            click.echo(f"  ! {safe(alert_line(alert))}")
 
     @cli.command(name="record")
     @click.argument("instrument_id")
     @click.argument("answers", nargs=-1)
-    @click.option("--client", help="The client's pseudonym (answers on the command line).")
+    @click.option(
+        "--client", type=CLIENT_ID, help="The client's pseudonym (answers on the command line)."
+    )
     @click.option(
         "--session", type=click.IntRange(min=0), help="Session number (default: the next)."
     )
@@ -293,9 +335,9 @@ def attach(cli, registry_for, instruments_option) -> None:
         finally:
             store.close()
         for line in lines:
-            click.echo(line)
+            click.echo(safe(line))
         for problem in problems:
-            click.echo(f"Problem: {problem}", err=True)
+            click.echo(f"Problem: {safe(problem)}", err=True)
         if problems:
             raise click.ClickException(
                 f"{len(problems)} problems; forms with problems were not stored"
@@ -320,12 +362,12 @@ def attach(cli, registry_for, instruments_option) -> None:
         for row in rows:
             alerts = f", {row['open_alerts']} open alerts" if row["open_alerts"] else ""
             click.echo(
-                f"{row['client']}: {row['administrations']} administrations,"
+                f"{safe(row['client'])}: {row['administrations']} administrations,"
                 f" {row['first']:%Y-%m-%d} to {row['last']:%Y-%m-%d}{alerts}"
             )
 
     @cli.command(name="history")
-    @click.option("--client", required=True, help="The client's pseudonym.")
+    @click.option("--client", required=True, type=CLIENT_ID, help="The client's pseudonym.")
     @db_option
     @instruments_option
     def history(client, db, instrument_paths):
@@ -351,10 +393,13 @@ def attach(cli, registry_for, instruments_option) -> None:
             session = (
                 f"session {administration.session}, " if administration.session is not None else ""
             )
+            click.echo()
             click.echo(
-                f"\n#{administration.id} {administration.instrument} ({session}"
-                f"{administration.administered_at:%Y-%m-%d}): {administration.status}"
-                + (f" ({administration.void_reason})" if administration.void_reason else "")
+                safe(
+                    f"#{administration.id} {administration.instrument} ({session}"
+                    f"{administration.administered_at:%Y-%m-%d}): {administration.status}"
+                    + (f" ({administration.void_reason})" if administration.void_reason else "")
+                )
             )
             plan, scored = courses[administration.instrument]
             index = next((i for i, (a, _) in enumerate(scored) if a.id == administration.id), None)
@@ -363,7 +408,7 @@ def attach(cli, registry_for, instruments_option) -> None:
             for line in summary_lines(
                 plan, administration, scored[index][1], changes(plan, scored, index)
             ):
-                click.echo(line)
+                click.echo(safe(line))
 
     @cli.command(name="alerts")
     @click.option("--all", "show_all", is_flag=True, help="Include acknowledged and closed alerts.")
@@ -410,12 +455,15 @@ def attach(cli, registry_for, instruments_option) -> None:
                 state += f" (closed on {alert.closed_at:%Y-%m-%d}: {alert.close_reason})"
             session = f" session {alert.session}" if alert.session is not None else ""
             kind = ALERT_KINDS.get(alert.kind, alert.kind.upper())
+            # One line an alert, whatever its client id, label or note holds.
             click.echo(
-                f"[{alert.id}] {alert.administered_at:%Y-%m-%d} {alert.client} {alert.instrument}"
-                f"{session} {kind}: {alert.label}{state}"
+                safe(
+                    f"[{alert.id}] {alert.administered_at:%Y-%m-%d} {alert.client}"
+                    f" {alert.instrument}{session} {kind}: {alert.label}{state}"
+                )
             )
             if alert.action and alert.is_open:
-                click.echo(f"      {alert.action}")
+                click.echo(f"      {safe(alert.action)}")
 
     @cli.command(name="void")
     @click.argument("administration", type=int)
@@ -460,7 +508,7 @@ def attach(cli, registry_for, instruments_option) -> None:
             store.close()
         if problems:
             for problem in problems:
-                click.echo(f"Problem: {problem}", err=True)
+                click.echo(f"Problem: {safe(problem)}", err=True)
             raise click.ClickException("nothing was changed")
         click.echo(f"Administration {administration} corrected.")
 
@@ -497,7 +545,9 @@ def attach(cli, registry_for, instruments_option) -> None:
             store.close()
 
     @db_group.command(name="erase")
-    @click.option("--client", required=True, help="The client whose data is erased.")
+    @click.option(
+        "--client", required=True, type=CLIENT_ID, help="The client whose data is erased."
+    )
     @click.option("--reason", required=True, help="E.g. 'data-protection request of 2026-11-27'.")
     @click.option("--yes", is_flag=True, help="Don't ask for confirmation.")
     @db_option
@@ -555,7 +605,7 @@ def attach(cli, registry_for, instruments_option) -> None:
         click.echo(f"Wrote {output}", err=True)
 
     @cli.command(name="report")
-    @click.option("--client", help="A client report for this client.")
+    @click.option("--client", type=CLIENT_ID, help="A client report for this client.")
     @click.option("--cohort", is_flag=True, help="A report on every client.")
     @click.option("--instrument", "instrument_ids", multiple=True, help="Only these instruments.")
     @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
@@ -565,7 +615,8 @@ def attach(cli, registry_for, instruments_option) -> None:
         type=click.IntRange(min=1),
         default=5,
         show_default=True,
-        help="Hide breakdown groups with fewer clients than this.",
+        help="Hide breakdown groups with fewer clients than this; a cohort report needs at least"
+        " this many clients (and never one) in each instrument it reports.",
     )
     @db_option
     @lang_option
@@ -580,9 +631,11 @@ def attach(cli, registry_for, instruments_option) -> None:
         A format that holds one instrument (CSV) gets a file for each:
           -o cohort.csv writes cohort-phq-9.csv, cohort-gad-7.csv, ...
           (with one --instrument, cohort.csv)
+
+        Every file written is readable by its owner only: it holds client data.
         """
         from . import api
-        from .exporting import results_from_store
+        from .exporting import cohort_sizes, results_from_store
         from .renderers import RenderOptions
 
         if bool(client) == cohort:
@@ -593,6 +646,9 @@ def attach(cli, registry_for, instruments_option) -> None:
             batch = results_from_store(registry, store, client, instrument_ids, lang)
             if not batch:
                 raise click.ClickException("nothing to report: no finished administrations")
+            if cohort:
+                ids = [results.instrument.id for results in batch]
+                _refuse_small_cohorts(cohort_sizes(store), ids, min_cell)
             options = RenderOptions(respondent=client, by=by_column, min_cell=min_cell)
             files = [(batch, output)]
             if len(instrument_ids) != 1 and not registry.renderer_for(output).many:
@@ -603,7 +659,31 @@ def attach(cli, registry_for, instruments_option) -> None:
                     for one in batch
                 ]
             for results, path in files:
-                api.render(results, path, None, options, registry)
+                api.render(results, path, None, options, registry, private=True)
                 click.echo(f"Wrote {path}", err=True)
         finally:
             store.close()
+
+    def _refuse_small_cohorts(sizes: dict[str, int], ids: list[str], min_cell: int) -> None:
+        """The small-cell rule for the cohort itself: figures of fewer than ``min_cell``
+        clients could identify them, and a cohort of one is that client's whole report (the
+        HTML renderer would write it as one). Refused, not trimmed: a report that quietly
+        leaves an instrument out (or leaves last month's file of it in place) would be taken
+        for the whole picture."""
+        needed = max(min_cell, 2)
+        small = [(i, sizes.get(i, 0)) for i in ids if sizes.get(i, 0) < needed]
+        if not small:
+            return
+        counts = ", ".join(f"{i} has {n} client{'s' if n != 1 else ''}" for i, n in small)
+        enough = [i for i in ids if i not in dict(small)]
+        rule = f"--min-cell {min_cell}" if min_cell >= 2 else "never one client"
+        others = (
+            "Report the others with " + " ".join(f"--instrument {i}" for i in enough)
+            if enough
+            else "Wait until more clients have answered"
+        )
+        raise click.ClickException(
+            f"too few clients for a cohort report: {counts}; it needs at least {needed} in each"
+            f" instrument ({rule}), since figures of fewer could identify them. {others}, or"
+            " report on one client with --client ID"
+        )

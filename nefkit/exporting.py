@@ -11,6 +11,7 @@ from typing import Optional
 from . import api
 from .clinic import ALERT_KINDS
 from .definitions.plan import Plan
+from .errors import NefkitError
 from .outputs import written_whole
 from .readers import Table
 from .registry import Registry
@@ -79,13 +80,29 @@ def results_from_store(
     return results
 
 
+def cohort_sizes(store: Store) -> dict[str, int]:
+    """Per instrument, how many clients have a finished administration of it that is not
+    voided: the people whose answers a cohort report's figures for it are made of."""
+    clients: dict[str, set[str]] = {}
+    for administration in store.administrations():
+        if administration.finished_at:
+            clients.setdefault(administration.instrument, set()).add(administration.client)
+    return {instrument: len(names) for instrument, names in clients.items()}
+
+
 def export_all(registry: Registry, store: Store, directory: Path) -> Iterator[str]:
     """Per instrument the scores (through the CSV renderer, with changes and provenance), then
-    every administration with its answers, the answer history, alerts and the audit trail."""
-    directory.mkdir(parents=True, exist_ok=True)
+    every administration with its answers, the answer history, alerts and the audit trail.
+    Every file is its owner's alone (0600), and so is the folder (0700) when the export makes
+    it; a folder that exists already is the user's, and keeps its permissions."""
+    if directory.exists() and not directory.is_dir():
+        raise NefkitError(f"{directory} is a file; give a folder to export into")
+    if not directory.exists():
+        # The mode is only narrowed by the umask, never widened.
+        directory.mkdir(mode=0o700, parents=True)
     for results in results_from_store(registry, store, None):
         path = directory / f"{results.instrument.id}-scores.csv"
-        api.render(results, path, reg=registry)
+        api.render(results, path, reg=registry, private=True)
         yield f"wrote {path}"
     tables = {
         "administrations": (
@@ -101,7 +118,10 @@ def export_all(registry: Registry, store: Store, directory: Path) -> Iterator[st
     }
     for name, records in tables.items():
         path = directory / f"{name}.jsonl"
-        with written_whole(path) as staged, open(staged, "w", encoding="utf-8") as out:
+        with (
+            written_whole(path, private=True) as staged,
+            open(staged, "w", encoding="utf-8") as out,
+        ):
             for record in records:
                 out.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
         yield f"wrote {path}"

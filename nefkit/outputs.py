@@ -5,6 +5,12 @@ new hidden folder beside the target, so side files a renderer names after it (a 
 ``-changes.csv`` and ``-provenance.json``) are staged too; when the writer returns they are
 moved into place, and when it fails (or the user presses Ctrl-C) they are removed. A reader of
 the folder never sees a partial or header-only file.
+
+Files that can hold client data from the clinic's database are written ``private``: readable
+and writable by their owner only (0600), whatever the umask. The staging folder is its owner's
+alone (``mkdtemp`` makes it 0700), so nobody else can open a file in it while it is written;
+each file is made 0600 there, before it is moved into place. Side files a renderer adds are
+covered as the main file is, with no window in which any is readable by others.
 """
 
 from __future__ import annotations
@@ -25,9 +31,13 @@ if TYPE_CHECKING:
     from .renderers import Renderer, RenderOptions
 
 
+OWNER_ONLY = 0o600
+
+
 @contextmanager
-def written_whole(path: Path) -> Iterator[Path]:
-    """A staging path for ``path``; what is written there is moved beside ``path`` at the end."""
+def written_whole(path: Path, private: bool = False) -> Iterator[Path]:
+    """A staging path for ``path``; what is written there is moved beside ``path`` at the end,
+    with ``private`` as its owner's alone (see the module's description)."""
     path = Path(path)
     folder = path.parent
     if not folder.is_dir():
@@ -49,6 +59,8 @@ def written_whole(path: Path) -> Iterator[Path]:
             raise
         for made in sorted(staging.iterdir()):
             try:
+                if private:
+                    os.chmod(made, OWNER_ONLY)
                 os.replace(made, folder / made.name)
             except OSError as e:
                 raise NefkitError(f"{folder / made.name}: cannot be written ({e.strerror})") from e
@@ -77,10 +89,12 @@ def write_output(
     document: Document,
     options: RenderOptions | None = None,
     write: Callable[[Renderer, Path, RenderOptions], None] | None = None,
+    private: bool = False,
 ) -> None:
     """Write ``document`` to ``path`` whole, with the renderer for its extension (or
     ``format``), which must write that kind of document. ``write``, when given, does the
-    writing instead of the renderer's ``write`` (an engine's native path for scores)."""
+    writing instead of the renderer's ``write`` (an engine's native path for scores);
+    ``private``: see :func:`written_whole`."""
     from .renderers import RenderOptions
 
     entry = writer_for(registry, Path(path), format, type(document))
@@ -90,7 +104,7 @@ def write_output(
         update={"plugin_templates": tuple(e.value for e in registry.templates)}
     )
     who = f"renderer '{renderer.format}' from {entry.origin}"
-    with written_whole(Path(path)) as staged, blamed(who, f"writing {path}"):
+    with written_whole(Path(path), private) as staged, blamed(who, f"writing {path}"):
         if write is not None:
             write(renderer, staged, options)
         else:

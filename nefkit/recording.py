@@ -11,6 +11,8 @@ from .clinic import Clinic
 from .definitions.plan import Plan
 from .definitions.responses import AnswerParser, CellError, parse_when
 from .errors import NefkitError
+from .people import RULE, name_problem
+from .results import CellProblem
 from .scoring.rows import score_table
 
 
@@ -80,11 +82,19 @@ def record_file(
     clinic: Clinic, instrument_id: str, path: Path, language: Optional[str] = None
 ) -> tuple[list[str], list[str]]:
     """Store every valid form of a data file (one per row), each whole or not at all; report
-    every problem of the rest, a risk their answers raise first."""
+    every problem of the rest, a risk their answers raise first. A respondent_id that is not a
+    valid client id (see :mod:`nefkit.people`) is a problem of its row, as a bad answer is."""
     plan = get_plan(instrument_id, clinic.registry, language)
     results = score_table(plan, clinic.registry.read(path))
-    lines, risks = [], []
+    lines, risks, bad_ids = [], [], []
     for row in results.rows:
+        problem = name_problem(row.respondent_id) if row.respondent_id is not None else None
+        if problem is not None:
+            # The id itself is left out: it may be 100,000 characters long.
+            reason = f"the client id {problem}; a client id is {RULE}"
+            bad_ids.append(CellProblem(row.row, "respondent_id", None, reason))
+            risks += _risks(plan, f"row {row.row}", row.flags)
+            continue
         if not row.valid:
             risks += _risks(plan, f"row {row.row} (client {row.respondent_id})", row.flags)
             continue
@@ -94,7 +104,8 @@ def record_file(
             plan, row.respondent_id, row.session, context, row.administered_at, answers
         )
         lines += clinic.summary(plan, administration)
-    return lines, risks + [str(p) for p in results.problems]
+    problems = sorted([*results.problems, *bad_ids], key=lambda p: p.row)
+    return lines, risks + [str(p) for p in problems]
 
 
 def correct_answers(

@@ -18,6 +18,9 @@ if TYPE_CHECKING:  # type hints only: the checks import the fixed column names f
     from .results import ChangeRow, Results, ScoredRow
 
 _FLAG = {True: "yes", False: "no", None: "unknown"}
+# Text a spreadsheet program takes for a formula: starting with one of these (some programs
+# drop a leading tab or carriage return and read the formula after it).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 LEADING = ["row", "respondent_id", "administered_at", "session"]
 TRAILING = ["row_status", "notes", "instrument"]
 
@@ -34,6 +37,14 @@ def result_columns(plan: Plan) -> list[str]:
         columns += [step.score.id, f"{step.score.id}_status"]
     columns += [f"flag_{step.flag.id}" for step in plan.flags]
     return columns + TRAILING
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell of a CSV file, header or data: text a spreadsheet could take for a formula gets a
+    leading apostrophe, so that opening the file can never run one; None is an empty cell."""
+    if isinstance(value, str) and value[:1] in FORMULA_START:
+        return "'" + value
+    return "" if value is None else value
 
 
 def display(value: Any) -> Any:

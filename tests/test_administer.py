@@ -137,6 +137,44 @@ def test_follow_ups_skips_and_a_change_in_review(db):
     assert answers["connection"] is None  # skipped, and the skip is recorded
 
 
+HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x1b[1A\x1b[2K\x1b[8m\u202eriohc yM"
+
+
+def test_typed_escape_sequences_come_back_as_text_not_as_terminal_commands(db):
+    """What a client typed (or pasted) is shown in the review and when carrying on: as text,
+    never as a command that retitles the window, clears the screen or hides an answer."""
+    child = spawn(db, "therapy-reflection", "--client", "C10", "--no-handback")
+    child.setecho(False)  # what is typed is not echoed back: every byte read is nefkit's
+    answer(child, "Somewhat enhanced it", 2, "no", "no", "no", "yes", "no", "9")
+    child.expect_exact("What else supports you?")
+    child.sendline(HOSTILE)
+    child.expect_exact("press Enter to finish: ")
+    review = child.before
+    child.sendintr()  # stop at the review: the answers are kept
+    child.expect(pexpect.EOF)
+    child.close()
+    [administration] = stored(db, "C10", "therapy-reflection")
+    assert administration.answers["supports_other"] == HOSTILE  # stored as given
+    shown = r"\x1b]0;pwned\x07\x1b[2J\x1b[1A\x1b[2K\x1b[8m\u202eriohc yM"
+    assert shown in review
+    child = spawn(db, "therapy-reflection", "--client", "C10", "--no-handback")
+    child.setecho(False)
+    child.expect_exact("Carry on with it? [Y/n]")
+    child.sendline("y")
+    child.expect_exact("press Enter to finish: ")
+    child.sendline("9")  # change the last answer: its current one is shown first
+    child.expect_exact("(Your answer so far: ")
+    child.expect_exact(". Press Enter to keep it.)")
+    assert child.before == shown
+    child.sendline("")
+    child.expect_exact("press Enter to finish: ")
+    child.sendline("")
+    child.expect(pexpect.EOF)
+    seen = review + child.before
+    for control in ("\x1b", "\x07", "\u202e"):
+        assert control not in seen
+
+
 def test_several_instruments_in_one_sitting(db):
     child = spawn(
         db, "gad-7", "phq-9", "--client", "C6", "--session", "3", "--context", "format=group"

@@ -162,7 +162,8 @@ def test_a_csv_report_on_several_instruments_writes_a_file_for_each(cli, tmp_pat
     cli("record", "phq-9", "--client", "C1", "--session", "2", *phq(1, 1, 1, 1, 0, 0, 0, 0, 0))
     cli("record", "gad-7", "--client", "C1", "--session", "1", *gad)
     cli("record", "phq-9", "--client", "C2", "--session", "1", *phq(0, 0, 0, 0, 0, 0, 0, 0, 0))
-    result = cli("report", "--cohort", "-o", tmp_path / "cohort.csv")
+    cli("record", "gad-7", "--client", "C3", "--session", "1", *gad)
+    result = cli("report", "--cohort", "--min-cell", "2", "-o", tmp_path / "cohort.csv")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         f"Wrote {tmp_path / 'cohort-gad-7.csv'}",
@@ -174,8 +175,8 @@ def test_a_csv_report_on_several_instruments_writes_a_file_for_each(cli, tmp_pat
         ("C1", "4"),
         ("C2", "0"),
     ]
-    [gad7] = read_csv(tmp_path / "cohort-gad-7.csv")
-    assert (gad7["respondent_id"], gad7["total"]) == ("C1", "7")
+    gad7 = read_csv(tmp_path / "cohort-gad-7.csv")
+    assert [(r["respondent_id"], r["total"]) for r in gad7] == [("C1", "7"), ("C3", "7")]
     changes = read_csv(tmp_path / "cohort-phq-9-changes.csv")
     assert {(c["respondent_id"], c["before"], c["after"]) for c in changes} == {("C1", "12", "4")}
     assert not (tmp_path / "cohort-gad-7-changes.csv").exists()  # one administration: no change
@@ -194,9 +195,11 @@ def test_a_csv_report_on_several_instruments_writes_a_file_for_each(cli, tmp_pat
     assert [r["total"] for r in read_csv(tmp_path / "c1-phq-9.csv")] == ["12", "4"]
     assert [r["total"] for r in read_csv(tmp_path / "c1-gad-7.csv")] == ["7"]
     # One instrument asked for: the file named.
-    result = cli("report", "--cohort", "--instrument", "gad-7", "-o", tmp_path / "gad.csv")
+    result = cli(
+        "report", "--cohort", "--min-cell", "2", "--instrument", "gad-7", "-o", tmp_path / "gad.csv"
+    )
     assert result.exit_code == 0, result.output
-    assert [r["total"] for r in read_csv(tmp_path / "gad.csv")] == ["7"]
+    assert [r["respondent_id"] for r in read_csv(tmp_path / "gad.csv")] == ["C1", "C3"]
 
 
 def test_reports_export_backup_and_erasure(cli, tmp_path):
@@ -208,7 +211,7 @@ def test_reports_export_backup_and_erasure(cli, tmp_path):
     document = json.loads((tmp_path / "c1.json").read_text())
     assert [r["scores"]["total"]["value"] for r in document["rows"]] == [12, 4]
     assert {c["respondent_id"] for c in document["changes"]} == {"C1"}
-    cohort = cli("report", "--cohort", "-o", tmp_path / "all.csv")
+    cohort = cli("report", "--cohort", "--min-cell", "2", "-o", tmp_path / "all.csv")
     assert cohort.exit_code == 0
     with open(tmp_path / "all-phq-9.csv") as handle:
         assert [r["respondent_id"] for r in csv.DictReader(handle)] == ["C1", "C1", "C2"]

@@ -17,9 +17,13 @@ from typing import Optional
 from pydantic import BaseModel, ValidationError
 
 from ..rules import ChangeRule, Output, Rule, ScoringRule
+from ..terminal import UNSAFE, safe
 from . import conditions
 from .instrument import Instrument, Item
-from .problems import Problem
+from .problems import Problem, describe_location
+
+# Multi-line texts (instructions, notes) may hold line breaks and tabs; no other control.
+LAYOUT = "\n\t"
 
 
 def item_output(instrument: Instrument, item: Item) -> Output:
@@ -93,6 +97,7 @@ class _Checker:
         yield from self.check_norms()
         yield from self.check_translations()
         yield from self.check_unused_items()
+        yield from self.check_characters()
 
     def check_translations(self) -> Iterator[Problem]:
         """Every declared language has every text: a client never meets an untranslated item."""
@@ -156,6 +161,21 @@ class _Checker:
                     f'item "{item.id}"',
                     "no score uses it and no flag tests it; if it is only asked, mark it scored = false",
                     level="warning",
+                )
+
+    def check_characters(self) -> Iterator[Problem]:
+        """No text of a definition may hold a control character or a bidi control: shown in a
+        terminal (nefkit administer), it could clear the screen or hide or reorder an answer
+        option; in a report it would show as nothing or reorder the text around it."""
+        data = _plain(self.instrument)
+        for loc, text in _texts(data):
+            found = sorted({c for c in UNSAFE.findall(text) if c not in LAYOUT})
+            if found:
+                shown = ", ".join(safe(c) for c in found)
+                yield self.problem(
+                    describe_location(loc, data) or "top level",
+                    f"holds control or bidirectional-text characters ({shown}), which could"
+                    " rewrite a terminal or hide or reorder text; remove them",
                 )
 
     def check_ids(self) -> Iterator[Problem]:
@@ -442,6 +462,34 @@ def _parameters(model: type[BaseModel], loc: tuple) -> Optional[list[str]]:
             return None
         model = nested[0]
     return list(model.model_fields)
+
+
+def _plain(node: object) -> object:
+    """A definition's models as the tables and lists a TOML file holds."""
+    if isinstance(node, BaseModel):  # its fields only, not what it caches (item_map)
+        node = {
+            name: value for name, value in vars(node).items() if name in type(node).model_fields
+        }
+    if isinstance(node, dict):
+        return {key: _plain(value) for key, value in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [_plain(value) for value in node]
+    return node
+
+
+def _texts(node: object, loc: tuple = ()) -> Iterator[tuple[tuple, str]]:
+    """Every string in a definition's data, with where it is; a table's keys (scale names,
+    languages, parameter names) count as text at the place they name."""
+    if isinstance(node, str):
+        yield loc, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, str):
+                yield (*loc, key), key
+            yield from _texts(value, (*loc, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _texts(value, (*loc, index))
 
 
 def _never_holds(condition: conditions.Condition, instrument: Instrument) -> bool:

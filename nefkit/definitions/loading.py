@@ -15,7 +15,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from ..rules import Rule
 from .checks import check_instrument
 from .instrument import Instrument, InstrumentId, ItemId
-from .problems import Problem
+from .problems import Problem, describe_location
 
 # Anything with read_bytes() and a name: a Path or an importlib.resources file inside a package.
 Source = Union[Path, "importlib.resources.abc.Traversable"]  # noqa: F821
@@ -129,27 +129,6 @@ def _build(
         if name not in fields and (name in data or field.is_required())
     }
     return model.model_construct(**fields), frozenset(failed)
-
-
-def describe_location(loc: tuple, data: Any) -> str:
-    """``("items", 3, "scale")`` becomes ``item "neq04" › scale`` (or ``item #4`` without an id)."""
-    parts: list[str] = []
-    node = data
-    for i, key in enumerate(loc):
-        if isinstance(key, int) and isinstance(node, list) and 0 <= key < len(node):
-            element = node[key]
-            kind = str(loc[i - 1]).rstrip("s") if i else "entry"
-            ident = element.get("id") if isinstance(element, dict) else None
-            label = f'{kind} "{ident}"' if isinstance(ident, str) else f"{kind} #{key + 1}"
-            parts[-1:] = [label] if parts and parts[-1] == str(loc[i - 1]) else [*parts, label]
-            node = element
-        elif parts and parts[-1] == "scales" and isinstance(key, str):
-            parts[-1] = f'scale "{key}"'
-            node = node.get(key) if isinstance(node, dict) else None
-        else:
-            parts.append(str(key))
-            node = node.get(key) if isinstance(node, dict) else None
-    return " › ".join(parts)
 
 
 def _problem(error: dict, data: dict, file: str) -> Problem:

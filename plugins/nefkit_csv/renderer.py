@@ -10,18 +10,17 @@ from nefkit.renderers import Renderer, RenderOptions
 from nefkit.tabular import (
     change_columns,
     change_record,
+    csv_cell,
     entry_columns,
     score_columns,
     score_record,
 )
 
 
-def _cell(value):
-    """Text a spreadsheet shows as text: a cell starting with =, +, -, @, tab or carriage return
-    gets a leading apostrophe, so that opening the CSV can never run a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
+def _row(values) -> list:
+    """A line of a CSV file, header or data, every cell through csv_cell: a header holds the
+    names of context columns, which come from the user's file as any cell does."""
+    return [csv_cell(v) for v in values]
 
 
 class CsvRenderer(Renderer):
@@ -46,30 +45,30 @@ def _scores(document: Scores, path: Path) -> None:
     [results] = document.results
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(score_columns(results))
+        writer.writerow(_row(score_columns(results)))
         for row in results.rows:
-            writer.writerow([_cell(v) for v in score_record(results, row)])
+            writer.writerow(_row(score_record(results, row)))
     provenance = path.with_name(f"{path.stem}-provenance.json")
     provenance.write_text(results.provenance.model_dump_json(indent=2) + "\n", encoding="utf-8")
     if results.changes:
         changes = path.with_name(f"{path.stem}-changes{path.suffix}")
         with open(changes, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(change_columns())
+            writer.writerow(_row(change_columns()))
             for change in results.changes:
-                writer.writerow([_cell(v) for v in change_record(results, change)])
+                writer.writerow(_row(change_record(results, change)))
 
 
 def _template(instrument: Instrument, path: Path) -> None:
     """The header line ``nefkit score`` expects, and the codebook beside it as
     ``<name>-codebook.csv`` (question, answer codes and labels, when it is asked)."""
     with open(path, "w", encoding="utf-8", newline="") as handle:
-        csv.writer(handle).writerow(entry_columns(instrument))
+        csv.writer(handle).writerow(_row(entry_columns(instrument)))
     book = item_table(instrument)
     with open(
         path.with_name(f"{path.stem}-codebook{path.suffix}"), "w", encoding="utf-8", newline=""
     ) as handle:
         writer = csv.writer(handle)
-        writer.writerow(list(book[0]))
+        writer.writerow(_row(book[0]))
         for row in book:
-            writer.writerow([_cell(v) for v in row.values()])
+            writer.writerow(_row(row.values()))

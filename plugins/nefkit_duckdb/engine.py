@@ -89,7 +89,7 @@ from nefkit.results import (
 )
 from nefkit.rules import NOT_ASKED, ScoreValue
 from nefkit.sql import DIALECTS
-from nefkit.tabular import change_columns, score_columns
+from nefkit.tabular import change_columns, csv_cell, score_columns
 
 from .sources import INTEGERS, WS, copy_bytes, open_source, parquet_header, sql_text
 
@@ -107,8 +107,8 @@ def _ascii(column: str) -> str:
 
 
 def _neutral(expr: str) -> str:
-    """A text a spreadsheet would take for a formula gets a leading apostrophe (as the CSV
-    renderer does): one starting with =, +, -, @, tab or carriage return."""
+    """A text a spreadsheet would take for a formula gets a leading apostrophe: the SQL form of
+    :func:`nefkit.tabular.csv_cell` (=, +, -, @, tab or carriage return)."""
     return (
         f"(CASE WHEN (ascii({expr}) = 61 OR ascii({expr}) = 43 OR ascii({expr}) = 45"
         f" OR ascii({expr}) = 64 OR ascii({expr}) = 9 OR ascii({expr}) = 13)"
@@ -898,7 +898,7 @@ class ColumnarEngine:
             f"COPY ({query}) TO {sql_text(str(body))} ({options}, HEADER false)"
         ).fetchall()
         with open(path, "w", encoding="utf-8", newline="") as out:
-            csv.writer(out).writerow(names)
+            csv.writer(out).writerow([csv_cell(name) for name in names])
         copy_bytes(body, path, append=True)
         body.unlink()
         return int(done[0][0])
@@ -1353,12 +1353,7 @@ def _change_record(results, change: ChangeRow, typed: bool = False) -> list:
     record = change_record(results, change)
     if typed:
         return [str(v) if isinstance(v, (dt.date, dt.datetime)) else v for v in record]
-    return [
-        ""
-        if v is None
-        else (("'" + v) if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v)
-        for v in record
-    ]
+    return [csv_cell(v) for v in record]
 
 
 class _LazyChanges(Sequence):

@@ -26,6 +26,8 @@ from openpyxl.cell.cell import ERROR_CODES, Cell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from nefkit.tabular import FORMULA_START
+
 # What XML 1.0 cannot carry (openpyxl's own pattern misses U+FFFE and U+FFFF, which make a
 # workbook Excel cannot open).
 UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -35,7 +37,6 @@ MAX_CELL_TEXT = 32_767
 MAX_SHEET_TITLE = 31
 _TITLE_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
-RISKY_START = ("=", "+", "-", "@", "\t", "\r")
 MARK = "⚠ "
 
 DATE = "yyyy-mm-dd"
@@ -76,7 +77,7 @@ def safe_text(text: str) -> str:
 def needs_cell(text: str) -> bool:
     """Whether a string cannot go into a sheet as a plain value (see :func:`text_cell`)."""
     return (
-        text[:1] in RISKY_START
+        text[:1] in FORMULA_START
         or text in _ERROR_CODES
         or len(text) > MAX_CELL_TEXT
         or UNWRITABLE.search(text) is not None
@@ -87,7 +88,7 @@ def text_cell(ws, text: str) -> Any:
     """A cell that holds ``text`` as text whatever it starts with."""
     cell = WriteOnlyCell(ws, safe_text(text))
     cell.data_type = "s"  # after the value: assigning a value re-infers the type
-    if text[:1] in RISKY_START:
+    if text[:1] in FORMULA_START:
         cell.quotePrefix = True
     return cell
 
