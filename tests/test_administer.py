@@ -15,8 +15,8 @@ ANSWER = "Your answer: "
 
 
 @pytest.fixture
-def db(tmp_path):
-    return tmp_path / "clinic.db"
+def db(tmp_path, make_clinic_db):
+    return make_clinic_db(tmp_path / "clinic.db")
 
 
 def spawn(db, *args):
