@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 import click
@@ -100,6 +101,7 @@ def attach(cli, registry_for, instruments_option) -> None:
         same command to carry on where the sitting stopped. At the end, the client is asked to
         hand the device back; the clinician then sees scores, change and alerts.
         """
+        from .administer import NotSaved
         from .api import get_plan
         from .clinic import Clinic
 
@@ -118,6 +120,14 @@ def attach(cli, registry_for, instruments_option) -> None:
                 )
                 _stopped(clinic, sitting, handback)
                 sys.exit(130)
+            except NotSaved as e:
+                click.echo(
+                    f"\nStopped: {e.what} was not saved, because another program kept the"
+                    " database busy. Every answer before it is saved; run the same command to"
+                    " carry on."
+                )
+                _stopped(clinic, sitting, handback)
+                sys.exit(130)
             click.echo("\nThank you. The questionnaire is finished.")
             _hand_back(handback)
             click.echo("For the clinician:")
@@ -126,7 +136,7 @@ def attach(cli, registry_for, instruments_option) -> None:
 
     def _ask(clinic, sitting, handback: bool) -> list[str]:
         """Each unfinished form of the sitting asked and finished; the clinician's summaries."""
-        from .administer import Conversation
+        from .administer import Conversation, patiently
 
         summaries = []
         for plan, administration in sitting:
@@ -144,7 +154,12 @@ def attach(cli, registry_for, instruments_option) -> None:
                     )
                     _stopped(clinic, sitting, handback)
                     sys.exit(0)
-                clinic.finish(administration)
+                patiently(
+                    clinic.store,
+                    click.echo,
+                    partial(clinic.finish, administration),
+                    f"the finish of {plan.instrument.title} (its answers are saved)",
+                )
             summaries += clinic.summary(plan, administration.id)
         return summaries
 
