@@ -364,6 +364,8 @@ def test_an_erasure_a_reader_holds_up_says_so_and_finish_completes_it(
         assert "until other programs using it close; run `nefkit db erase --finish`" in line
         assert "Erased" not in held.output
         assert CLIENT not in nefkit_cli("clients").output  # recorded: gone from every view
+        early = error_line(nefkit_cli("db", "erase", "--finish"))
+        assert "still in" in early and "until other programs using it close" in early
         reader.execute("COMMIT")  # the other program is done reading, but still connected
         assert any(marker in raw_bytes(clinic_db) for marker in MARKERS)
         finished = nefkit_cli("db", "erase", "--finish")

@@ -653,11 +653,11 @@ class SqliteStore(Store):
             self._audit(
                 by, "erase", None, None, f"erased one client's data ({summary}); reason: {reason}"
             )
-        if not self._purge():
+        kept = self._purge()
+        if kept:
             raise ErasureUnfinished(
                 f"Erasure of {len(ids)} administrations recorded, but the data is still in"
-                f" {self.path} until other programs using it close; run"
-                " `nefkit db erase --finish`"
+                f" {self.path} {kept}; run `nefkit db erase --finish`"
             )
         return counts
 
@@ -665,27 +665,31 @@ class SqliteStore(Store):
         if self.read_only:
             raise self._unwritable(sqlite3.OperationalError("readonly"))
         self.db.execute("PRAGMA secure_delete = ON")
-        if not self._purge():
+        kept = self._purge()
+        if kept:
             raise ErasureUnfinished(
-                f"The erased data is still in {self.path} while other programs use it; close"
-                " them and run `nefkit db erase --finish` again"
+                f"The erased data is still in {self.path} {kept}; run `nefkit db erase"
+                " --finish` again then"
             )
 
-    def _purge(self) -> bool:
-        """Deleted data gone from the file and its write-ahead log, verified. VACUUM rewrites
-        the database from its live records (into the log, in WAL mode); a TRUNCATE checkpoint
-        copies the log into the file and empties it, unless another connection still reads
-        an older state: then it says it was busy, or copied only part of the log."""
+    def _purge(self) -> Optional[str]:
+        """None once deleted data is verified gone from the file and its write-ahead log, else
+        until when it stays. VACUUM rewrites the database from its live records (into the log,
+        in WAL mode); a TRUNCATE checkpoint copies the log into the file and empties it, unless
+        another connection still reads an older state: then it says it was busy, or copied
+        only part of the log."""
         try:
             self.db.execute("VACUUM")
             busy, log, copied = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         except sqlite3.OperationalError as e:
             if "locked" in str(e) or "busy" in str(e):
-                return False
-            raise
+                return "until other programs using it close"
+            return f"until SQLite can rewrite it ({e})"
         wal = self.path.with_name(self.path.name + "-wal")
         emptied = not wal.exists() or wal.stat().st_size == 0
-        return busy == 0 and log == copied and emptied
+        if busy or log != copied or not emptied:
+            return "until other programs using it close"
+        return None
 
     def close(self) -> None:
         self.db.close()

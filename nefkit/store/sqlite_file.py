@@ -69,8 +69,9 @@ def connect(path: Path, read_only: bool, busy_seconds: float) -> sqlite3.Connect
         if _name(e) not in ("SQLITE_READONLY_DIRECTORY", "SQLITE_CANTOPEN") or wal.exists():
             raise
     # A WAL database, closed cleanly, in a folder we cannot write: SQLite cannot create the
-    # shared-memory index it reads through, so it is read as the file it is. Nobody can be
-    # writing it without that index and a write-ahead log, which do not exist.
+    # shared-memory index it reads through, so it is read as the file stands. Nobody is
+    # writing it now (a writer would have made the write-ahead log); one who starts later is
+    # not seen, which the README says.
     return sqlite3.connect(f"{uri}&immutable=1", uri=True, isolation_level=None)
 
 
