@@ -9,10 +9,14 @@ import json
 import sys
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .options import lang_option
+
+if TYPE_CHECKING:
+    from .store import Store
 
 
 def db_option(command):
@@ -31,12 +35,12 @@ def by_option(command):
     )(command)
 
 
-def _open(db, **how):
+def _open(db: Path | None, allow_damaged: bool = False) -> Store:
     """The clinic database (--db, else NEFKIT_DB, else the default path), to use in a ``with``
     block; where it was created is said, if this made it (the default path, on first use)."""
     from .store import open_store
 
-    store = open_store(db, **how)
+    store = open_store(db, allow_damaged=allow_damaged)
     if store.created:
         click.echo(
             f"Created a new clinic database at {store.path} (readable by you only).", err=True
@@ -44,7 +48,7 @@ def _open(db, **how):
     return store
 
 
-def _audit_read(store, by, action: str, client, detail: str) -> None:
+def _audit_read(store: Store, by: str | None, action: str, client: str | None, detail: str) -> None:
     """Health data read out of the database goes into its audit trail, before it is shown or
     written; a database that cannot be written cannot hold the entry, which is said."""
     if not store.audit_read(_by(by), action, client, detail):

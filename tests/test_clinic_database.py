@@ -170,6 +170,7 @@ def test_a_damaged_database_is_named_by_every_command_and_never_written(
         ["clients"],
         ["alerts"],
         ["alerts", "--ack", "1", "--note", "seen"],
+        ["administer", "phq-9", "--client", "D001"],
         ["history", "--client", "D001"],
         ["record", "phq-9", "--client", "D999", *answers],
         ["correct", "1", "phq9_1=2", "--reason", "r"],
@@ -178,6 +179,7 @@ def test_a_damaged_database_is_named_by_every_command_and_never_written(
         ["report", "--cohort", "-o", tmp_path / "all.html"],
         ["db", "export", tmp_path / "export"],
         ["db", "erase", "--client", "D001", "--reason", "r", "--yes"],
+        ["db", "erase", "--finish"],
         ["db", "audit"],
         ["db", "backup", tmp_path / "copy.db"],
     ):

@@ -52,7 +52,7 @@ class DatabaseDamaged(NefkitError):
 
 class ErasureUnfinished(NefkitError):
     """An erasure is recorded, but the erased data is still in the file (or its write-ahead
-    log) because another program is using the database."""
+    log): another program is using the database, or SQLite could not rewrite the file."""
 
 
 @dataclass
@@ -138,11 +138,11 @@ class Store(ABC):
     (damage found while reading) becomes a :class:`DatabaseDamaged` naming the file."""
 
     path: Path
-    created: bool  # this open created the database (the default path, on first use)
+    created: bool  # this open made it a nefkit database (db init; the default path at first)
     read_only: bool  # opened for reading only: the file or its folder cannot be written
     damage: Optional[str]  # what is wrong with a damaged database opened to check or copy it
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, kind, error, traceback) -> None:

@@ -226,7 +226,7 @@ class SqliteStore(Store):
                 self._depth -= 1
             return
         if self.read_only:
-            raise self._unwritable(sqlite3.OperationalError("readonly"))
+            raise self._read_only()
         if self.damage:
             raise sqlite_file.damaged(self.path, self.damage)  # never spread damage by writing
         # IMMEDIATE takes the write lock up front, so a busy database waits instead of failing
@@ -259,13 +259,16 @@ class SqliteStore(Store):
             if self._writes == self._kill_at:
                 os.kill(os.getpid(), signal.SIGKILL)
 
+    def _read_only(self) -> NefkitError:
+        why = self._read_only_because or f"{self.path} is read-only"
+        return NefkitError(
+            f"{why}, so nothing was written; check the permissions of the file and its folder"
+            " (ls -l), or ask who manages the database"
+        )
+
     def _unwritable(self, error: sqlite3.OperationalError) -> Exception:
         if "readonly" in str(error):
-            why = self._read_only_because or f"{self.path} is read-only"
-            return NefkitError(
-                f"{why}, so nothing was written; check the permissions of the file and its"
-                " folder (ls -l), or ask who manages the database"
-            )
+            return self._read_only()
         if "locked" in str(error):
             return DatabaseBusy(
                 f"{self.path} stayed in use by another program for {self._busy_seconds:g} s;"
@@ -663,7 +666,7 @@ class SqliteStore(Store):
 
     def finish_erasure(self) -> None:
         if self.read_only:
-            raise self._unwritable(sqlite3.OperationalError("readonly"))
+            raise self._read_only()
         self.db.execute("PRAGMA secure_delete = ON")
         kept = self._purge()
         if kept:
