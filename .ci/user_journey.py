@@ -299,6 +299,11 @@ def clinic() -> None:
     print("The clinic", flush=True)
     env = {"NEFKIT_DB": str(WORK / "clinic.db"), "NEFKIT_USER": "dr-journey"}
     answers = [f"{item}=1" for item in PHQ] + ["phq9_10=1"]
+    done = run("record", "phq-9", "--client", "J1", *answers, expect=1, env=env)
+    check("nefkit db init" in done.stderr, "a database that does not exist names db init")
+    check(not (WORK / "clinic.db").exists(), "a command other than db init made a database")
+    run("db", "init", env=env)
+    check((WORK / "clinic.db").stat().st_mode & 0o777 == 0o600, "the database is private")
     done = run("record", "phq-9", "--client", "J1", "--session", "1", *answers, env=env)
     check("PHQ-9 total: 9" in done.stdout, "record prints the score")
     worse = [f"{item}=3" for item in PHQ] + ["phq9_10=2"]
@@ -339,8 +344,15 @@ def clinic() -> None:
     check((WORK / "backup.db").stat().st_size > 0, "the backup was written")
     done = run("db", "export", "export", env=env)
     check((WORK / "export" / "audit.jsonl").is_file(), "db export writes the audit trail")
-    run("db", "erase", "--client", "J2", "--reason", "data-protection request", "--yes", env=env)
+    done = run(
+        "db", "erase", "--client", "J2", "--reason", "data-protection request", "--yes", env=env
+    )
+    check(done.stdout.startswith("Erased 1 administrations"), "the erasure says it is done")
     check("J2" not in run("clients", env=env).stdout, "erased client gone")
+    trail = run("db", "audit", env=env).stdout
+    check("report J1" in trail and "backup: cohort" in trail, "reads are in the audit trail")
+    check("J2" not in trail, "the audit trail keeps that an erasure happened, not whose")
+    check("no problems found" in run("db", "check", env=env).stdout, "db check passes")
 
 
 # --------------------------------------------------------------------------------------------
@@ -385,6 +397,11 @@ README: dict[str, Expect | None] = {
     "nefkit export-definition phq-9 -o phq-9.xlsx": Expect(),
     "nefkit import-definition phq-9.xlsx": Expect(),
     "nefkit sql neq-20 --dialect postgres --table answers": Expect(),
+    "nefkit db init": Expect(),  # the demo's database: there already, so nothing changes
+    "nefkit db audit --client C017": Expect(),
+    "nefkit db check": Expect(),
+    "nefkit db audit": Expect(),
+    "nefkit db erase --finish": Expect(),
     "nefkit db erase": None,
     "nefkit validate --check-examples": None,
 }

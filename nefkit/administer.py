@@ -19,7 +19,7 @@ from .definitions.instrument import Item
 from .definitions.plan import Plan
 from .definitions.responses import AnswerParser, CellError
 from .rules import NOT_ASKED
-from .store import Administration
+from .store import Administration, DatabaseBusy, Store
 from .terminal import safe
 
 HELP = (
@@ -29,6 +29,42 @@ HELP = (
     "  q  to stop for now: your answers so far are kept, and you can carry on later\n"
     "  ?  to see this help again"
 )
+
+
+# How long saving an answer waits for another program holding the database before the client is
+# told to wait; it then tries again in slices of this length, between which Ctrl-C is heard
+# (SQLite's own waiting cannot be interrupted).
+SAVE_WAIT_SECONDS = 2.0
+
+
+class NotSaved(Exception):
+    """The clinician stopped nefkit while it waited to save ``what``."""
+
+    def __init__(self, what: str):
+        super().__init__(what)
+        self.what = what
+
+
+def patiently(
+    store: Store, say: Callable[[str], None], save: Callable[[], None], what: str
+) -> None:
+    """``save``, however long another program holds the database: the client is told to wait,
+    and nothing typed is lost. Ctrl-C while waiting raises :class:`NotSaved` naming ``what``."""
+    told = False
+    try:
+        with store.waiting(SAVE_WAIT_SECONDS):
+            while True:
+                try:
+                    save()
+                    return
+                except DatabaseBusy:
+                    if not told:
+                        say("Saving… please wait a moment.")
+                        told = True
+    except KeyboardInterrupt:
+        if told:
+            raise NotSaved(what) from None
+        raise
 
 
 def _wrap(text: str, indent: str = "", hanging: str | None = None) -> str:
@@ -89,7 +125,13 @@ class Conversation:
                 self._store(item, None, reason="no longer asked after an earlier answer changed")
 
     def _store(self, item: Item, value: Any, reason: str | None = None) -> None:
-        self.clinic.answer(self.administration, item.id, value, reason)
+        shown = "skipped" if value is None else self._describe(item, value)
+        patiently(
+            self.clinic.store,
+            self.say,
+            lambda: self.clinic.answer(self.administration, item.id, value, reason),
+            f"the answer to {item.id} ({shown})",
+        )
         self.answers[item.id] = value
 
     # -- the conversation ------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, clinic_commands, research_commands, sql_commands
+from . import __version__, clinic_commands, db_commands, research_commands, sql_commands
 from .errors import NefkitError, PluginError, debugging, describe
 from .options import instruments_option, json_option, lang_option
 from .plugins import host
@@ -483,6 +483,7 @@ def uninstall_command(packages, yes) -> None:
 
 
 clinic_commands.attach(cli, _registry, instruments_option)
+db_commands.attach(cli, _registry, instruments_option)
 research_commands.attach(cli, _registry, instruments_option)
 sql_commands.attach(cli, _registry, instruments_option)
 

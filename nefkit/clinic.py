@@ -11,12 +11,14 @@ condition holds; an alert whose condition no longer holds is closed with the rea
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
 from .definitions.plan import Plan, Scored
 from .definitions.responses import AnswerParser
+from .errors import NefkitError
 from .registry import Registry
 from .rules import NOT_ASKED
 from .store import Administration, Alert, AlertSpec, Store, now
@@ -175,6 +177,58 @@ def derive_alerts(plan: Plan, administrations: Iterable[Administration]) -> list
                     )
                 )
     return specs
+
+
+def alert_findings(store: Store, registry: Registry) -> list[str]:
+    """Where the stored alerts are not those the record calls for (:func:`derive_alerts` on
+    each client's administrations of each instrument), one line each; empty when they are."""
+    from .api import get_plan
+
+    groups: dict[tuple[str, str], list[Administration]] = defaultdict(list)
+    for administration in store.administrations(include_voided=True):
+        groups[administration.client, administration.instrument].append(administration)
+    wanted: dict[tuple[int, str], AlertSpec] = {}
+    unknown: set[str] = set()
+    unchecked: set[int] = set()
+    for (_, instrument_id), administrations in groups.items():
+        try:
+            plan = get_plan(instrument_id, registry)
+        except NefkitError:
+            unknown.add(instrument_id)
+            unchecked |= {a.id for a in administrations}
+            continue
+        wanted |= {(s.administration, s.key): s for s in derive_alerts(plan, administrations)}
+    findings = [
+        f"the alerts of {instrument_id} could not be checked: nefkit does not know that"
+        " instrument (install its plugin, or give its definition with --instruments)"
+        for instrument_id in sorted(unknown)
+    ]
+    held = {
+        (a.administration, a.key): a
+        for a in store.alerts(open_only=False)
+        if a.closed_at is None and a.administration not in unchecked
+    }
+    for key in sorted(wanted.keys() - held.keys()):
+        spec = wanted[key]
+        findings.append(
+            f"administration {spec.administration} lacks the alert its record calls for"
+            f" ({spec.kind}: {spec.label})"
+        )
+    for key in sorted(held.keys() - wanted.keys()):
+        alert = held[key]
+        findings.append(
+            f"alert {alert.id} of administration {alert.administration} ({alert.kind}:"
+            f" {alert.label}) is open, but its record no longer calls for it"
+        )
+    for key in sorted(held.keys() & wanted.keys()):
+        alert, spec = held[key], wanted[key]
+        if (alert.kind, alert.label, alert.action) != (spec.kind, spec.label, spec.action):
+            findings.append(
+                f"alert {alert.id} of administration {alert.administration} says"
+                f" '{alert.kind}: {alert.label}' where its record calls for"
+                f" '{spec.kind}: {spec.label}'"
+            )
+    return findings
 
 
 def _flag_alert(administration, step, state, missing: str = "") -> AlertSpec:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -36,6 +38,9 @@ class PersonName(click.ParamType):
 CLIENT_ID = PersonName("a client id")
 ACTOR = PersonName("the name of whoever acts")
 
+if TYPE_CHECKING:
+    from .store import Store
+
 
 def db_option(command):
     return click.option(
@@ -54,10 +59,27 @@ def by_option(command):
     )(command)
 
 
-def _open(db):
+def _open(db: Path | None, allow_damaged: bool = False) -> Store:
+    """The clinic database (--db, else NEFKIT_DB, else the default path), to use in a ``with``
+    block; where it was created is said, if this made it (the default path, on first use)."""
     from .store import open_store
 
-    return open_store(db)
+    store = open_store(db, allow_damaged=allow_damaged)
+    if store.created:
+        click.echo(
+            f"Created a new clinic database at {store.path} (readable by you only).", err=True
+        )
+    return store
+
+
+def _audit_read(store: Store, by: str | None, action: str, client: str | None, detail: str) -> None:
+    """Health data read out of the database goes into its audit trail, before it is shown or
+    written; a database that cannot be written cannot hold the entry, which is said."""
+    if not store.audit_read(_by(by), action, client, detail):
+        click.echo(
+            f"Warning: {store.path} cannot be written, so this {action} is not in its audit trail.",
+            err=True,
+        )
 
 
 def _by(by) -> str:
@@ -120,40 +142,29 @@ def attach(cli, registry_for, instruments_option) -> None:
         same command to carry on where the sitting stopped. At the end, the client is asked to
         hand the device back; the clinician then sees scores, change and alerts.
         """
-        from .administer import Conversation
+        from .administer import NotSaved
         from .api import get_plan
         from .clinic import Clinic
 
         registry = registry_for(instrument_paths)
         # Unknown ids and languages fail before the client is asked anything.
         plans = [get_plan(i, registry, lang) for i in instrument_ids]
-        by = _by(by)
-        store = _open(db)
-        clinic = Clinic(store, registry, by)
-        try:
+        with _open(db) as store:
+            clinic = Clinic(store, registry, _by(by))
             sitting = _sitting(clinic, plans, client, session, _context(context))
-            summaries = []
             try:
-                for plan, administration in sitting:
-                    if administration.finished_at:
-                        click.echo(
-                            f"{safe(plan.instrument.title)} was already finished in this"
-                            " sitting; going on to the next."
-                        )
-                    else:
-                        conversation = Conversation(plan, clinic, administration, input, click.echo)
-                        if not conversation.run():
-                            click.echo(
-                                "\nStopped for now. Every answer so far is saved; run the same"
-                                " command to carry on."
-                            )
-                            _stopped(clinic, sitting, handback)
-                            sys.exit(0)
-                        clinic.finish(administration)
-                    summaries += clinic.summary(plan, administration.id)
+                summaries = _ask(clinic, sitting, handback)
             except (KeyboardInterrupt, EOFError):
                 click.echo(
                     "\nStopped. Every answer given so far is saved; run the same command to"
+                    " carry on."
+                )
+                _stopped(clinic, sitting, handback)
+                sys.exit(130)
+            except NotSaved as e:
+                click.echo(
+                    f"\nStopped: {e.what} was not saved, because another program kept the"
+                    " database busy. Every answer before it is saved; run the same command to"
                     " carry on."
                 )
                 _stopped(clinic, sitting, handback)
@@ -163,8 +174,35 @@ def attach(cli, registry_for, instruments_option) -> None:
             click.echo("For the clinician:")
             for line in summaries:
                 click.echo(safe(line))
-        finally:
-            store.close()
+
+    def _ask(clinic, sitting, handback: bool) -> list[str]:
+        """Each unfinished form of the sitting asked and finished; the clinician's summaries."""
+        from .administer import Conversation, patiently
+
+        summaries = []
+        for plan, administration in sitting:
+            if administration.finished_at:
+                click.echo(
+                    f"{safe(plan.instrument.title)} was already finished in this sitting;"
+                    " going on to the next."
+                )
+            else:
+                conversation = Conversation(plan, clinic, administration, input, click.echo)
+                if not conversation.run():
+                    click.echo(
+                        "\nStopped for now. Every answer so far is saved; run the same"
+                        " command to carry on."
+                    )
+                    _stopped(clinic, sitting, handback)
+                    sys.exit(0)
+                patiently(
+                    clinic.store,
+                    click.echo,
+                    partial(clinic.finish, administration),
+                    f"the finish of {plan.instrument.title} (its answers are saved)",
+                )
+            summaries += clinic.summary(plan, administration.id)
+        return summaries
 
     def _sitting(clinic, plans, client, session, context):
         """The administration of each instrument in this sitting: carried on where an earlier
@@ -316,8 +354,7 @@ def attach(cli, registry_for, instruments_option) -> None:
             raise click.UsageError("give either --client with ANSWERS, or --file")
         if data is not None and answers:
             raise click.UsageError("ANSWERS go with --client; a file carries its own")
-        store = _open(db)
-        try:
+        with _open(db) as store:
             clinic = Clinic(store, registry, _by(by))
             if data is not None:
                 lines, problems = record_file(clinic, instrument_id, data, lang)
@@ -332,8 +369,6 @@ def attach(cli, registry_for, instruments_option) -> None:
                     answers,
                     lang,
                 )
-        finally:
-            store.close()
         for line in lines:
             click.echo(safe(line))
         for problem in problems:
@@ -349,11 +384,8 @@ def attach(cli, registry_for, instruments_option) -> None:
     def clients(db, as_json):
         """List clients (pseudonyms) with their administrations, the dates they took place, and
         open alerts."""
-        store = _open(db)
-        try:
+        with _open(db) as store:
             rows = store.clients()
-        finally:
-            store.close()
         if as_json:
             click.echo(json.dumps(rows, indent=2, default=str))
             return
@@ -369,15 +401,16 @@ def attach(cli, registry_for, instruments_option) -> None:
     @cli.command(name="history")
     @click.option("--client", required=True, type=CLIENT_ID, help="The client's pseudonym.")
     @db_option
+    @by_option
     @instruments_option
-    def history(client, db, instrument_paths):
-        """A client's administrations, session by session, with scores and change."""
+    def history(client, db, by, instrument_paths):
+        """A client's administrations, session by session, with scores and change (a read
+        recorded in the audit trail)."""
         from .api import get_plan
         from .clinic import changes, course, summary_lines
 
         registry = registry_for(instrument_paths)
-        store = _open(db)
-        try:
+        with _open(db) as store:
             administrations = list(store.administrations(client, include_voided=True))
             if not administrations:
                 raise click.ClickException(f"there is no client {client!r} in the database")
@@ -386,8 +419,7 @@ def attach(cli, registry_for, instruments_option) -> None:
                 plan = get_plan(instrument_id, registry)
                 scored = course(plan, (a for a in administrations if a.instrument == instrument_id))
                 courses[instrument_id] = (plan, scored)
-        finally:
-            store.close()
+            _audit_read(store, by, "history", client, "")
         click.echo("Client ids are pseudonyms chosen by the clinic; nefkit stores no names.")
         for administration in administrations:
             session = (
@@ -427,8 +459,7 @@ def attach(cli, registry_for, instruments_option) -> None:
         it (see --all), one that creates a condition raises a new alert."""
         from .clinic import ALERT_KINDS, sorted_alerts
 
-        store = _open(db)
-        try:
+        with _open(db) as store:
             if acknowledge is not None:
                 if not note:
                     raise click.UsageError("say what was done with --note")
@@ -436,8 +467,6 @@ def attach(cli, registry_for, instruments_option) -> None:
                 click.echo(f"Alert {acknowledge} acknowledged.")
                 return
             rows = sorted_alerts(store.alerts(open_only=not show_all))
-        finally:
-            store.close()
         if as_json:
             records = [{**vars(a), "open": a.is_open} for a in rows]
             click.echo(json.dumps(records, indent=2, default=str))
@@ -477,12 +506,9 @@ def attach(cli, registry_for, instruments_option) -> None:
         from .clinic import Clinic
 
         registry = registry_for(instrument_paths)
-        store = _open(db)
-        try:
+        with _open(db) as store:
             clinic = Clinic(store, registry, _by(by))
             clinic.void(store.get(administration), reason)
-        finally:
-            store.close()
         click.echo(f"Administration {administration} voided.")
 
     @cli.command(name="correct")
@@ -500,71 +526,14 @@ def attach(cli, registry_for, instruments_option) -> None:
         from .recording import correct_answers
 
         registry = registry_for(instrument_paths)
-        store = _open(db)
-        try:
+        with _open(db) as store:
             clinic = Clinic(store, registry, _by(by))
             problems = correct_answers(clinic, administration, answers, reason)
-        finally:
-            store.close()
         if problems:
             for problem in problems:
                 click.echo(f"Problem: {safe(problem)}", err=True)
             raise click.ClickException("nothing was changed")
         click.echo(f"Administration {administration} corrected.")
-
-    @cli.group(name="db")
-    def db_group():
-        """Back up, export or erase the clinic's database."""
-
-    @db_group.command(name="backup")
-    @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-    @db_option
-    def backup(path, db):
-        """Write a consistent copy of the database, even while others are using it."""
-        store = _open(db)
-        try:
-            store.backup(path)
-        finally:
-            store.close()
-        click.echo(f"Backed up to {path}")
-
-    @db_group.command(name="export")
-    @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-    @db_option
-    @instruments_option
-    def export(directory, db, instrument_paths):
-        """Everything, for analysis: per instrument, scores and answers as CSV; the full answer
-        history, alerts and audit trail as JSON Lines."""
-        from .exporting import export_all
-
-        store = _open(db)
-        try:
-            for line in export_all(registry_for(instrument_paths), store, directory):
-                click.echo(line)
-        finally:
-            store.close()
-
-    @db_group.command(name="erase")
-    @click.option(
-        "--client", required=True, type=CLIENT_ID, help="The client whose data is erased."
-    )
-    @click.option("--reason", required=True, help="E.g. 'data-protection request of 2026-11-27'.")
-    @click.option("--yes", is_flag=True, help="Don't ask for confirmation.")
-    @db_option
-    @by_option
-    def erase(client, reason, yes, db, by):
-        """Erase every record of a client (a data-protection request). The audit trail keeps
-        that an erasure happened, not whose. Backups are not touched."""
-        if not yes:
-            click.confirm(
-                f"Erase everything stored about {client}? This cannot be undone", abort=True
-            )
-        store = _open(db)
-        try:
-            counts = store.erase_client(client, reason, _by(by))
-        finally:
-            store.close()
-        click.echo("Erased " + ", ".join(f"{n} {what}" for what, n in counts.items()) + ".")
 
     @cli.command(name="info-sheet")
     @click.argument("instrument_id")
@@ -625,7 +594,8 @@ def attach(cli, registry_for, instruments_option) -> None:
         client, cohort, instrument_ids, output, by_column, min_cell, db, lang, instrument_paths
     ):
         """A report from the database, through the same renderers as nefkit score:
-        --client ID for one client, or --cohort for everyone.
+        --client ID for one client, or --cohort for everyone. The audit trail records it, as
+        read by NEFKIT_USER or your login (here --by is the breakdown).
 
         \b
         A format that holds one instrument (CSV) gets a file for each:
@@ -641,8 +611,7 @@ def attach(cli, registry_for, instruments_option) -> None:
         if bool(client) == cohort:
             raise click.UsageError("give either --client ID or --cohort")
         registry = registry_for(instrument_paths)
-        store = _open(db)
-        try:
+        with _open(db) as store:
             batch = results_from_store(registry, store, client, instrument_ids, lang)
             if not batch:
                 raise click.ClickException("nothing to report: no finished administrations")
@@ -658,11 +627,12 @@ def attach(cli, registry_for, instruments_option) -> None:
                     ([one], output.with_name(f"{output.stem}-{one.instrument.id}{output.suffix}"))
                     for one in batch
                 ]
+            whose = "client" if client else "cohort"
+            written = ", ".join(str(path) for _, path in files)
+            _audit_read(store, None, "report", client, f"{whose} report to {written}")
             for results, path in files:
                 api.render(results, path, None, options, registry, private=True)
                 click.echo(f"Wrote {path}", err=True)
-        finally:
-            store.close()
 
     def _refuse_small_cohorts(sizes: dict[str, int], ids: list[str], min_cell: int) -> None:
         """The small-cell rule for the cohort itself: figures of fewer than ``min_cell``

@@ -1,5 +1,6 @@
 import os
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -7,12 +8,37 @@ import pytest
 os.environ["NEFKIT_LOAD_PLUGINS"] = ""
 for variable in ("NEFKIT_DISABLE_PLUGINS", "NEFKIT_STRICT_PLUGINS", "NEFKIT_INSTRUMENTS_PATH"):
     os.environ.pop(variable, None)
-# ... and never the settings file of whoever runs them: a folder that is not there holds none.
+# ... and never the settings file or clinic database of whoever runs them: a folder that is not
+# there holds none.
 os.environ.pop("NEFKIT_CONFIG", None)
-os.environ["XDG_CONFIG_HOME"] = os.path.join(tempfile.gettempdir(), f"nefkit-tests-{os.getpid()}")
+os.environ.pop("NEFKIT_DB", None)
+_ISOLATED = os.path.join(tempfile.gettempdir(), f"nefkit-tests-{os.getpid()}")
+os.environ["XDG_CONFIG_HOME"] = _ISOLATED
+os.environ["XDG_DATA_HOME"] = os.path.join(_ISOLATED, "data")
 
 
 @pytest.fixture
 def register_plugin(nefkit_register):
     """nefkit's own tests use the fixture it ships to plugin authors."""
     return nefkit_register
+
+
+@pytest.fixture
+def make_clinic_db(nefkit_cli):
+    """Makes a clinic database as a user does, with ``nefkit db init PATH``: no other command
+    creates one at a path it is given."""
+
+    def make(path: Path) -> Path:
+        made = nefkit_cli("db", "init", path)
+        assert made.exit_code == 0, made.output
+        return path
+
+    return make
+
+
+@pytest.fixture
+def clinic_db(make_clinic_db, tmp_path, monkeypatch) -> Path:
+    """A new clinic database, named by NEFKIT_DB."""
+    path = make_clinic_db(tmp_path / "clinic.db")
+    monkeypatch.setenv("NEFKIT_DB", str(path))
+    return path

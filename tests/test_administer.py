@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import sys
 
 import pexpect
@@ -15,8 +16,8 @@ ANSWER = "Your answer: "
 
 
 @pytest.fixture
-def db(tmp_path):
-    return tmp_path / "clinic.db"
+def db(tmp_path, make_clinic_db):
+    return make_clinic_db(tmp_path / "clinic.db")
 
 
 def spawn(db, *args):
@@ -269,3 +270,53 @@ def test_a_risk_given_before_stopping_is_shown_to_the_clinician_and_listed(db):
     finally:
         store.close()
     assert (alert.client, alert.kind) == ("C9", "risk")
+
+
+def _write_lock(db):
+    """Another program holds the database's write lock until it commits."""
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+def test_a_busy_database_keeps_the_answer_tells_the_client_to_wait_and_saves_it(db):
+    child = spawn(db, "gad-7", "--client", "W1")
+    answer(child, 1)
+    child.expect_exact(ANSWER)  # the first answer is stored
+    lock = _write_lock(db)
+    try:
+        child.sendline("2")
+        child.expect_exact("Saving… please wait a moment.")
+        assert [a.answers for a in stored(db, "W1", "gad-7")] == [{"gad7_1": 1}]
+    finally:
+        lock.execute("COMMIT")
+        lock.close()
+    child.expect_exact("Question 3 of 7")
+    answer(child, 3, 0, 0, 0, 1)
+    output = finish(child)
+    assert "Traceback" not in output and "GAD-7 total: 7" in output
+    [administration] = stored(db, "W1", "gad-7")
+    assert administration.status == "finished" and administration.answers["gad7_2"] == 2
+
+
+def test_ctrl_c_while_waiting_says_which_answer_was_not_saved(db):
+    child = spawn(db, "gad-7", "--client", "W2")
+    answer(child, 1)
+    child.expect_exact(ANSWER)
+    lock = _write_lock(db)
+    try:
+        child.sendline("3")
+        child.expect_exact("Saving… please wait a moment.")
+        child.sendintr()
+        child.expect_exact(
+            "Stopped: the answer to gad7_2 (3 Nearly every day) was not saved, because another"
+            " program kept the database busy. Every answer before it is saved"
+        )
+        child.expect(pexpect.EOF)
+        child.close()
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    assert child.exitstatus == 130 and "Traceback" not in child.before
+    [kept] = stored(db, "W2", "gad-7")
+    assert kept.answers == {"gad7_1": 1} and kept.status == "unfinished"

@@ -13,8 +13,7 @@ PHQ = [f"phq9_{i}" for i in range(1, 10)]
 
 
 @pytest.fixture
-def cli(nefkit_cli, tmp_path, monkeypatch):
-    monkeypatch.setenv("NEFKIT_DB", str(tmp_path / "clinic.db"))
+def cli(clinic_db, nefkit_cli, monkeypatch):
     monkeypatch.setenv("NEFKIT_USER", "dr-test")
     return nefkit_cli
 
@@ -138,7 +137,8 @@ def test_corrections_and_voids_are_kept_in_the_history(cli, tmp_path):
         ("phq9_3", 0, None),
         ("phq9_3", 2, "misread the paper form"),
     ]
-    assert [e["action"] for e in store.audit_log()][-2:] == ["correct", "void"]
+    actions = [e["action"] for e in store.audit_log()]
+    assert actions[-4:] == ["correct", "history", "void", "history"]  # reads are audited too
     store.close()
 
 
@@ -224,7 +224,10 @@ def test_reports_export_backup_and_erasure(cli, tmp_path):
     assert (tmp_path / "export" / "phq-9-scores.csv").exists()
     assert cli("db", "backup", tmp_path / "backup.db").exit_code == 0
     erased = cli("db", "erase", "--client", "C1", "--reason", "request of 2026-11-27", "--yes")
-    assert erased.output.strip() == "Erased 2 administrations, 18 answers, 0 alerts."
+    assert erased.output.strip() == (
+        f"Erased 2 administrations, 18 answers, 0 alerts; none of it is left in"
+        f" {tmp_path / 'clinic.db'}. Backups are not touched."
+    )
     assert [c["client"] for c in json.loads(cli("clients", "--json").output)] == ["C2"]
     backup = open_store(tmp_path / "backup.db")
     assert len(list(backup.administrations("C1"))) == 2  # backups are not touched

@@ -61,8 +61,7 @@ def test_both_engines_write_the_same_neutralised_file(nefkit_cli, tmp_path, data
 
 
 @pytest.fixture
-def clinic(nefkit_cli, tmp_path, monkeypatch, data):
-    monkeypatch.setenv("NEFKIT_DB", str(tmp_path / "clinic.db"))
+def clinic(nefkit_cli, clinic_db, monkeypatch, data):
     monkeypatch.setenv("NEFKIT_USER", "dr-test")
     result = nefkit_cli("record", "gad-7", "--file", data)
     assert result.exit_code == 0, result.output

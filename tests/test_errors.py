@@ -69,8 +69,7 @@ def test_every_writing_command_names_a_missing_folder(nefkit_cli, tmp_path, comm
     assert f"the folder {tmp_path / 'missing'} does not exist" in line
 
 
-def test_clinic_outputs_into_a_missing_folder(nefkit_cli, tmp_path, monkeypatch):
-    monkeypatch.setenv("NEFKIT_DB", str(tmp_path / "clinic.db"))
+def test_clinic_outputs_into_a_missing_folder(clinic_db, nefkit_cli, tmp_path):
     answers = [f"phq9_{i}=1" for i in range(1, 11)]
     for client in ("C1", "C2"):
         assert nefkit_cli("record", "phq-9", "--client", client, *answers).exit_code == 0
@@ -353,9 +352,8 @@ def undo_read_only(path: Path) -> None:
     path.chmod(0o644)
 
 
-def test_a_read_only_database_is_read_and_not_written(nefkit_cli, tmp_path, monkeypatch):
-    db = tmp_path / "clinic.db"
-    monkeypatch.setenv("NEFKIT_DB", str(db))
+def test_a_read_only_database_is_read_and_not_written(nefkit_cli, clinic_db):
+    db = clinic_db
     answers = [f"phq9_{i}=1" for i in range(1, 11)]
     assert nefkit_cli("record", "phq-9", "--client", "C1", *answers).exit_code == 0
     before = db.read_bytes()

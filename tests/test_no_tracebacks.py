@@ -78,11 +78,17 @@ CASES: dict[str, list[list[str]]] = {
         ["1", "phq9_1=1"],
     ],
     "db": [
+        ["init", "{not-sqlite.db}"],
+        ["init", "{random.csv}/clinic.db"],
+        ["check", "--db", "{random.csv}"],
+        ["audit", "--since", "last week"],
+        ["audit", "--db", "{missing}"],
         ["backup", "{not-sqlite.db}"],
         ["backup", "{missing}"],
         ["export", "{not-sqlite.db}"],
         ["erase", "--client", "nobody", "--reason", "r", "--yes"],
         ["erase", "--client", "C1", "--yes"],
+        ["erase", "--finish", "--client", "C1"],
         ["vacuum"],
     ],
     "demo": [["-o", "{not-sqlite.db}"]],
@@ -171,6 +177,7 @@ def test_bad_input_is_an_error_line_not_a_traceback(args, files, monkeypatch):
     monkeypatch.setenv("NEFKIT_DB", str(files["db"]))
     monkeypatch.setenv("NEFKIT_USER", "dr-test")
     runner = CliRunner()
+    assert runner.invoke(cli, ["db", "init", str(files["db"])]).exit_code == 0
     setup = runner.invoke(cli, ["record", "phq-9", "--client", "C1", *PHQ_ANSWERS])
     assert setup.exit_code == 0, setup.output
     filled = [re.sub(r"\{([^}]+)\}", lambda m: str(files[m[1]]), arg) for arg in args]

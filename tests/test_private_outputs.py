@@ -48,8 +48,7 @@ def forms(path, clients: int) -> None:
 
 
 @pytest.fixture
-def cli(nefkit_cli, tmp_path, monkeypatch):
-    monkeypatch.setenv("NEFKIT_DB", str(tmp_path / "clinic.db"))
+def cli(nefkit_cli, clinic_db, monkeypatch):
     monkeypatch.setenv("NEFKIT_USER", "dr-test")
     return nefkit_cli
 

@@ -49,9 +49,8 @@ def recomputed(store, registry):
 
 
 def test_a_correction_raises_and_closes_the_risk_alert_and_a_void_closes_it(
-    nefkit_cli, tmp_path, monkeypatch
+    clinic_db, nefkit_cli, monkeypatch
 ):
-    monkeypatch.setenv("NEFKIT_DB", str(tmp_path / "clinic.db"))
     monkeypatch.setenv("NEFKIT_USER", "dr-k")
     assert (
         nefkit_cli("record", "phq-9", "--client", "K1", *phq(1, 1, 1, 1, 1, 1, 1, 1, 0)).exit_code
@@ -76,8 +75,7 @@ def test_a_correction_raises_and_closes_the_risk_alert_and_a_void_closes_it(
     assert nefkit_cli("clients").output.startswith("No clients yet")
 
 
-def test_an_acknowledgement_stays_while_the_condition_holds(nefkit_cli, tmp_path, monkeypatch):
-    monkeypatch.setenv("NEFKIT_DB", str(tmp_path / "clinic.db"))
+def test_an_acknowledgement_stays_while_the_condition_holds(clinic_db, nefkit_cli):
     nefkit_cli("record", "phq-9", "--client", "K2", *phq(1, 1, 1, 1, 1, 1, 1, 1, 2))
     assert nefkit_cli("alerts", "--ack", "1", "--note", "Safety plan agreed").exit_code == 0
     nefkit_cli("correct", "1", "phq9_1=2", "--reason", "typo in item 1")
@@ -86,9 +84,8 @@ def test_an_acknowledgement_stays_while_the_condition_holds(nefkit_cli, tmp_path
 
 
 def test_the_client_report_shows_who_acknowledged_an_alert_when_and_their_note(
-    nefkit_cli, tmp_path, monkeypatch
+    clinic_db, nefkit_cli, tmp_path, monkeypatch
 ):
-    monkeypatch.setenv("NEFKIT_DB", str(tmp_path / "clinic.db"))
     monkeypatch.setenv("NEFKIT_USER", "dr-k")
     nefkit_cli(
         "record", "phq-9", "--client", "K2", "--date", "2026-10-01", *phq(1, 1, 1, 1, 1, 1, 1, 1, 2)
@@ -114,8 +111,7 @@ def test_the_client_report_shows_who_acknowledged_an_alert_when_and_their_note(
     )
 
 
-def test_a_blank_risk_item_is_a_risk_that_could_not_be_checked(nefkit_cli, tmp_path, monkeypatch):
-    monkeypatch.setenv("NEFKIT_DB", str(tmp_path / "clinic.db"))
+def test_a_blank_risk_item_is_a_risk_that_could_not_be_checked(clinic_db, nefkit_cli):
     eight = [f"{item}=1" for item in PHQ[:8]]  # item 9 left blank
     recorded = nefkit_cli("record", "phq-9", "--client", "K3", *eight)
     assert recorded.exit_code == 0, recorded.output
@@ -132,8 +128,7 @@ def test_a_blank_risk_item_is_a_risk_that_could_not_be_checked(nefkit_cli, tmp_p
     assert nefkit_cli("alerts").output.strip() == "No open alerts."
 
 
-def test_a_form_that_cannot_be_stored_still_says_its_risk(nefkit_cli, tmp_path, monkeypatch):
-    monkeypatch.setenv("NEFKIT_DB", str(tmp_path / "clinic.db"))
+def test_a_form_that_cannot_be_stored_still_says_its_risk(clinic_db, nefkit_cli):
     result = nefkit_cli(
         "record", "phq-9", "--client", "K4", "--date", "01/10/2026", *phq(0, 0, 0, 0, 0, 0, 0, 0, 1)
     )
@@ -142,10 +137,7 @@ def test_a_form_that_cannot_be_stored_still_says_its_risk(nefkit_cli, tmp_path, 
     assert "--date (value '01/10/2026')" in result.output
 
 
-def test_a_row_of_a_file_that_cannot_be_stored_still_says_its_risk(
-    nefkit_cli, tmp_path, monkeypatch
-):
-    monkeypatch.setenv("NEFKIT_DB", str(tmp_path / "clinic.db"))
+def test_a_row_of_a_file_that_cannot_be_stored_still_says_its_risk(clinic_db, nefkit_cli, tmp_path):
     data = tmp_path / "forms.csv"
     data.write_text(
         "respondent_id,session,administered_at," + ",".join(PHQ) + "\n"
@@ -159,10 +151,7 @@ def test_a_row_of_a_file_that_cannot_be_stored_still_says_its_risk(
     assert [a.client for a in open_store(tmp_path / "clinic.db").administrations()] == ["K5"]
 
 
-def test_alerts_list_risk_first_newest_first_with_when_it_took_place(
-    nefkit_cli, tmp_path, monkeypatch
-):
-    monkeypatch.setenv("NEFKIT_DB", str(tmp_path / "clinic.db"))
+def test_alerts_list_risk_first_newest_first_with_when_it_took_place(clinic_db, nefkit_cli):
     record = ["record", "phq-9", "--client"]
     nefkit_cli(*record, "A", "--date", "2026-09-01", *phq(1, 1, 1, 1, 1, 0, 0, 0, 0))
     nefkit_cli(*record, "A", "--date", "2026-09-08", *phq(3, 3, 3, 3, 3, 1, 1, 1, 0))
@@ -197,7 +186,7 @@ def _record_forms(db: str, client: str, count: int) -> None:
 
 def test_session_numbers_stay_unique_under_four_writers(tmp_path):
     db = str(tmp_path / "clinic.db")
-    open_store(db).close()
+    open_store(db, create=True).close()
     context = multiprocessing.get_context("spawn")
     writers = [context.Process(target=_record_forms, args=(db, "K9", 60)) for _ in range(4)]
     for writer in writers:
@@ -229,9 +218,9 @@ def _check_whole(db, registry):
         store.close()
 
 
-def test_a_record_killed_at_every_write_leaves_the_form_whole_or_absent(tmp_path):
+def test_a_record_killed_at_every_write_leaves_the_form_whole_or_absent(tmp_path, make_clinic_db):
     registry = nefkit.get_registry()
-    base = tmp_path / "base.db"
+    base = make_clinic_db(tmp_path / "base.db")
     assert (
         _run_killed(
             ["record", "phq-9", "--client", "F", *phq(0, 0, 1, 0, 1, 0, 0, 0, 0)], base, 0
@@ -254,14 +243,16 @@ def test_a_record_killed_at_every_write_leaves_the_form_whole_or_absent(tmp_path
     assert [a.status for a in administrations] == ["finished", "finished"]
 
 
-def test_an_administer_killed_at_every_write_keeps_the_answers_and_the_alerts(tmp_path):
+def test_an_administer_killed_at_every_write_keeps_the_answers_and_the_alerts(
+    tmp_path, make_clinic_db
+):
     registry = nefkit.get_registry()
     # Item 9 = 2 raises a risk during the form; the review finishes it.
     replies = "\n".join(["1"] * 8 + ["2", "1", ""]) + "\n\n"
     at = 0
     while True:
         at += 1
-        db = tmp_path / f"killed-{at}.db"
+        db = make_clinic_db(tmp_path / f"killed-{at}.db")
         done = _run_killed(
             ["administer", "phq-9", "--client", "F", "--no-handback"], db, at, input=replies
         )
@@ -300,7 +291,7 @@ STEPS = st.lists(
 def test_stored_alerts_always_equal_the_alerts_recomputed_from_scratch(tmp_path_factory, steps):
     registry = nefkit.get_registry()
     plan = nefkit.get_plan("phq-9", registry)
-    store = open_store(tmp_path_factory.mktemp("property") / "clinic.db")
+    store = open_store(tmp_path_factory.mktemp("property") / "clinic.db", create=True)
     clinic = Clinic(store, registry, "dr-p")
     acknowledged = set()
     try:

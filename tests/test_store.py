@@ -11,11 +11,12 @@ import pytest
 from nefkit.errors import NefkitError
 from nefkit.store import AlertSpec, open_store
 from nefkit.store.sqlite import MIGRATIONS
+from nefkit.store.sqlite_file import APPLICATION_ID
 
 
 @pytest.fixture
 def store(tmp_path):
-    s = open_store(tmp_path / "clinic.db")
+    s = open_store(tmp_path / "clinic.db", create=True)
     yield s
     s.close()
 
@@ -36,7 +37,10 @@ def test_the_database_file_is_private_and_versioned(tmp_path, store):
 
 def test_a_newer_schema_is_refused(tmp_path):
     path = tmp_path / "future.db"
-    sqlite3.connect(path).execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    future = sqlite3.connect(path)
+    future.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    future.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    future.close()
     with pytest.raises(NefkitError, match="written by a newer nefkit"):
         open_store(path)
 
@@ -219,7 +223,7 @@ def _writer(path, client, count):
 
 def test_two_writers_at_once_both_succeed_and_lose_nothing(tmp_path):
     path = tmp_path / "busy.db"
-    open_store(path).close()
+    open_store(path, create=True).close()
     context = multiprocessing.get_context("spawn")
     writers = [context.Process(target=_writer, args=(path, f"C{i}", 200)) for i in range(2)]
     for writer in writers:
@@ -237,7 +241,7 @@ def test_two_writers_at_once_both_succeed_and_lose_nothing(tmp_path):
 
 def _open_new(path, results):
     try:
-        open_store(path).close()
+        open_store(path, create=True).close()
         results.put("ok")
     except Exception as e:  # reported to the test
         results.put(repr(e))
@@ -257,12 +261,13 @@ def test_two_processes_creating_one_new_database_at_once(tmp_path):
 
 
 def _held(path, seconds):
-    """Another connection holds a new database's write lock, for ``seconds``."""
+    """Another terminal holds a new database's write lock while it sets it up, for
+    ``seconds``."""
     import threading
 
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")
-    other.execute("CREATE TABLE elsewhere (a)")
+    other.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     release = threading.Timer(seconds, lambda: (other.execute("COMMIT"), other.close()))
     release.start()
     return release
@@ -273,7 +278,7 @@ def test_a_terminal_waits_for_another_setting_up_the_same_database(tmp_path):
     another connection holds it: two terminals starting together must not fail."""
     path = tmp_path / "clinic.db"
     release = _held(path, 0.3)
-    store = open_store(path)
+    store = open_store(path, create=True)
     release.join()
     assert start(store) > 0
     store.close()
@@ -286,5 +291,5 @@ def test_a_database_held_too_long_is_said_to_be_busy(tmp_path, monkeypatch):
     path = tmp_path / "clinic.db"
     release = _held(path, 1.0)
     with pytest.raises(NefkitError, match="stayed in use by another program for 0.1 s"):
-        open_store(path)
+        open_store(path, create=True)
     release.join()

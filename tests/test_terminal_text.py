@@ -104,8 +104,7 @@ def test_an_unknown_key_is_named_as_text(nefkit_cli, tmp_path):
 
 
 @pytest.fixture
-def cli(nefkit_cli, tmp_path, monkeypatch):
-    monkeypatch.setenv("NEFKIT_DB", str(tmp_path / "clinic.db"))
+def cli(nefkit_cli, clinic_db, monkeypatch):
     monkeypatch.setenv("NEFKIT_USER", "dr-test")
     return nefkit_cli
 

@@ -86,8 +86,9 @@ def test_the_translated_instrument_keeps_its_definitions_identity(tmp_path):
     assert german.content_hash == english.content_hash
 
 
-def test_scoring_german_labels_with_lang(nefkit_cli, tmp_path):
+def test_scoring_german_labels_with_lang(nefkit_cli, tmp_path, make_clinic_db):
     directory = write(tmp_path)
+    make_clinic_db(tmp_path / "c.db")
     data = tmp_path / "de.csv"
     data.write_text("respondent_id,low,worse\nP1,Oft,Ja\n")
     result = nefkit_cli(
@@ -164,9 +165,10 @@ def test_template_and_show_in_german(nefkit_cli, tmp_path):
     assert "Ich war niedergeschlagen." in shown.output
 
 
-def test_administering_in_german(tmp_path):
+def test_administering_in_german(tmp_path, make_clinic_db):
     directory = write(tmp_path)
-    env = {**os.environ, "NEFKIT_DB": str(tmp_path / "c.db"), "NEFKIT_LOAD_PLUGINS": ""}
+    db = make_clinic_db(tmp_path / "c.db")
+    env = {**os.environ, "NEFKIT_DB": str(db), "NEFKIT_LOAD_PLUGINS": ""}
     child = pexpect.spawn(
         sys.executable,
         [

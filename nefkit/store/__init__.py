@@ -3,6 +3,10 @@ ever overwritten, an audit trail of who did what.
 
 :class:`Store` is the interface the rest of nefkit uses; :mod:`nefkit.store.sqlite` implements
 it on one SQLite file, and a server database can implement it later without touching the rest.
+
+A database is created on purpose (:func:`open_store` with ``create=True``: ``nefkit db init``),
+or at the default path on first use; any other path that does not exist is an error, so that a
+typo never becomes a new, empty clinic.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
+
+from ..errors import NefkitError
 
 
 def default_path() -> Path:
@@ -33,6 +39,20 @@ def current_user() -> str:
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+class DatabaseBusy(NefkitError):
+    """Another program held the database for longer than this one would wait; nothing was
+    written, and trying again later may succeed."""
+
+
+class DatabaseDamaged(NefkitError):
+    """The database file is damaged (SQLite found it malformed); nothing is written to it."""
+
+
+class ErasureUnfinished(NefkitError):
+    """An erasure is recorded, but the erased data is still in the file (or its write-ahead
+    log): another program is using the database, or SQLite could not rewrite the file."""
 
 
 @dataclass
@@ -112,7 +132,21 @@ class Store(ABC):
     """The operations nefkit needs from a database of administrations.
 
     Each write is one transaction. :meth:`transaction` groups several into one, so that a form,
-    its finish and the alerts it raises are stored together or not at all."""
+    its finish and the alerts it raises are stored together or not at all.
+
+    Used as a context manager it is closed at the end, and a failure of the database itself
+    (damage found while reading) becomes a :class:`DatabaseDamaged` naming the file."""
+
+    path: Path
+    created: bool  # this open made it a nefkit database (db init; the default path at first)
+    read_only: bool  # opened for reading only: the file or its folder cannot be written
+    damage: Optional[str]  # what is wrong with a damaged database opened to check or copy it
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        self.close()
 
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
@@ -197,7 +231,26 @@ class Store(ABC):
     def acknowledge(self, alert: int, note: str, by: str) -> None: ...
 
     @abstractmethod
-    def audit_log(self) -> list[dict[str, Any]]: ...
+    def audit_read(self, by: str, action: str, client: Optional[str], detail: str) -> bool:
+        """Record that ``by`` read health data out of the database (``action``: report,
+        history, export, backup) about ``client``, or the whole cohort when None. False when
+        the database cannot be written (read-only or damaged), so the read is not recorded."""
+
+    @abstractmethod
+    def audit_log(
+        self, client: Optional[str] = None, since: Optional[dt.datetime] = None
+    ) -> list[dict[str, Any]]:
+        """The audit trail, oldest first: about ``client`` only, from ``since`` on."""
+
+    @abstractmethod
+    def waiting(self, seconds: float) -> AbstractContextManager[None]:
+        """Within it, a write waits at most ``seconds`` for another program holding the
+        database, then raises :class:`DatabaseBusy`."""
+
+    @abstractmethod
+    def check(self) -> list[str]:
+        """What is wrong with the database itself: the engine's integrity check, and records
+        that refer to an administration that does not exist. Empty when nothing is."""
 
     @abstractmethod
     def backup(self, path: Path) -> None:
@@ -205,14 +258,32 @@ class Store(ABC):
 
     @abstractmethod
     def erase_client(self, client: str, reason: str, by: str) -> dict[str, int]:
-        """Delete everything about a client for a data-protection request; the audit log keeps
-        that an erasure happened and how much it removed, but not the client's id or data."""
+        """Delete everything about a client for a data-protection request, and remove the
+        deleted data from the file; returns what was deleted. The audit log keeps that an
+        erasure happened and how much it removed, but not the client's id or data. Raises
+        :class:`ErasureUnfinished` when the erasure is recorded but another program's use of
+        the database keeps the data in the file (see :meth:`finish_erasure`)."""
+
+    @abstractmethod
+    def finish_erasure(self) -> None:
+        """Remove data deleted earlier from the file, verified; raises
+        :class:`ErasureUnfinished` while another program's use of the database prevents it."""
 
     @abstractmethod
     def close(self) -> None: ...
 
 
-def open_store(path: Optional[Path] = None) -> Store:
+def open_store(
+    path: Optional[Path] = None, *, create: bool = False, allow_damaged: bool = False
+) -> Store:
+    """The clinic database at ``path``, else :func:`default_path`. It must exist, unless
+    ``create`` is set or the path is the default one (``NEFKIT_DB`` unset): then it is created,
+    and ``created`` says so. A file or folder that cannot be written is opened for reading
+    only. A damaged database is refused, unless ``allow_damaged`` (to check or copy it): then
+    ``damage`` says what is wrong, and nothing is written to it."""
     from .sqlite import SqliteStore
 
-    return SqliteStore(path or default_path())
+    if path is None:
+        create = create or not os.environ.get("NEFKIT_DB")
+        path = default_path()
+    return SqliteStore(Path(path), create=create, allow_damaged=allow_damaged)

@@ -17,7 +17,16 @@ from typing import Any, Optional
 
 from ..errors import NefkitError
 from ..outputs import written_whole
-from . import Administration, Alert, AnswerRecord, Store, now
+from . import (
+    Administration,
+    Alert,
+    AnswerRecord,
+    DatabaseBusy,
+    ErasureUnfinished,
+    Store,
+    now,
+    sqlite_file,
+)
 
 # Each entry upgrades the schema by one version; never edit one that has shipped, add another.
 MIGRATIONS = (
@@ -104,29 +113,67 @@ def _when(text: Optional[str]) -> Optional[dt.date]:
 
 
 class SqliteStore(Store):
-    def __init__(self, path: Path):
-        self.path = Path(path)
+    def __init__(self, path: Path, create: bool = False, allow_damaged: bool = False):
+        self.path = path
         self._depth = 0  # nesting of transaction()
         self._writes = 0
         self._kill_at = int(os.environ.get(KILL_AT_WRITE) or 0)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():
-            # Created readable by its owner only, before SQLite opens it.
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-        try:
-            self.db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
-            self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
-            self._write_ahead_log()
-            self.db.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
-        except sqlite3.OperationalError as e:
-            if "locked" in str(e):
+        self._busy_seconds = BUSY_SECONDS
+        self.damage: Optional[str] = None
+        self.created = False
+        if path.is_dir():
+            raise NefkitError(f"{path} is a folder; give the database file")
+        if not path.exists():
+            if not create:
                 raise NefkitError(
-                    f"{self.path} stayed in use by another program for {BUSY_SECONDS} s; try again"
-                ) from None
-            raise NefkitError(f"{self.path} is not a nefkit database ({e})") from None
-        except sqlite3.DatabaseError as e:
-            raise NefkitError(f"{self.path} is not a nefkit database ({e})") from None
+                    f"{path} does not exist; check the name (--db or NEFKIT_DB), or create a"
+                    f" new clinic database there with `nefkit db init {path}`"
+                )
+            sqlite_file.create(path)
+        self._read_only_because = sqlite_file.unwritable(path)
+        self.read_only = self._read_only_because is not None
+        try:
+            self.db = sqlite_file.connect(path, self.read_only, BUSY_SECONDS)
+        except sqlite3.Error as e:
+            raise self._unopenable(e) from None
+        try:
+            self._open(create, allow_damaged)
+        except BaseException as e:
+            self.db.close()
+            if isinstance(e, sqlite3.Error):
+                raise self._unopenable(e) from None
+            raise
+
+    def _open(self, create: bool, allow_damaged: bool) -> None:
+        """Recognise the file before writing to it, then bring it up to date."""
+        kind = sqlite_file.identify(self.db, self.path)
+        self.damage = sqlite_file.damage(self.db)
+        if self.damage and not allow_damaged:
+            raise sqlite_file.damaged(self.path, self.damage)
+        self.created = kind == "new"
+        if self.created:
+            if not create or self.read_only:
+                raise NefkitError(
+                    f"{self.path} is an empty file, not a nefkit database; make it one with"
+                    f" `nefkit db init {self.path}`"
+                )
+            sqlite_file.claim(self.db)
+        if not (self.read_only or self.damage):
+            self._write_ahead_log()
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self._migrate()
+
+    def _unopenable(self, error: sqlite3.Error) -> Exception:
+        if sqlite_file.is_damage(error):
+            return sqlite_file.damaged(self.path, str(error))
+        if isinstance(error, sqlite3.OperationalError):
+            return self._unwritable(error)
+        return NefkitError(f"{self.path} is not a nefkit database ({error})")
+
+    def __exit__(self, kind, error, traceback) -> None:
+        self.close()
+        if sqlite_file.is_damage(error):
+            raise sqlite_file.damaged(self.path, str(error)) from None
 
     def _write_ahead_log(self) -> None:
         """WAL mode, so that terminals read while another writes. Switching to it needs the
@@ -142,17 +189,28 @@ class SqliteStore(Store):
                     raise
             time.sleep(0.02)
 
+    def _version(self) -> tuple[int, int]:
+        db = self.db
+        return (
+            db.execute("PRAGMA user_version").fetchone()[0],
+            db.execute("PRAGMA application_id").fetchone()[0],
+        )
+
     def _migrate(self) -> None:
-        if self.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
-            return  # up to date: no write lock, so a read-only database can still be read
-        # The version is read again under the write lock: two terminals opening a new
-        # database at once must not both create its tables.
+        version, application = self._version()
+        if version > len(MIGRATIONS):
+            raise NefkitError(
+                f"{self.path} was written by a newer nefkit (schema {version}); upgrade nefkit"
+            )
+        if version == len(MIGRATIONS) and (
+            application == sqlite_file.APPLICATION_ID or self.read_only or self.damage
+        ):
+            return  # up to date (or one of before the stamp, read as it is where unwritable)
+        # Read again under the write lock: two terminals opening a new database at once must
+        # not both create its tables.
         with self.transaction():
-            version = self.db.execute("PRAGMA user_version").fetchone()[0]
-            if version > len(MIGRATIONS):
-                raise NefkitError(
-                    f"{self.path} was written by a newer nefkit (schema {version}); upgrade nefkit"
-                )
+            version, _ = self._version()
+            self.db.execute(f"PRAGMA application_id = {sqlite_file.APPLICATION_ID}")
             for number, script in enumerate(MIGRATIONS[version:], version + 1):
                 for statement in filter(str.strip, script.split(";")):
                     self.db.execute(statement)
@@ -167,6 +225,10 @@ class SqliteStore(Store):
             finally:
                 self._depth -= 1
             return
+        if self.read_only:
+            raise self._read_only()
+        if self.damage:
+            raise sqlite_file.damaged(self.path, self.damage)  # never spread damage by writing
         # IMMEDIATE takes the write lock up front, so a busy database waits instead of failing
         # half-way through.
         try:
@@ -197,18 +259,35 @@ class SqliteStore(Store):
             if self._writes == self._kill_at:
                 os.kill(os.getpid(), signal.SIGKILL)
 
+    def _read_only(self) -> NefkitError:
+        why = self._read_only_because or f"{self.path} is read-only"
+        return NefkitError(
+            f"{why}, so nothing was written; check the permissions of the file and its folder"
+            " (ls -l), or ask who manages the database"
+        )
+
     def _unwritable(self, error: sqlite3.OperationalError) -> Exception:
         if "readonly" in str(error):
-            return NefkitError(
-                f"{self.path} is read-only, so nothing was written; check the permissions of"
-                " the file and its folder (ls -l), or ask who manages the database"
-            )
+            return self._read_only()
         if "locked" in str(error):
-            return NefkitError(
-                f"{self.path} stayed in use by another program for {BUSY_SECONDS} s; nothing"
-                " was written; try again"
+            return DatabaseBusy(
+                f"{self.path} stayed in use by another program for {self._busy_seconds:g} s;"
+                " nothing was written; try again"
             )
-        return error
+        return NefkitError(f"{self.path} cannot be used ({error})")
+
+    @contextmanager
+    def waiting(self, seconds: float) -> Iterator[None]:
+        before = self._busy_seconds
+        self._set_busy(seconds)
+        try:
+            yield
+        finally:
+            self._set_busy(before)
+
+    def _set_busy(self, seconds: float) -> None:
+        self._busy_seconds = seconds
+        self.db.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
 
     def _audit(self, by: str, action: str, client=None, administration=None, detail="") -> None:
         self._write(
@@ -486,9 +565,26 @@ class SqliteStore(Store):
             )
             self._audit(by, "acknowledge", row[0], row[1], f"alert {alert}: {note}")
 
-    def audit_log(self) -> list[dict[str, Any]]:
+    def audit_read(self, by, action, client, detail) -> bool:
+        if self.read_only or self.damage:
+            return False
+        with self.transaction():
+            self._audit(by, action, client, None, detail)
+        return True
+
+    def audit_log(self, client=None, since=None) -> list[dict[str, Any]]:
+        where, args = [], []
+        if client is not None:
+            where.append("client = ?")
+            args.append(client)
+        if since is not None:
+            # Times are stored as UTC in ISO form, which sorts as text.
+            where.append("at >= ?")
+            args.append(since.astimezone(dt.timezone.utc).isoformat())
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
         rows = self.db.execute(
-            "SELECT at, by, action, client, administration, detail FROM audit ORDER BY id"
+            f"SELECT at, by, action, client, administration, detail FROM audit{clause} ORDER BY id",
+            args,
         )
         return [
             {
@@ -501,6 +597,19 @@ class SqliteStore(Store):
             }
             for at, by, action, client, adm, detail in rows
         ]
+
+    def check(self) -> list[str]:
+        findings: list[str] = []
+        try:
+            rows = self.db.execute("PRAGMA integrity_check").fetchall()
+            findings += [row[0] for row in rows if row != ("ok",)]
+            findings += [
+                f"{table} row {rowid} refers to a record of {parent} that does not exist"
+                for table, rowid, parent, _ in self.db.execute("PRAGMA foreign_key_check")
+            ]
+        except sqlite3.DatabaseError as e:
+            findings.append(f"the check stopped: {e}")
+        return findings
 
     def backup(self, path: Path) -> None:
         path = Path(path)
@@ -515,6 +624,9 @@ class SqliteStore(Store):
                 target.close()
 
     def erase_client(self, client, reason, by) -> dict[str, int]:
+        # Deleted records are overwritten with zeros, not only unlinked: should the clean-up
+        # below be prevented, a later checkpoint still copies no erased data into the file.
+        self.db.execute("PRAGMA secure_delete = ON")
         with self.transaction():
             ids = [
                 r[0]
@@ -544,10 +656,43 @@ class SqliteStore(Store):
             self._audit(
                 by, "erase", None, None, f"erased one client's data ({summary}); reason: {reason}"
             )
-        # Deleted pages would otherwise linger in the file and its write-ahead log.
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self.db.execute("VACUUM")
+        kept = self._purge()
+        if kept:
+            raise ErasureUnfinished(
+                f"Erasure of {len(ids)} administrations recorded, but the data is still in"
+                f" {self.path} {kept}; run `nefkit db erase --finish`"
+            )
         return counts
+
+    def finish_erasure(self) -> None:
+        if self.read_only:
+            raise self._read_only()
+        self.db.execute("PRAGMA secure_delete = ON")
+        kept = self._purge()
+        if kept:
+            raise ErasureUnfinished(
+                f"The erased data is still in {self.path} {kept}; run `nefkit db erase"
+                " --finish` again then"
+            )
+
+    def _purge(self) -> Optional[str]:
+        """None once deleted data is verified gone from the file and its write-ahead log, else
+        until when it stays. VACUUM rewrites the database from its live records (into the log,
+        in WAL mode); a TRUNCATE checkpoint copies the log into the file and empties it, unless
+        another connection still reads an older state: then it says it was busy, or copied
+        only part of the log."""
+        try:
+            self.db.execute("VACUUM")
+            busy, log, copied = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except sqlite3.OperationalError as e:
+            if "locked" in str(e) or "busy" in str(e):
+                return "until other programs using it close"
+            return f"until SQLite can rewrite it ({e})"
+        wal = self.path.with_name(self.path.name + "-wal")
+        emptied = not wal.exists() or wal.stat().st_size == 0
+        if busy or log != copied or not emptied:
+            return "until other programs using it close"
+        return None
 
     def close(self) -> None:
         self.db.close()

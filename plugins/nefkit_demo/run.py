@@ -53,7 +53,7 @@ def _clinic(registry, data, db: Path) -> Iterator[str]:
 
     for suffix in ("", "-wal", "-shm"):
         db.with_name(db.name + suffix).unlink(missing_ok=True)
-    store = open_store(db)
+    store = open_store(db, create=True)
     try:
         clinic = Clinic(store, registry, "demo")
         for instrument_id in INSTRUMENTS:
