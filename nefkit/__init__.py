@@ -45,9 +45,9 @@ _LAZY = {
     "Results": "nefkit.results",
     "PluginWarning": "nefkit.plugins",
     # The clinic's Python API: a store, and the service that records into it.
-    "open_store": "nefkit.store",
-    "Clinic": "nefkit.clinic",
-    "record_file": "nefkit.recording",
+    "open_store": "nefkit.clinic.sqlite",
+    "Clinic": "nefkit.clinic.alerts",
+    "record_file": "nefkit.clinic.recording",
 }
 
 # Public modules, as ``nefkit.sql`` (loaded on first use too).
@@ -71,7 +71,9 @@ __all__ = ["hookimpl", "__version__", *_LAZY, *_MODULES]
 if TYPE_CHECKING:
     from . import documents, engines, sql
     from .api import get_plan, get_registry, load_instrument, render, score, validate
-    from .clinic import Clinic
+    from .clinic.alerts import Clinic
+    from .clinic.recording import record_file
+    from .clinic.sqlite import open_store
     from .definitions.instrument import Change, Instrument, Item, Score, Translation
     from .definitions.plan import FlagStep, Plan, ScoreStep
     from .definitions.problems import Problem
@@ -79,12 +81,10 @@ if TYPE_CHECKING:
     from .errors import DefinitionError, NefkitError, PluginError
     from .plugins import PluginWarning
     from .readers import Reader
-    from .recording import record_file
     from .renderers import Renderer
     from .results import Results
     from .rules import NOT_ASKED, ChangeRule, Output, RuleParams, ScoreValue, ScoringRule
     from .scoring.rows import score_table
-    from .store import open_store
 
 
 def __getattr__(name: str):

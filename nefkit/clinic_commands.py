@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 
 import click
 
+from .clinic.people import RULE, name_problem
 from .options import lang_option
-from .people import RULE, name_problem
 from .terminal import safe
 
 
 class PersonName(click.ParamType):
     """A client id, or the name of whoever acts: refused as it enters unless it follows the
-    rule in :mod:`nefkit.people`."""
+    rule in :mod:`nefkit.clinic.people`."""
 
     name = "text"
 
@@ -39,7 +39,7 @@ CLIENT_ID = PersonName("a client id")
 ACTOR = PersonName("the name of whoever acts")
 
 if TYPE_CHECKING:
-    from .store import Store
+    from .stores import Store
 
 
 def db_option(command):
@@ -62,7 +62,7 @@ def by_option(command):
 def _open(db: Path | None, allow_damaged: bool = False) -> Store:
     """The clinic database (--db, else NEFKIT_DB, else the default path), to use in a ``with``
     block; where it was created is said, if this made it (the default path, on first use)."""
-    from .store import open_store
+    from .clinic.sqlite import open_store
 
     store = open_store(db, allow_damaged=allow_damaged)
     if store.created:
@@ -86,7 +86,7 @@ def _by(by) -> str:
     """``--by`` (checked as it is parsed), else ``NEFKIT_USER`` or the login, checked here."""
     if by is not None:
         return by
-    from .store import current_user
+    from .stores import current_user
 
     name = current_user()
     problem = name_problem(name)
@@ -142,9 +142,9 @@ def attach(cli, registry_for, instruments_option) -> None:
         same command to carry on where the sitting stopped. At the end, the client is asked to
         hand the device back; the clinician then sees scores, change and alerts.
         """
-        from .administer import NotSaved
         from .api import get_plan
-        from .clinic import Clinic
+        from .clinic.administer import NotSaved
+        from .clinic.alerts import Clinic
 
         registry = registry_for(instrument_paths)
         # Unknown ids and languages fail before the client is asked anything.
@@ -177,7 +177,7 @@ def attach(cli, registry_for, instruments_option) -> None:
 
     def _ask(clinic, sitting, handback: bool) -> list[str]:
         """Each unfinished form of the sitting asked and finished; the clinician's summaries."""
-        from .administer import Conversation, patiently
+        from .clinic.administer import Conversation, patiently
 
         summaries = []
         for plan, administration in sitting:
@@ -241,17 +241,7 @@ def attach(cli, registry_for, instruments_option) -> None:
                         )
                         administration = None
                 if administration is None:
-                    administration = store.get(
-                        store.start(
-                            client,
-                            instrument.id,
-                            instrument.version,
-                            instrument.content_hash,
-                            session,
-                            context,
-                            clinic.by,
-                        )
-                    )
+                    administration = store.get(clinic.start(plan, client, session, context))
                 sitting.append((plan, administration))
         return sitting
 
@@ -292,7 +282,7 @@ def attach(cli, registry_for, instruments_option) -> None:
     def _stopped(clinic, sitting, handback: bool) -> None:
         """A risk the unfinished forms already raise is shown to the clinician now."""
         ids = {administration.id for _, administration in sitting}
-        from .clinic import alert_line, sorted_alerts
+        from .clinic.alerts import alert_line, sorted_alerts
 
         risks = [a for a in clinic.store.alerts() if a.administration in ids and a.kind == "risk"]
         if not risks:
@@ -346,8 +336,8 @@ def attach(cli, registry_for, instruments_option) -> None:
 
         A form with any problem is not stored; every problem is listed and the exit status is 1.
         """
-        from .clinic import Clinic
-        from .recording import record_file, record_one
+        from .clinic.alerts import Clinic
+        from .clinic.recording import record_file, record_one
 
         registry = registry_for(instrument_paths)
         if (data is None) == (client is None):
@@ -407,7 +397,7 @@ def attach(cli, registry_for, instruments_option) -> None:
         """A client's administrations, session by session, with scores and change (a read
         recorded in the audit trail)."""
         from .api import get_plan
-        from .clinic import changes, course, summary_lines
+        from .clinic.alerts import changes, course, summary_lines
 
         registry = registry_for(instrument_paths)
         with _open(db) as store:
@@ -457,7 +447,7 @@ def attach(cli, registry_for, instruments_option) -> None:
 
         Alerts follow the record: a correction or a void that ends an alert's condition closes
         it (see --all), one that creates a condition raises a new alert."""
-        from .clinic import ALERT_KINDS, sorted_alerts
+        from .clinic.alerts import ALERT_KINDS, sorted_alerts
 
         with _open(db) as store:
             if acknowledge is not None:
@@ -503,7 +493,7 @@ def attach(cli, registry_for, instruments_option) -> None:
     def void(administration, reason, db, by, instrument_paths):
         """Void an administration: it is kept, marked void with the reason, and left out of
         scores, reports and alerts (its alerts are closed, with the reason)."""
-        from .clinic import Clinic
+        from .clinic.alerts import Clinic
 
         registry = registry_for(instrument_paths)
         with _open(db) as store:
@@ -522,8 +512,8 @@ def attach(cli, registry_for, instruments_option) -> None:
         """Correct stored answers (ITEM=VALUE ...): each correction is a new record with who,
         when and why; the original stays in the history. Alerts follow: one whose condition no
         longer holds is closed, one the corrected answers call for is raised."""
-        from .clinic import Clinic
-        from .recording import correct_answers
+        from .clinic.alerts import Clinic
+        from .clinic.recording import correct_answers
 
         registry = registry_for(instrument_paths)
         with _open(db) as store:
@@ -559,9 +549,9 @@ def attach(cli, registry_for, instruments_option) -> None:
         instrument asks about, how often people report them (verified figures, with sources),
         an invitation to raise any of them at any session, and what to do in a crisis."""
         from .api import get_plan
-        from .config import load_config
+        from .clinic.config import load_config
+        from .clinic.info_sheet import build_info_sheet
         from .documents import InformationSheet
-        from .info_sheet import build_info_sheet
         from .outputs import write_output
 
         if crisis_contact is not None and not crisis_contact.strip():
@@ -605,7 +595,7 @@ def attach(cli, registry_for, instruments_option) -> None:
         Every file written is readable by its owner only: it holds client data.
         """
         from . import api
-        from .exporting import cohort_sizes, results_from_store
+        from .clinic.exporting import cohort_sizes, results_from_store
         from .renderers import RenderOptions
 
         if bool(client) == cohort:

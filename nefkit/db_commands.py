@@ -28,7 +28,7 @@ def attach(cli, registry_for, instruments_option) -> None:
 
         Every other command opens an existing database only, so that a mistyped --db is an
         error rather than a new, empty clinic."""
-        from .store import default_path, open_store
+        from .clinic.sqlite import default_path, open_store
 
         with open_store(path or default_path(), create=True) as store:
             created, where = store.created, store.path
@@ -46,7 +46,7 @@ def attach(cli, registry_for, instruments_option) -> None:
         """Check the database: SQLite's integrity check, every answer and alert belonging to
         an administration, and every administration holding exactly the alerts its record
         calls for. Each problem is listed; the exit status is 1 if there is any."""
-        from .clinic import alert_findings
+        from .clinic.alerts import alert_findings
 
         with _open(db, allow_damaged=True) as store:
             findings = store.check()
@@ -96,7 +96,7 @@ def attach(cli, registry_for, instruments_option) -> None:
     def backup(path, force, db, by):
         """Write a consistent copy of the database, even while others are using it. A
         damaged database is not copied unless --force says so."""
-        from .store import DatabaseDamaged
+        from .stores import DatabaseDamaged
 
         try:
             store = _open(db, allow_damaged=force)
@@ -115,7 +115,7 @@ def attach(cli, registry_for, instruments_option) -> None:
     def export(directory, db, by, instrument_paths):
         """Everything, for analysis: per instrument, scores and answers as CSV; the full answer
         history, alerts and audit trail as JSON Lines."""
-        from .exporting import export_all
+        from .clinic.exporting import export_all
 
         with _open(db) as store:
             _audit_read(store, by, "export", None, f"cohort, to {directory}")

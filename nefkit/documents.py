@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
+    from .clinic.info_sheet import InfoSheet
     from .definitions.instrument import Instrument
     from .definitions.plan import Plan
-    from .info_sheet import InfoSheet
     from .research.analysis import Analysis
     from .results import Results
 
@@ -83,8 +83,8 @@ _CONTENTS = {
     "ItemAnalysis": "nefkit.research.analysis",
     "ScoreAnalysis": "nefkit.research.analysis",
     "Reliability": "nefkit.research.analysis",
-    "InfoSheet": "nefkit.info_sheet",
-    "describe_figure": "nefkit.info_sheet",
+    "InfoSheet": "nefkit.clinic.info_sheet",
+    "describe_figure": "nefkit.clinic.info_sheet",
     "dumps_inline": "nefkit.definitions.toml",
 }
 

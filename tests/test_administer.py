@@ -10,7 +10,7 @@ import sys
 import pexpect
 import pytest
 
-from nefkit.store import open_store
+from nefkit.clinic.sqlite import open_store
 
 ANSWER = "Your answer: "
 

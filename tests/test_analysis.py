@@ -527,6 +527,25 @@ def test_identical_items_are_a_heywood_case_not_an_omega_of_one():
     assert rel.omega is None and "Heywood" in rel.omega_note
 
 
+def test_a_fixed_point_above_the_loss_of_a_runaway_loading_is_improper():
+    """Found by hypothesis: weak correlations where item 1 correlates with items that do not
+    correlate with each other. Coordinate descent settles at tidy loadings (loss 0.37), but the
+    loss falls to 0.28 as item 1's loading runs off to infinity: the least-squares solution is
+    improper, so no omega."""
+    r = [
+        [1, -0.052, 0.185, 0.364, 0.017],
+        [-0.052, 1, 0.142, -0.027, 0.295],
+        [0.185, 0.142, 1, -0.093, 0.13],
+        [0.364, -0.027, -0.093, 1, 0.093],
+        [0.017, 0.295, 0.13, 0.093, 1],
+    ]
+    fit = pm.one_factor_minres(r)
+    assert fit.converged and all(psi > 0.5 for psi in fit.uniquenesses)
+    assert (fit.runaway, fit.heywood) == (0, True)
+    pairs = [r[j][m] ** 2 for j in range(1, 5) for m in range(1, 5) if j != m]
+    assert sum(pairs) < 20 * fit.rms_residual**2  # the runaway limit fits better (5 × 4 pairs)
+
+
 def test_other_confidence_levels():
     path = DEMO / "gad-7.csv"
     analysis = analyze(nefkit.score("gad-7", path, registry()), ci_level=0.90)

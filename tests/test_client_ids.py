@@ -7,8 +7,8 @@ import csv
 
 import pytest
 
-from nefkit.people import RULE
-from nefkit.store import open_store
+from nefkit.clinic.people import RULE
+from nefkit.clinic.sqlite import open_store
 
 PHQ = [f"phq9_{i}=1" for i in range(1, 10)] + ["phq9_10=1"]
 RISK = [f"phq9_{i}=0" for i in range(1, 9)] + ["phq9_9=2", "phq9_10=1"]

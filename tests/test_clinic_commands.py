@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from nefkit.store import open_store
+from nefkit.clinic.sqlite import open_store
 
 PHQ = [f"phq9_{i}" for i in range(1, 10)]
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from nefkit.store import sqlite as sqlite_store
-from nefkit.store.sqlite import MIGRATIONS
-from nefkit.store.sqlite_file import APPLICATION_ID
+from nefkit.clinic import sqlite as sqlite_store
+from nefkit.clinic.sqlite import MIGRATIONS
+from nefkit.clinic.sqlite_file import APPLICATION_ID
 
 PHQ = [f"phq9_{i}" for i in range(1, 10)]
 

@@ -5,8 +5,8 @@ import pytest
 from test_html import parse, table_rows
 
 import nefkit
+from nefkit.clinic.info_sheet import build_info_sheet
 from nefkit.errors import NefkitError
-from nefkit.info_sheet import build_info_sheet
 from nefkit.summary import effect_items
 
 # Strauss et al. 2021: in the NEQ definitions, unverified (which NEQ item each figure belongs to

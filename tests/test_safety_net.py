@@ -16,9 +16,8 @@ from hypothesis import strategies as st
 from test_html import parse
 
 import nefkit
-from nefkit.clinic import Clinic, derive_alerts
-from nefkit.store import open_store
-from nefkit.store.sqlite import KILL_AT_WRITE
+from nefkit.clinic.alerts import Clinic, derive_alerts
+from nefkit.clinic.sqlite import KILL_AT_WRITE, open_store
 
 PHQ = [f"phq9_{i}" for i in range(1, 10)]
 RISK = "RISK: Thoughts of being better off dead or of self-harm"

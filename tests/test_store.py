@@ -8,10 +8,10 @@ import stat
 
 import pytest
 
+from nefkit.clinic.sqlite import MIGRATIONS, open_store
+from nefkit.clinic.sqlite_file import APPLICATION_ID
 from nefkit.errors import NefkitError
-from nefkit.store import AlertSpec, open_store
-from nefkit.store.sqlite import MIGRATIONS
-from nefkit.store.sqlite_file import APPLICATION_ID
+from nefkit.stores import AlertSpec
 
 
 @pytest.fixture
@@ -285,7 +285,7 @@ def test_a_terminal_waits_for_another_setting_up_the_same_database(tmp_path):
 
 
 def test_a_database_held_too_long_is_said_to_be_busy(tmp_path, monkeypatch):
-    from nefkit.store import sqlite as module
+    from nefkit.clinic import sqlite as module
 
     monkeypatch.setattr(module, "BUSY_SECONDS", 0.1)
     path = tmp_path / "clinic.db"

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from nefkit.store import open_store
+from nefkit.clinic.sqlite import open_store
 
 # A third party's definition: TOML escapes, as such a file would carry them.
 HOSTILE = r"""

@@ -528,6 +528,7 @@ def _omega(m, n: int, items: tuple[str, ...]):
     fit = pm.one_factor_minres(r)
     if fit.heywood:
         bad = [items[i] for i, psi in enumerate(fit.uniquenesses) if psi <= pm.HEYWOOD_UNIQUENESS]
+        bad += [items[fit.runaway]] if fit.runaway is not None else []
         return (
             None,
             None,

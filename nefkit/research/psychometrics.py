@@ -262,12 +262,18 @@ class OneFactor:
     converged: bool
     sweeps: int
     rms_residual: float  # root mean square of the off-diagonal residuals r_ij − λ_iλ_j
+    # The variable whose loading runs off to infinity at the least-squares solution, when the
+    # loss is lower there than at the fixed point found (see one_factor_minres).
+    runaway: Optional[int] = None
 
     @property
     def heywood(self) -> bool:
         """An improper solution: a loading of 1 or more, so a uniqueness of 0 or less (within
-        rounding: a uniqueness of 10⁻⁹ is the boundary, not a measured unique variance)."""
-        return any(psi <= HEYWOOD_UNIQUENESS for psi in self.uniquenesses)
+        rounding: a uniqueness of 10⁻⁹ is the boundary, not a measured unique variance), or a
+        loading that runs off to infinity."""
+        return self.runaway is not None or any(
+            psi <= HEYWOOD_UNIQUENESS for psi in self.uniquenesses
+        )
 
 
 def one_factor_minres(
@@ -321,7 +327,23 @@ def one_factor_minres(
         converged=converged,
         sweeps=sweeps,
         rms_residual=math.sqrt(sum(residuals) / len(residuals)),
+        runaway=_runaway(r, sum(residuals)),
     )
+
+
+def _runaway(r: Sequence[Sequence[float]], loss: float) -> Optional[int]:
+    """The variable i for which the loss falls below ``loss`` as λ_i runs off to infinity and
+    the other loadings to r_ij / λ_i: the pairs with i then fit exactly and the loss tends to the
+    sum of the other pairs' squared correlations. Coordinate descent can settle at a tidy-looking
+    fixed point although the least-squares solution is such an improper one (weak correlations,
+    one item correlating with others that do not correlate with each other)."""
+    k = len(r)
+    limits = [
+        sum(r[j][m] ** 2 for j in range(k) for m in range(k) if j != m and i not in (j, m))
+        for i in range(k)
+    ]
+    best = min(range(k), key=limits.__getitem__)
+    return best if limits[best] < loss - 1e-12 else None
 
 
 def _first_component(r: Sequence[Sequence[float]], iterations: int = 500) -> list[float]:

@@ -16,12 +16,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from .definitions.plan import Plan, Scored
-from .definitions.responses import AnswerParser
-from .errors import NefkitError
-from .registry import Registry
-from .rules import NOT_ASKED
-from .store import Administration, Alert, AlertSpec, Store, now
+from ..definitions.plan import Plan, Scored
+from ..definitions.responses import AnswerParser
+from ..errors import NefkitError
+from ..registry import Registry
+from ..rules import NOT_ASKED
+from ..stores import Administration, Alert, AlertSpec, Store, now
 
 DETERIORATED = "reliably deteriorated"
 DETERIORATION_ACTION = (
@@ -182,7 +182,7 @@ def derive_alerts(plan: Plan, administrations: Iterable[Administration]) -> list
 def alert_findings(store: Store, registry: Registry) -> list[str]:
     """Where the stored alerts are not those the record calls for (:func:`derive_alerts` on
     each client's administrations of each instrument), one line each; empty when they are."""
-    from .api import get_plan
+    from ..api import get_plan
 
     groups: dict[tuple[str, str], list[Administration]] = defaultdict(list)
     for administration in store.administrations(include_voided=True):
@@ -268,7 +268,7 @@ class Clinic:
         """The plan alerts are derived with: the instrument's own language, so that stored
         alerts do not depend on the language a form was asked in."""
         if instrument_id not in self._plans:
-            from .api import get_plan
+            from ..api import get_plan
 
             self._plans[instrument_id] = get_plan(instrument_id, self.registry)
         return self._plans[instrument_id]
@@ -295,17 +295,7 @@ class Clinic:
         with self.store.transaction():
             if session is None:
                 session = self.store.next_session(client)
-            administration = self.store.start(
-                client,
-                instrument.id,
-                instrument.version,
-                instrument.content_hash,
-                session,
-                context,
-                self.by,
-                mode="recorded",
-                administered_at=administered_at,
-            )
+            administration = self.start(plan, client, session, context, "recorded", administered_at)
             for item in plan.items:
                 value = answers.get(item.id)
                 if value is not None and value is not NOT_ASKED:
@@ -313,6 +303,29 @@ class Clinic:
             self.store.finish(administration, self.by)
             self.sync(client, instrument.id, f"administration {administration} was recorded")
         return administration
+
+    def start(
+        self,
+        plan: Plan,
+        client: str,
+        session: int,
+        context: Mapping[str, str],
+        mode: str = "administered",
+        administered_at: Optional[dt.date] = None,
+    ) -> int:
+        """A new unfinished administration of ``plan``'s instrument, as it is defined now."""
+        instrument = plan.instrument
+        return self.store.start(
+            client,
+            instrument.id,
+            instrument.version,
+            instrument.content_hash,
+            session,
+            context,
+            self.by,
+            mode=mode,
+            administered_at=administered_at,
+        )
 
     def answer(
         self, administration: Administration, item: str, value: Any, reason: Optional[str] = None

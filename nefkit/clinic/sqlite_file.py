@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import NefkitError
-from . import DatabaseDamaged
+from ..stores import DatabaseDamaged
 
 # Stamped in every nefkit database's header (PRAGMA application_id: "NEFK"), so that another
 # program's SQLite file is recognised, and refused, before nefkit writes a byte to it.

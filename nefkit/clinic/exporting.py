@@ -8,16 +8,16 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Optional
 
-from . import api
-from .clinic import ALERT_KINDS
-from .definitions.plan import Plan
-from .errors import NefkitError
-from .outputs import written_whole
-from .readers import Table
-from .registry import Registry
-from .results import Acknowledgement, Results
-from .scoring.rows import score_table
-from .store import Store
+from .. import api
+from ..definitions.plan import Plan
+from ..errors import NefkitError
+from ..outputs import written_whole
+from ..readers import Table
+from ..registry import Registry
+from ..results import Acknowledgement, Results
+from ..scoring.rows import score_table
+from ..stores import Store
+from .alerts import ALERT_KINDS
 
 
 def store_table(plan: Plan, store: Store, client: Optional[str] = None) -> Table:

@@ -6,14 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-from .api import get_plan
-from .clinic import Clinic
-from .definitions.plan import Plan
-from .definitions.responses import AnswerParser, CellError, parse_when
-from .errors import NefkitError
+from ..api import get_plan
+from ..definitions.plan import Plan
+from ..definitions.responses import AnswerParser, CellError, parse_when
+from ..errors import NefkitError
+from ..results import CellProblem
+from ..scoring.rows import score_table
+from .alerts import Clinic
 from .people import RULE, name_problem
-from .results import CellProblem
-from .scoring.rows import score_table
 
 
 def _pairs(answers: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
@@ -83,7 +83,7 @@ def record_file(
 ) -> tuple[list[str], list[str]]:
     """Store every valid form of a data file (one per row), each whole or not at all; report
     every problem of the rest, a risk their answers raise first. A respondent_id that is not a
-    valid client id (see :mod:`nefkit.people`) is a problem of its row, as a bad answer is."""
+    valid client id (see :mod:`nefkit.clinic.people`) is a problem of its row, as a bad answer is."""
     plan = get_plan(instrument_id, clinic.registry, language)
     results = score_table(plan, clinic.registry.read(path))
     lines, risks, bad_ids = [], [], []

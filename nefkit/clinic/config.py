@@ -20,7 +20,7 @@ from typing import Annotated, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from .errors import NefkitError
+from ..errors import NefkitError
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 

@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from ..errors import NefkitError
 from ..outputs import written_whole
-from . import (
+from ..stores import (
     Administration,
     Alert,
     AnswerRecord,
@@ -25,8 +25,8 @@ from . import (
     ErasureUnfinished,
     Store,
     now,
-    sqlite_file,
 )
+from . import sqlite_file
 
 # Each entry upgrades the schema by one version; never edit one that has shipped, add another.
 MIGRATIONS = (
@@ -696,3 +696,25 @@ class SqliteStore(Store):
 
     def close(self) -> None:
         self.db.close()
+
+
+def default_path() -> Path:
+    """``NEFKIT_DB``, else ``$XDG_DATA_HOME/nefkit/nefkit.db`` (``~/.local/share/...``)."""
+    if os.environ.get("NEFKIT_DB"):
+        return Path(os.environ["NEFKIT_DB"]).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or "~/.local/share"
+    return Path(data_home).expanduser() / "nefkit" / "nefkit.db"
+
+
+def open_store(
+    path: Optional[Path] = None, *, create: bool = False, allow_damaged: bool = False
+) -> Store:
+    """The clinic database at ``path``, else :func:`default_path`. It must exist, unless
+    ``create`` is set or the path is the default one (``NEFKIT_DB`` unset): then it is created,
+    and ``created`` says so. A file or folder that cannot be written is opened for reading
+    only. A damaged database is refused, unless ``allow_damaged`` (to check or copy it): then
+    ``damage`` says what is wrong, and nothing is written to it."""
+    if path is None:
+        create = create or not os.environ.get("NEFKIT_DB")
+        path = default_path()
+    return SqliteStore(Path(path), create=create, allow_damaged=allow_damaged)

@@ -1,12 +1,11 @@
 """Where a clinic's administrations live: every answer written the moment it is given, nothing
 ever overwritten, an audit trail of who did what.
 
-:class:`Store` is the interface the rest of nefkit uses; :mod:`nefkit.store.sqlite` implements
+:class:`Store` is the interface the rest of nefkit uses; :mod:`nefkit.clinic.sqlite` implements
 it on one SQLite file, and a server database can implement it later without touching the rest.
 
-A database is created on purpose (:func:`open_store` with ``create=True``: ``nefkit db init``),
-or at the default path on first use; any other path that does not exist is an error, so that a
-typo never becomes a new, empty clinic.
+The stores contract: a plugin's store implements :class:`Store`; nefkit opens its own with
+:func:`nefkit.clinic.sqlite.open_store`.
 """
 
 from __future__ import annotations
@@ -21,15 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from ..errors import NefkitError
-
-
-def default_path() -> Path:
-    """``NEFKIT_DB``, else ``$XDG_DATA_HOME/nefkit/nefkit.db`` (``~/.local/share/...``)."""
-    if os.environ.get("NEFKIT_DB"):
-        return Path(os.environ["NEFKIT_DB"]).expanduser()
-    data_home = os.environ.get("XDG_DATA_HOME") or "~/.local/share"
-    return Path(data_home).expanduser() / "nefkit" / "nefkit.db"
+from .errors import NefkitError
 
 
 def current_user() -> str:
@@ -109,7 +100,7 @@ class Alert:
     client: str
     instrument: str
     key: str
-    kind: str  # see nefkit.clinic.ALERT_KINDS
+    kind: str  # see nefkit.clinic.alerts.ALERT_KINDS
     label: str
     action: str
     raised_at: dt.datetime
@@ -271,19 +262,3 @@ class Store(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
-
-
-def open_store(
-    path: Optional[Path] = None, *, create: bool = False, allow_damaged: bool = False
-) -> Store:
-    """The clinic database at ``path``, else :func:`default_path`. It must exist, unless
-    ``create`` is set or the path is the default one (``NEFKIT_DB`` unset): then it is created,
-    and ``created`` says so. A file or folder that cannot be written is opened for reading
-    only. A damaged database is refused, unless ``allow_damaged`` (to check or copy it): then
-    ``damage`` says what is wrong, and nothing is written to it."""
-    from .sqlite import SqliteStore
-
-    if path is None:
-        create = create or not os.environ.get("NEFKIT_DB")
-        path = default_path()
-    return SqliteStore(Path(path), create=create, allow_damaged=allow_damaged)

@@ -13,14 +13,14 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
-from .clinic import Clinic
-from .definitions import conditions
-from .definitions.instrument import Item
-from .definitions.plan import Plan
-from .definitions.responses import AnswerParser, CellError
-from .rules import NOT_ASKED
-from .store import Administration, DatabaseBusy, Store
-from .terminal import safe
+from ..definitions import conditions
+from ..definitions.instrument import Item
+from ..definitions.plan import Plan
+from ..definitions.responses import AnswerParser, CellError
+from ..rules import NOT_ASKED
+from ..stores import Administration, DatabaseBusy, Store
+from ..terminal import safe
+from .alerts import Clinic
 
 HELP = (
     "Type the number of your answer, or its words. You can also type:\n"

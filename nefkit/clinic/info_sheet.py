@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .definitions.plan import Plan
-from .errors import NefkitError
-from .summary import effect_items
+from ..definitions.plan import Plan
+from ..errors import NefkitError
+from ..summary import effect_items
 
 INTRODUCTION = (
     "Talking therapies help most people. Like any treatment, they can also have unwanted"
