@@ -13,18 +13,10 @@ from test_engine_support import write_instrument
 from test_sql_support import expected, random_rows, same
 
 import nefkit
-from nefkit.cli import _registry, cli, instruments_option
+from nefkit.cli import cli
 from nefkit.scoring.sql_emit import plan_sql
 
 duckdb = pytest.importorskip("duckdb")
-
-
-def _cli():
-    if "sql" not in cli.commands:  # until cli.py attaches it (one line, see the report)
-        from nefkit import sql_commands
-
-        sql_commands.attach(cli, _registry, instruments_option)
-    return cli
 
 
 def run_duckdb(the_plan, rows):
@@ -107,16 +99,14 @@ def test_an_invalid_row_still_raises_its_risk_flag():
 def test_command_prints_each_dialect():
     texts = {}
     for dialect in ("duckdb", "postgres", "spark", "trino"):
-        result = CliRunner().invoke(
-            _cli(), ["sql", "gad-7", "--dialect", dialect, "--table", "gad"]
-        )
+        result = CliRunner().invoke(cli, ["sql", "gad-7", "--dialect", dialect, "--table", "gad"])
         assert result.exit_code == 0, result.output
         texts[dialect] = result.output
         assert "FROM gad AS t" in result.output
         assert registry().instrument("gad-7").content_hash in result.output
     assert "`total`" in texts["spark"] and '"total"' in texts["postgres"]
     assert "DOUBLE PRECISION" not in texts["trino"]
-    result = CliRunner().invoke(_cli(), ["sql", "gad-7", "--dialect", "oracle"])
+    result = CliRunner().invoke(cli, ["sql", "gad-7", "--dialect", "oracle"])
     assert result.exit_code == 2
 
 

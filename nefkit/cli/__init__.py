@@ -10,10 +10,12 @@ from pathlib import Path
 
 import click
 
-from . import __version__, clinic_commands, db_commands, research_commands, sql_commands
-from .errors import NefkitError, PluginError, debugging, describe
+from .. import __version__
+from ..errors import NefkitError, PluginError, debugging, describe
+from ..plugins import host
+from . import clinic, db, research, sql
+from .common import registry_for
 from .options import instruments_option, json_option, lang_option
-from .plugins import host
 
 
 class NefkitGroup(click.Group):
@@ -65,12 +67,6 @@ def cli() -> None:
         raise click.ClickException(str(_startup_error))
 
 
-def _registry(instrument_paths=()):
-    from .registry import build_registry
-
-    return build_registry(instrument_paths)
-
-
 def _print_json(value) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
@@ -82,8 +78,8 @@ def plugins_command(show_all: bool, as_json: bool) -> None:
     """List installed plugins: name, version, hooks and any failure to load or register."""
     import warnings
 
-    from .plugins import PluginWarning
-    from .registry import build_registry
+    from ..plugins import PluginWarning
+    from ..registry import build_registry
 
     host.load()
     registry = None
@@ -164,7 +160,7 @@ def _provided(registry) -> dict[str, dict[str, list[str]]]:
 @json_option
 def instruments_command(instrument_paths, as_json: bool) -> None:
     """List the instruments nefkit knows, from plugins and your own directories."""
-    registry = _registry(instrument_paths)
+    registry = registry_for(instrument_paths)
     rows = [
         {
             "id": entry.value.id,
@@ -193,9 +189,9 @@ def instruments_command(instrument_paths, as_json: bool) -> None:
 @json_option
 def show_command(instrument_id: str, lang, instrument_paths, as_json: bool) -> None:
     """Show an instrument: items, scales, scores, citation and licence."""
-    from .definitions.describe import describe_instrument
+    from ..definitions.describe import describe_instrument
 
-    registry = _registry(instrument_paths)
+    registry = registry_for(instrument_paths)
     instrument = registry.instrument(instrument_id).in_language(lang)
     if as_json:
         data = instrument.model_dump(mode="json")
@@ -223,9 +219,9 @@ def validate_command(definitions, check_examples, instrument_paths) -> None:
     instrument (from a plugin or --instruments). Exits with status 1 if any has an error;
     warnings alone do not fail.
     """
-    from .api import problems_in
+    from ..api import problems_in
 
-    registry = _registry(instrument_paths)
+    registry = registry_for(instrument_paths)
     failed = 0
     for definition in definitions:
         instrument, problems = problems_in(definition, registry, check_examples)
@@ -260,8 +256,8 @@ def new_command(instrument_id, output) -> None:
 
     from pydantic import TypeAdapter, ValidationError
 
-    from .definitions.instrument import InstrumentId
-    from .outputs import written_whole
+    from ..definitions.instrument import InstrumentId
+    from ..outputs import written_whole
 
     try:
         TypeAdapter(InstrumentId).validate_python(instrument_id)
@@ -288,9 +284,9 @@ def new_command(instrument_id, output) -> None:
 def schema_command(instrument_paths) -> None:
     """Print the JSON Schema of the definition format, for editor completion: each score's
     and change's params follow the model of the rule it names, from every installed plugin."""
-    from .definitions.schema import definition_schema
+    from ..definitions.schema import definition_schema
 
-    _print_json(definition_schema(_registry(instrument_paths)))
+    _print_json(definition_schema(registry_for(instrument_paths)))
 
 
 class _Progress:
@@ -373,13 +369,13 @@ def score_command(
     invalid row, is a warning naming the rows. So is a reliable change that could not be
     computed: an administration of a respondent with several has no score to compare.
     """
-    from . import api
-    from .documents import Scores
-    from .outputs import writer_for
-    from .renderers import RenderOptions
-    from .terminal import safe
+    from .. import api
+    from ..documents import Scores
+    from ..outputs import writer_for
+    from ..renderers import RenderOptions
+    from ..terminal import safe
 
-    registry = _registry(instrument_paths)
+    registry = registry_for(instrument_paths)
     chosen, reason = registry.engine_for(engine, data, input_format)
     if engine == "auto":
         click.echo(f"Engine: {chosen.value.name} ({reason})", err=True)
@@ -441,11 +437,11 @@ def template_command(instrument_id, output, output_format, lang, instrument_path
     One column per answer, in the order nefkit score reads them; a spreadsheet template offers
     only valid answers and carries the codebook. A filled template scores without edits.
     """
-    from .api import get_plan
-    from .documents import Template
-    from .outputs import write_output
+    from ..api import get_plan
+    from ..documents import Template
+    from ..outputs import write_output
 
-    registry = _registry(instrument_paths)
+    registry = registry_for(instrument_paths)
     plan = get_plan(instrument_id, registry, lang)
     write_output(registry, output, output_format, Template(plan))
     click.echo(f"Wrote a data-entry template for {instrument_id} to {output}", err=True)
@@ -482,10 +478,9 @@ def uninstall_command(packages, yes) -> None:
     _pip("uninstall", *packages, *(["-y"] if yes else []))
 
 
-clinic_commands.attach(cli, _registry, instruments_option)
-db_commands.attach(cli, _registry, instruments_option)
-research_commands.attach(cli, _registry, instruments_option)
-sql_commands.attach(cli, _registry, instruments_option)
+for module in (clinic, db, research, sql):
+    for command in module.COMMANDS:
+        cli.add_command(command)
 
 
 def _register_plugin_commands() -> PluginError | None:
