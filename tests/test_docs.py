@@ -132,6 +132,35 @@ def test_each_rule_contract_lists_the_methods_under_their_exact_signature(cls):
         assert [a.strip() for a in args.split(",") if a.strip()] == declared, name
 
 
+def standard_rules_table() -> str:
+    """The guide's table of nefkit's own rules, from the rules themselves: name, summary, and
+    each parameter of its model with its description."""
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = ["| rule | what it computes | parameters |", "| --- | --- | --- |"]
+    registry = nefkit.get_registry()
+    for name, entry in sorted(registry.rules.items()):
+        if entry.origin != f"nefkit {nefkit.__version__} (built-in plugin rules)":
+            continue
+        rule = entry.value
+        params = [
+            f"`{field}`{'' if info.is_required() else ' (optional)'}: {info.description}"
+            for field, info in rule.Params.model_fields.items()
+        ]
+        lines.append(f"| `{name}` | {cell(rule.summary)} | {cell('<br>'.join(params)) or 'none'} |")
+    return "\n".join(lines) + "\n"
+
+
+def test_the_standard_rules_table_is_the_rules_own():
+    """Generated from the code; after changing a rule, paste ``standard_rules_table()``."""
+    section = TEXT.split("<!-- standard rules: from the rules' own models -->\n", 1)[1]
+    assert section.startswith(standard_rules_table())
+    # Every parameter is described: the table, nefkit schema and editors show it.
+    assert ": None" not in standard_rules_table()
+
+
 @pytest.mark.parametrize("cls", [nefkit.sql.SqlBuilder, nefkit.sql.Dialect])
 def test_every_sql_helper_is_documented_under_its_exact_signature(cls):
     """The tables of "SQL for a rule" list every public method of the builder and the dialect,

@@ -142,28 +142,7 @@ def score_rows(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow]:
     """Rows, given as (number, cells) pairs, checked cell by cell and scored together; each
     comes out with its problems in the words every engine must use."""
     numbers = [number for number, _ in chunk]
-    width = columns.width
-    cells = [row if len(row) == width else (list(row) + [None] * width)[:width] for _, row in chunk]
-    problems: list[list[CellProblem]] = [[] for _ in chunk]
-    for i, (number, row) in enumerate(chunk):
-        # Trailing empty cells are harmless; a short row or extra data means a broken line.
-        if len(row) < width or any(c not in (None, "") for c in row[width:]):
-            problems[i].append(
-                CellProblem(
-                    number,
-                    "",
-                    None,
-                    f"the row has {len(row)} cells but the header has {width} columns",
-                )
-            )
-        if Unreadable in map(type, cells[i]):  # rare; the test runs at C speed
-            problems[i] += [
-                CellProblem(number, columns.names[k], cell.value, cell.reason)
-                for k, cell in enumerate(cells[i])
-                if type(cell) is Unreadable
-            ]
-            # Blank from here on, so that no other problem is reported for the cell.
-            cells[i] = [None if type(cell) is Unreadable else cell for cell in cells[i]]
+    cells, problems = _line_problems(chunk, columns)
     answers: dict[str, list] = {}
     raw: dict[str, list] = {}
     for item_id, index in columns.items.items():
@@ -172,29 +151,7 @@ def score_rows(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow]:
         for i, reason in errors:
             problems[i].append(CellProblem(numbers[i], item_id, column[i], reason))
         answers[item_id] = values
-    meta = []
-    for i, row in enumerate(cells):
-        respondent = respondent_text(row[columns.reserved["respondent_id"]])
-        # Reported as blank unless its cell was already reported as unreadable.
-        if not respondent and not any(p.column == "respondent_id" for p in problems[i]):
-            problems[i].append(
-                CellProblem(numbers[i], "respondent_id", None, "the respondent_id is blank")
-            )
-        session = when = None
-        for name, parse in (("session", parse_session), ("administered_at", parse_when)):
-            index = columns.reserved[name]
-            if index is None:
-                continue
-            try:
-                parsed = parse(row[index])
-            except CellError as e:
-                problems[i].append(CellProblem(numbers[i], name, row[index], str(e)))
-                continue
-            if name == "session":
-                session = parsed
-            else:
-                when = parsed
-        meta.append((respondent, when, session))
+    meta = [_row_facts(numbers[i], row, columns, problems[i]) for i, row in enumerate(cells)]
     for item in plan.items:  # an optional item without a column is blank throughout
         answers.setdefault(item.id, [None] * len(chunk))
     unreadable = [bool(p) for p in problems]
@@ -227,6 +184,57 @@ def score_rows(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow]:
             row.scores = {score_id: column[i] for score_id, column in scores.items()}
         out.append(row)
     return out
+
+
+def _line_problems(chunk, columns: Columns) -> tuple[list[list], list[list[CellProblem]]]:
+    """Each row's cells, as wide as the header, and its problems so far: a broken line (too
+    few cells, or data past the last column) and cells the reader could not give a value for,
+    which are blank from here on so that no other problem is reported for them."""
+    width = columns.width
+    cells = [row if len(row) == width else (list(row) + [None] * width)[:width] for _, row in chunk]
+    problems: list[list[CellProblem]] = [[] for _ in chunk]
+    for i, (number, row) in enumerate(chunk):
+        # Trailing empty cells are harmless; a short row or extra data means a broken line.
+        if len(row) < width or any(c not in (None, "") for c in row[width:]):
+            problems[i].append(
+                CellProblem(
+                    number,
+                    "",
+                    None,
+                    f"the row has {len(row)} cells but the header has {width} columns",
+                )
+            )
+        if Unreadable in map(type, cells[i]):  # rare; the test runs at C speed
+            problems[i] += [
+                CellProblem(number, columns.names[k], cell.value, cell.reason)
+                for k, cell in enumerate(cells[i])
+                if type(cell) is Unreadable
+            ]
+            cells[i] = [None if type(cell) is Unreadable else cell for cell in cells[i]]
+    return cells, problems
+
+
+def _row_facts(number: int, row: list, columns: Columns, problems: list[CellProblem]):
+    """(respondent id, administered_at, session) of a row, each problem added to ``problems``."""
+    respondent = respondent_text(row[columns.reserved["respondent_id"]])
+    # Reported as blank unless its cell was already reported as unreadable.
+    if not respondent and not any(p.column == "respondent_id" for p in problems):
+        problems.append(CellProblem(number, "respondent_id", None, "the respondent_id is blank"))
+    session = when = None
+    for name, parse in (("session", parse_session), ("administered_at", parse_when)):
+        index = columns.reserved[name]
+        if index is None:
+            continue
+        try:
+            parsed = parse(row[index])
+        except CellError as e:
+            problems.append(CellProblem(number, name, row[index], str(e)))
+            continue
+        if name == "session":
+            session = parsed
+        else:
+            when = parsed
+    return respondent, when, session
 
 
 def _order_key(entry: tuple, by: str):

@@ -36,7 +36,9 @@ class Reverse(RuleParams):
 
 
 class ItemsParams(RuleParams):
-    reverse: Optional[Reverse] = None
+    reverse: Optional[Reverse] = Field(
+        None, description="Reverse keying: { items = [...], low = 0, high = 3 }."
+    )
 
 
 class ProratedParams(ItemsParams):

@@ -31,11 +31,15 @@ class ReliableChangeParams(RuleParams):
     sd: Optional[float] = Field(None, gt=0, description="Baseline SD, for Jacobson & Truax.")
     critical: float = Field(1.96, gt=0, description="|RCI| above this is reliable.")
     cutoff: Optional[float] = Field(None, description="Clinical cut-off: the first clinical value.")
-    cutoff_type: Optional[Literal["a", "b", "c"]] = None
-    clinical_mean: Optional[float] = None
-    clinical_sd: Optional[float] = Field(None, gt=0)
-    functional_mean: Optional[float] = None
-    functional_sd: Optional[float] = Field(None, gt=0)
+    cutoff_type: Optional[Literal["a", "b", "c"]] = Field(
+        None, description="Or a Jacobson & Truax cut-off computed from the norms below."
+    )
+    clinical_mean: Optional[float] = Field(None, description="Clinical norm, for cut-off a or c.")
+    clinical_sd: Optional[float] = Field(None, gt=0, description="Its SD.")
+    functional_mean: Optional[float] = Field(
+        None, description="Functional norm, for cut-off b or c."
+    )
+    functional_sd: Optional[float] = Field(None, gt=0, description="Its SD.")
 
     @model_validator(mode="after")
     def _one_method(self):

@@ -24,7 +24,9 @@ class Band(RuleParams):
 
 class BandsParams(RuleParams):
     score: str = Field(description="The score whose value is banded.")
-    bands: list[Band] = Field(min_length=1)
+    bands: list[Band] = Field(
+        min_length=1, description="{ min, max, label } per band, covering the score's range."
+    )
 
 
 class _FromScore(ScoringRule):

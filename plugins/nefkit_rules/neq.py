@@ -34,7 +34,7 @@ class NeqParams(RuleParams):
 
 class NeqImpactParams(NeqParams):
     impact: str = Field("{item}_impact", description="Id of an item's impact question.")
-    statistic: Literal["sum", "mean"] = "sum"
+    statistic: Literal["sum", "mean"] = Field("sum", description="The total or the mean impact.")
 
 
 def _follow_up(template: str, item: str) -> str:
