@@ -61,6 +61,7 @@ _MODULES = (
     "results",
     "rules",
     "sql",
+    "stores",
     "summary",
     "tabular",
     "testing",
@@ -69,7 +70,7 @@ _MODULES = (
 __all__ = ["hookimpl", "__version__", *_LAZY, *_MODULES]
 
 if TYPE_CHECKING:
-    from . import documents, engines, sql
+    from . import documents, engines, sql, stores
     from .api import get_plan, get_registry, load_instrument, render, score, validate
     from .clinic.alerts import Clinic
     from .clinic.recording import record_file

@@ -15,7 +15,7 @@ from ..errors import NefkitError, PluginError, debugging, describe
 from ..plugins import host
 from . import clinic, db, research, sql
 from .common import registry_for
-from .options import instruments_option, json_option, lang_option
+from .options import format_option, instruments_option, json_option, lang_option, output_option
 
 
 class NefkitGroup(click.Group):
@@ -310,14 +310,8 @@ class _Progress:
 @cli.command(name="score")
 @click.argument("instrument_id")
 @click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the scores; its extension chooses the format.",
-)
-@click.option("--format", "output_format", help="Output format, if not given by the extension.")
+@output_option("Where to write the scores; its extension chooses the format.")
+@format_option
 @click.option("--input-format", help="Input format, if not given by DATA's extension.")
 @click.option("--respondent", help="Report on this respondent only (a client report).")
 @click.option("--by", help="Break cohort figures down by this context column.")
@@ -421,14 +415,8 @@ def score_command(
 
 @cli.command(name="template")
 @click.argument("instrument_id")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The file to write (.xlsx or .csv).",
-)
-@click.option("--format", "output_format", help="Format, if not given by the extension.")
+@output_option("The file to write (.xlsx or .csv).")
+@format_option
 @lang_option
 @instruments_option
 def template_command(instrument_id, output, output_format, lang, instrument_paths) -> None:

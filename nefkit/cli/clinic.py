@@ -17,47 +17,18 @@ import click
 from ..clinic.people import RULE, name_problem
 from ..terminal import safe
 from .common import registry_for
-from .options import instruments_option, lang_option
-
-
-class PersonName(click.ParamType):
-    """A client id, or the name of whoever acts: refused as it enters unless it follows the
-    rule in :mod:`nefkit.clinic.people`."""
-
-    name = "text"
-
-    def __init__(self, what: str):
-        self.what = what
-
-    def convert(self, value, param, ctx) -> str:
-        problem = name_problem(value)
-        if problem is not None:
-            self.fail(f"{problem}; {self.what} is {RULE}", param, ctx)
-        return value
-
-
-CLIENT_ID = PersonName("a client id")
-ACTOR = PersonName("the name of whoever acts")
+from .options import (
+    CLIENT_ID,
+    by_option,
+    db_option,
+    format_option,
+    instruments_option,
+    lang_option,
+    output_option,
+)
 
 if TYPE_CHECKING:
     from ..stores import Store
-
-
-def db_option(command):
-    return click.option(
-        "--db",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="The database file (default: NEFKIT_DB, else ~/.local/share/nefkit/nefkit.db).",
-    )(command)
-
-
-def by_option(command):
-    return click.option(
-        "--by",
-        "by",
-        type=ACTOR,
-        help="Who is acting, for the audit trail (default: NEFKIT_USER or your login).",
-    )(command)
 
 
 def _open(db: Path | None, allow_damaged: bool = False) -> Store:
@@ -530,14 +501,8 @@ def correct(administration, answers, reason, db, by, instrument_paths):
 
 @click.command(name="info-sheet")
 @click.argument("instrument_id")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The file to write (.html or .txt).",
-)
-@click.option("--format", "output_format", help="Format, if not given by the extension.")
+@output_option("The file to write (.html or .txt).")
+@format_option
 @click.option(
     "--crisis-contact",
     metavar="TEXT",
@@ -571,7 +536,7 @@ def info_sheet(instrument_id, output, output_format, crisis_contact, lang, instr
 @click.option("--client", type=CLIENT_ID, help="A client report for this client.")
 @click.option("--cohort", is_flag=True, help="A report on every client.")
 @click.option("--instrument", "instrument_ids", multiple=True, help="Only these instruments.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@output_option("The report to write; its extension chooses the format.")
 @click.option("--by", "by_column", help="Break cohort figures down by this context.")
 @click.option(
     "--min-cell",

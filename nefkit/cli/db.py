@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 
 from ..terminal import safe
-from .clinic import CLIENT_ID, _audit_read, _by, _open, by_option, db_option
+from .clinic import _audit_read, _by, _open
 from .common import registry_for
-from .options import instruments_option, json_option
+from .options import CLIENT_ID, by_option, db_option, instruments_option, json_option
 
 
 @click.group(name="db")

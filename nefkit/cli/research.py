@@ -8,18 +8,9 @@ from pathlib import Path
 import click
 
 from .common import registry_for
-from .options import instruments_option, lang_option
+from .options import format_option, instruments_option, lang_option, output_option
 
-out_option = click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The file to write; its extension chooses the format (.xlsx, .html).",
-)
-format_option = click.option(
-    "--format", "output_format", help="Format, if not given by the extension."
-)
+out_option = output_option("The file to write; its extension chooses the format (.xlsx, .html).")
 
 
 @click.command(name="analyze")
