@@ -107,7 +107,8 @@ class Registry:
             return entry, "asked for"
         reasons = []
         for name, entry in self.engines.items():
-            if name != ROW_ENGINE and fmt in entry.value.formats:
+            formats = entry.value.formats
+            if name != ROW_ENGINE and (not formats or fmt in formats):
                 with blamed(f"engine '{name}' from {entry.origin}", f"looking at {data}"):
                     suits, reason = entry.value.suits(data, fmt)
                 if suits:

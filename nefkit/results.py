@@ -118,6 +118,21 @@ class Provenance(BaseModel):
     def instrument_label(self) -> str:
         return f"{self.instrument_id} {self.instrument_version} {self.content_hash[:19]}"
 
+    @classmethod
+    def of(cls, plan: Plan, input: str) -> Provenance:
+        """Where scores of ``plan`` over ``input`` come from, as of now (every engine's)."""
+        from . import __version__
+
+        return cls(
+            instrument_id=plan.instrument.id,
+            instrument_version=plan.instrument.version,
+            content_hash=plan.instrument.content_hash,
+            nefkit_version=__version__,
+            rules={name: plan.origins.get(name, "unknown") for name in plan.rules_used},
+            input=input,
+            generated_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Acknowledgement:

@@ -15,7 +15,6 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Optional
 
-from .. import __version__
 from ..definitions.plan import Plan
 from ..definitions.responses import AnswerParser, CellError, parse_column, parse_session, parse_when
 from ..engines import Engine, Progress
@@ -95,15 +94,7 @@ def score_table(
 ) -> Results:
     """Score every row of ``table``; the returned results stream as they are iterated."""
     columns = Columns(plan, table.columns, table.path)
-    provenance = Provenance(
-        instrument_id=plan.instrument.id,
-        instrument_version=plan.instrument.version,
-        content_hash=plan.instrument.content_hash,
-        nefkit_version=__version__,
-        rules={name: plan.origins.get(name, "unknown") for name in plan.rules_used},
-        input=table.path,
-        generated_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
-    )
+    provenance = Provenance.of(plan, table.path)
     results = Results(
         plan.instrument, plan, [name for name, _ in columns.context], iter(()), provenance
     )

@@ -62,7 +62,7 @@ from itertools import count
 from pathlib import Path
 from typing import Any, Optional
 
-from nefkit import Plan, __version__
+from nefkit import Plan
 from nefkit.engines import (
     AnswerParser,
     CellError,
@@ -665,15 +665,7 @@ class ColumnarEngine:
 
     def results(self) -> ColumnarResults:
         plan = self.plan
-        provenance = Provenance(
-            instrument_id=plan.instrument.id,
-            instrument_version=plan.instrument.version,
-            content_hash=plan.instrument.content_hash,
-            nefkit_version=__version__,
-            rules={name: plan.origins.get(name, "unknown") for name in plan.rules_used},
-            input=str(self.path),
-            generated_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
-        )
+        provenance = Provenance.of(plan, str(self.path))
         results = ColumnarResults(
             plan.instrument, plan, [name for name, _ in self.columns.context], iter(()), provenance
         )
