@@ -11,6 +11,8 @@ version and content hash of the definition used).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # type hints only: the checks import the fixed column names from here
@@ -47,6 +49,12 @@ def csv_cell(value: Any) -> Any:
     return "" if value is None else value
 
 
+def csv_row(values: Iterable[Any]) -> list[Any]:
+    """:func:`csv_cell` of every value, for ``csv.writer`` (which writes None as an empty cell):
+    one expression per cell instead of a call, as it runs for every cell of a large file."""
+    return ["'" + v if v.__class__ is str and v[:1] in FORMULA_START else v for v in values]
+
+
 def display(value: Any) -> Any:
     """Scores as a spreadsheet shows them: yes/no for true/false, numbers and text as they are."""
     if isinstance(value, bool):
@@ -54,25 +62,36 @@ def display(value: Any) -> Any:
     return value
 
 
+@lru_cache(maxsize=32)
+def _layout(plan: Plan) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The score ids and flag ids of a plan, in column order (read once, not per row)."""
+    return tuple(s.score.id for s in plan.steps), tuple(s.flag.id for s in plan.flags)
+
+
 def score_record(results: Results, row: ScoredRow) -> list[Any]:
+    score_ids, flag_ids = _layout(results.plan)
     record: list[Any] = [row.row, row.respondent_id, row.administered_at, row.session]
-    record += [row.context.get(name) for name in results.context_columns]
+    context = row.context
+    record += [context.get(name) for name in results.context_columns]
     notes = []
-    for step in results.plan.steps:
-        result = row.scores.get(step.score.id)
+    scores = row.scores
+    for score_id in score_ids:
+        result = scores.get(score_id)
         if result is None:
-            record += [None, None]
+            record += (None, None)
             continue
-        record += [display(result.value), result.status]
+        value = result.value
+        record += (display(value) if value.__class__ is bool else value, result.status)
         if result.reason:
-            notes.append(f"{step.score.id}: {result.reason}")
-    record += [_FLAG[row.flags[s.flag.id]] for s in results.plan.flags]
+            notes.append(f"{score_id}: {result.reason}")
+    flags = row.flags
+    record += [_FLAG[flags[flag_id]] for flag_id in flag_ids]
     notes += [str(problem) for problem in row.problems]
-    record += [
-        "scored" if row.valid else "invalid",
+    record += (
+        "scored" if not row.problems else "invalid",
         "; ".join(notes),
         results.provenance.instrument_label,
-    ]
+    )
     return record
 
 

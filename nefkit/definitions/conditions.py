@@ -75,7 +75,7 @@ class _Test:
 
     def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[Truth]:
         holds = self.holds
-        return [None if value is None else holds(value) for value in columns[self.ref]]
+        return _by_value(columns[self.ref], lambda value: None if value is None else holds(value))
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class Answered(_Test):
         return self.holds(answers.get(self.ref))
 
     def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[Truth]:
-        return [self.holds(value) for value in columns[self.ref]]
+        return _by_value(columns[self.ref], self.holds)
 
     def __str__(self) -> str:
         return f"answered({self.ref})"
@@ -143,7 +143,7 @@ class Not:
         return _not(self.operand.evaluate(answers))
 
     def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[Truth]:
-        return [_not(v) for v in self.operand.evaluate_batch(columns)]
+        return list(map(_NOT.__getitem__, self.operand.evaluate_batch(columns)))
 
     def __str__(self) -> str:
         return f"not {_wrap(self.operand)}"
@@ -157,7 +157,7 @@ class And:
         return _and(o.evaluate(answers) for o in self.operands)
 
     def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[Truth]:
-        return [_and(vs) for vs in zip(*(o.evaluate_batch(columns) for o in self.operands))]
+        return _by_value(list(zip(*(o.evaluate_batch(columns) for o in self.operands))), _and)
 
     def __str__(self) -> str:
         return " and ".join(_wrap(o) for o in self.operands)
@@ -171,10 +171,24 @@ class Or:
         return _or(o.evaluate(answers) for o in self.operands)
 
     def evaluate_batch(self, columns: Mapping[str, Sequence[Any]]) -> list[Truth]:
-        return [_or(vs) for vs in zip(*(o.evaluate_batch(columns) for o in self.operands))]
+        return _by_value(list(zip(*(o.evaluate_batch(columns) for o in self.operands))), _or)
 
     def __str__(self) -> str:
         return " or ".join(_wrap(o) for o in self.operands)
+
+
+def _by_value(column: Sequence[Any], decide: Callable[[Any], Truth]) -> list[Truth]:
+    """``decide`` for each value of a column, called once per distinct value: a column of
+    answers (or of operands' truths) holds few, and the look-ups run at C speed. Values equal
+    as keys (1, 1.0, True) are decided alike by every test, so sharing a decision is exact."""
+    try:
+        truth = {value: decide(value) for value in set(column)}
+    except TypeError:  # an unhashable value; answers are parsed to hashable ones, but be safe
+        return [decide(value) for value in column]
+    return list(map(truth.__getitem__, column))
+
+
+_NOT: dict[Truth, Truth] = {True: False, False: True, None: None}
 
 
 def _not(value: Truth) -> Truth:

@@ -11,6 +11,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable
+from itertools import repeat
 from typing import Any
 
 from ..rules import Value
@@ -144,7 +145,7 @@ def parse_column(
     The common cells take one dictionary look-up each; the rest go through ``parser.parse``."""
     fast = parser.fast
     try:
-        values = [fast.get(cell, _MISS) for cell in cells]
+        values = list(map(fast.get, cells, repeat(_MISS)))
     except TypeError:  # an unhashable cell, e.g. a list from JSON
         values = [
             fast.get(cell, _MISS) if isinstance(cell, (str, type(None))) else _MISS

@@ -11,7 +11,7 @@ import datetime as dt
 import difflib
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from itertools import islice
+from itertools import islice, repeat
 from pathlib import Path
 from typing import Any, Optional
 
@@ -133,16 +133,16 @@ def score_rows(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow]:
     """Rows, given as (number, cells) pairs, checked cell by cell and scored together; each
     comes out with its problems in the words every engine must use."""
     numbers = [number for number, _ in chunk]
-    cells, problems = _line_problems(chunk, columns)
+    table, problems = _columns(chunk, columns)
     answers: dict[str, list] = {}
     raw: dict[str, list] = {}
     for item_id, index in columns.items.items():
-        raw[item_id] = column = [row[index] for row in cells]
+        raw[item_id] = column = table[index]
         values, errors = parse_column(parsers[item_id], column)
         for i, reason in errors:
             problems[i].append(CellProblem(numbers[i], item_id, column[i], reason))
         answers[item_id] = values
-    meta = [_row_facts(numbers[i], row, columns, problems[i]) for i, row in enumerate(cells)]
+    meta = _row_facts(numbers, table, columns, problems)
     for item in plan.items:  # an optional item without a column is blank throughout
         answers.setdefault(item.id, [None] * len(chunk))
     unreadable = [bool(p) for p in problems]
@@ -158,33 +158,41 @@ def score_rows(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow]:
         if failed.index is not None:
             failed.row = f"row {numbers[failed.index]}"
         raise
+    names = [name for name, _ in columns.context]
+    contexts = zip(*(table[index] for _, index in columns.context)) if names else repeat(())
+    score_values = zip(*scores.values()) if scores else repeat(())
+    flag_rows = zip(*flags.values()) if flags else repeat(())
     out = []
-    for i, (respondent, when, session) in enumerate(meta):
+    for i, ((respondent, when, session), context, row_scores, row_flags) in enumerate(
+        zip(meta, contexts, score_values, flag_rows)
+    ):
         row = ScoredRow(
             row=numbers[i],
             respondent_id=respondent or None,
             administered_at=when,
             session=session,
-            context={name: cells[i][index] for name, index in columns.context},
+            context=dict(zip(names, context)),
             answers=RowView(answers, i),
             cells=RowView(raw, i),
             problems=problems[i],
-            flags={flag_id: column[i] for flag_id, column in flags.items()},
+            flags=dict(zip(flags, row_flags)),
         )
         if not problems[i]:
-            row.scores = {score_id: column[i] for score_id, column in scores.items()}
+            row.scores = dict(zip(scores, row_scores))
         out.append(row)
     return out
 
 
-def _line_problems(chunk, columns: Columns) -> tuple[list[list], list[list[CellProblem]]]:
-    """Each row's cells, as wide as the header, and its problems so far: a broken line (too
-    few cells, or data past the last column) and cells the reader could not give a value for,
-    which are blank from here on so that no other problem is reported for them."""
+def _columns(chunk, columns: Columns) -> tuple[list[list], list[list[CellProblem]]]:
+    """The chunk's cells as columns, each as long as the chunk and as many as the header has,
+    and each row's problems so far: a broken line (too few cells, or data past the last
+    column) and cells the reader could not give a value for, which are blank from here on so
+    that no other problem is reported for them."""
     width = columns.width
-    cells = [row if len(row) == width else (list(row) + [None] * width)[:width] for _, row in chunk]
+    rows = [row for _, row in chunk]
     problems: list[list[CellProblem]] = [[] for _ in chunk]
-    for i, (number, row) in enumerate(chunk):
+    for i in [i for i, row in enumerate(rows) if len(row) != width]:
+        number, row = chunk[i]
         # Trailing empty cells are harmless; a short row or extra data means a broken line.
         if len(row) < width or any(c not in (None, "") for c in row[width:]):
             problems[i].append(
@@ -195,37 +203,41 @@ def _line_problems(chunk, columns: Columns) -> tuple[list[list], list[list[CellP
                     f"the row has {len(row)} cells but the header has {width} columns",
                 )
             )
-        if Unreadable in map(type, cells[i]):  # rare; the test runs at C speed
-            problems[i] += [
-                CellProblem(number, columns.names[k], cell.value, cell.reason)
-                for k, cell in enumerate(cells[i])
-                if type(cell) is Unreadable
-            ]
-            cells[i] = [None if type(cell) is Unreadable else cell for cell in cells[i]]
-    return cells, problems
+        rows[i] = (list(row) + [None] * width)[:width]
+    table = [list(column) for column in zip(*rows)] if rows else [[] for _ in range(width)]
+    for k, column in enumerate(table):
+        if Unreadable in map(type, column):  # rare; the test runs at C speed
+            for i, cell in enumerate(column):
+                if type(cell) is Unreadable:
+                    problems[i].append(
+                        CellProblem(chunk[i][0], columns.names[k], cell.value, cell.reason)
+                    )
+                    column[i] = None
+    return table, problems
 
 
-def _row_facts(number: int, row: list, columns: Columns, problems: list[CellProblem]):
-    """(respondent id, administered_at, session) of a row, each problem added to ``problems``."""
-    respondent = respondent_text(row[columns.reserved["respondent_id"]])
-    # Reported as blank unless its cell was already reported as unreadable.
-    if not respondent and not any(p.column == "respondent_id" for p in problems):
-        problems.append(CellProblem(number, "respondent_id", None, "the respondent_id is blank"))
-    session = when = None
-    for name, parse in (("session", parse_session), ("administered_at", parse_when)):
-        index = columns.reserved[name]
+def _row_facts(numbers: list[int], table: list[list], columns: Columns, problems) -> list[tuple]:
+    """(respondent id, administered_at, session) of each row, each problem added to the row's."""
+    reserved = columns.reserved
+    respondents = list(map(respondent_text, table[reserved["respondent_id"]]))
+    facts = []
+    for i, respondent in enumerate(respondents):
+        # Reported as blank unless its cell was already reported as unreadable.
+        if not respondent and not any(p.column == "respondent_id" for p in problems[i]):
+            problems[i].append(
+                CellProblem(numbers[i], "respondent_id", None, "the respondent_id is blank")
+            )
+        facts.append([respondent, None, None])
+    for slot, name, parse in ((2, "session", parse_session), (1, "administered_at", parse_when)):
+        index = reserved[name]
         if index is None:
             continue
-        try:
-            parsed = parse(row[index])
-        except CellError as e:
-            problems.append(CellProblem(number, name, row[index], str(e)))
-            continue
-        if name == "session":
-            session = parsed
-        else:
-            when = parsed
-    return respondent, when, session
+        for i, cell in enumerate(table[index]):
+            try:
+                facts[i][slot] = parse(cell)
+            except CellError as e:
+                problems[i].append(CellProblem(numbers[i], name, cell, str(e)))
+    return [tuple(f) for f in facts]
 
 
 def _order_key(entry: tuple, by: str):

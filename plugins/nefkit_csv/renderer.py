@@ -10,17 +10,11 @@ from nefkit.renderers import Renderer, RenderOptions
 from nefkit.tabular import (
     change_columns,
     change_record,
-    csv_cell,
+    csv_row,
     entry_columns,
     score_columns,
     score_record,
 )
-
-
-def _row(values) -> list:
-    """A line of a CSV file, header or data, every cell through csv_cell: a header holds the
-    names of context columns, which come from the user's file as any cell does."""
-    return [csv_cell(v) for v in values]
 
 
 class CsvRenderer(Renderer):
@@ -43,32 +37,33 @@ class CsvRenderer(Renderer):
 
 def _scores(document: Scores, path: Path) -> None:
     [results] = document.results
+    # Every line through csv_row, the header too: it names context columns from the user's file.
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(_row(score_columns(results)))
+        writer.writerow(csv_row(score_columns(results)))
         for row in results.rows:
-            writer.writerow(_row(score_record(results, row)))
+            writer.writerow(csv_row(score_record(results, row)))
     provenance = path.with_name(f"{path.stem}-provenance.json")
     provenance.write_text(results.provenance.model_dump_json(indent=2) + "\n", encoding="utf-8")
     if results.changes:
         changes = path.with_name(f"{path.stem}-changes{path.suffix}")
         with open(changes, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(_row(change_columns()))
+            writer.writerow(csv_row(change_columns()))
             for change in results.changes:
-                writer.writerow(_row(change_record(results, change)))
+                writer.writerow(csv_row(change_record(results, change)))
 
 
 def _template(instrument: Instrument, path: Path) -> None:
     """The header line ``nefkit score`` expects, and the codebook beside it as
     ``<name>-codebook.csv`` (question, answer codes and labels, when it is asked)."""
     with open(path, "w", encoding="utf-8", newline="") as handle:
-        csv.writer(handle).writerow(_row(entry_columns(instrument)))
+        csv.writer(handle).writerow(csv_row(entry_columns(instrument)))
     book = item_table(instrument)
     with open(
         path.with_name(f"{path.stem}-codebook{path.suffix}"), "w", encoding="utf-8", newline=""
     ) as handle:
         writer = csv.writer(handle)
-        writer.writerow(_row(book[0]))
+        writer.writerow(csv_row(book[0]))
         for row in book:
-            writer.writerow(_row(row.values()))
+            writer.writerow(csv_row(row.values()))

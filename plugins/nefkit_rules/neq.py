@@ -12,6 +12,8 @@ arrive as given (None when blank, not NOT_ASKED, as their condition is unknown) 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import repeat
 from typing import Literal
 
 from pydantic import Field
@@ -35,6 +37,29 @@ class NeqParams(RuleParams):
 class NeqImpactParams(NeqParams):
     impact: str = Field("{item}_impact", description="Id of an item's impact question.")
     statistic: Literal["sum", "mean"] = Field("sum", description="The total or the mean impact.")
+
+
+_NO_EFFECT = "no negative effect was reported, so there is no mean impact"
+
+
+def _blanks(column: list) -> Iterator[int]:
+    """The positions of the blanks (None) in a column, found at C speed: they are few."""
+    position = -1
+    while True:
+        try:
+            position = column.index(None, position + 1)
+        except ValueError:
+            return
+        yield position
+
+
+def _shared(totals: list, make) -> list:
+    """``make(total)`` per row, made once per distinct total when all are whole numbers (scores
+    are immutable; float totals are made per row, so that 3 and 3.0 are never taken for one)."""
+    if set(map(type, totals)) <= {int}:
+        made = {total: make(total) for total in set(totals)}
+        return list(map(made.__getitem__, totals))
+    return [make(total) for total in totals]
 
 
 def _follow_up(template: str, item: str) -> str:
@@ -83,19 +108,29 @@ class _NeqRule(ScoringRule):
         return self._score_item_rows([values[k::n] for k in range(n)], params, names[:n])
 
     def compute_batch(self, columns, params, names) -> list[ScoreValue]:
-        """Column by column: each item's contribution to the score (0 when it does not count,
-        None when unknown), then one sum per row. Rows with anything unknown, or that the
-        fast path cannot decide, go through the per-row form, which also words the reason."""
+        """Item by item, one pass over each item's columns: what its effect adds to the row's
+        score (0 when it does not count, None when an answer it needs is missing); then the
+        rows' sums at C speed. A row with anything unknown, or that the fast path cannot
+        decide, goes through the per-row form, which also words the reason."""
         n = len(names) // (1 + len(self._parts(params)))
+        size = len(columns[0]) if columns else 0
         parts = {
             part: columns[(j + 1) * n : (j + 2) * n] for j, part in enumerate(self._parts(params))
         }
         code = self._code(params)
         contributions = [self._contribution(columns[k], parts, k, code) for k in range(n)]
-        results = []
-        for i, (experienced, counted) in enumerate(zip(zip(*columns[:n]), zip(*contributions))):
-            fast = None if None in counted else self._fast(experienced, counted, params)
-            results.append(fast or self.compute([column[i] for column in columns], params, names))
+        unknown: set[int] = set()
+        for column in columns[:n]:  # an unknown effect, whatever its follow-ups hold
+            unknown.update(_blanks(column))
+        for k, column in enumerate(contributions):  # an effect that counts, a part unknown
+            if column is not columns[k] and None in column:
+                unknown.update(_blanks(column))
+                contributions[k] = [0 if c is None else c for c in column]  # so that rows add up
+        results = self._values(n, columns[:n], contributions, params)
+        if results is None:
+            results, unknown = [None] * size, range(size)
+        for i in unknown:
+            results[i] = self.compute([column[i] for column in columns], params, names)
         return results
 
     @staticmethod
@@ -105,9 +140,13 @@ class _NeqRule(ScoringRule):
         ]
 
     def _contribution(self, experienced, parts, k, code) -> list:
+        """What item ``k`` adds to each row's score: 0 when its effect does not count, None
+        when an answer needed to tell is missing."""
         raise NotImplementedError
 
-    def _fast(self, experienced, counted, params) -> ScoreValue | None:
+    def _values(self, answered: int, experienced, contributions, params) -> list | None:
+        """The rows' scores from the items' contributions, for rows where all are known; None
+        when only the per-row form can decide."""
         raise NotImplementedError
 
     def _score_item_rows(self, items, params, names) -> ScoreValue:
@@ -179,14 +218,18 @@ class NeqCountRule(_NeqRule):
 
     def _contribution(self, experienced, parts, k, code) -> list:
         if code is None:
-            return [None if e is None else int(e == 1) for e in experienced]
+            return experienced  # the effects are counted from the answers themselves
         return [
-            None if e is None or (e == 1 and not isinstance(c, int)) else int(e == 1 and c == code)
+            (None if c is None or c is NOT_ASKED else c == code) if e == 1 else False
             for e, c in zip(experienced, parts["cause"][k])
         ]
 
-    def _fast(self, experienced, counted, params) -> ScoreValue:
-        return ScoreValue(sum(counted), "complete", len(experienced))
+    def _values(self, answered, experienced, contributions, params) -> list:
+        if params.attribution == "any":
+            counts = map(tuple.count, zip(*experienced), repeat(1))
+        else:
+            counts = map(tuple.count, zip(*contributions), repeat(True))
+        return _shared(list(counts), lambda count: ScoreValue(count, "complete", answered))
 
     def to_sql(self, params, inputs, sql):
         items, _, _, missing, names, answered, count = self._sql_tally(params, inputs, sql)
@@ -233,28 +276,43 @@ class NeqImpactRule(_NeqRule):
         if params.statistic == "sum":
             return ScoreValue(sum(known), status, answered)
         if not known:
-            reason = "no negative effect was reported, so there is no mean impact"
-            return ScoreValue(None, "not scorable", answered, reason)
+            return ScoreValue(None, "not scorable", answered, _NO_EFFECT)
         return ScoreValue(sum(known) / len(known), status, answered)
 
     def _contribution(self, experienced, parts, k, code) -> list:
         impacts = parts["impact"][k]
-        causes = parts["cause"][k] if code is not None else [code] * len(impacts)
+        if code is None:
+            return [
+                (None if v is NOT_ASKED else v) if e == 1 else 0
+                for e, v in zip(experienced, impacts)
+            ]
         return [
-            None
-            if e is None or (e == 1 and (not isinstance(c, int) if code is not None else False))
-            else (0 if e != 1 or c != code else (v if isinstance(v, (int, float)) else None))
-            for e, v, c in zip(experienced, impacts, causes)
+            (
+                None
+                if c is None or c is NOT_ASKED
+                else (None if v is NOT_ASKED else v)
+                if c == code
+                else 0
+            )
+            if e == 1
+            else 0
+            for e, v, c in zip(experienced, impacts, parts["cause"][k])
         ]
 
-    def _fast(self, experienced, counted, params) -> ScoreValue | None:
-        total = sum(counted)
+    def _values(self, answered, experienced, contributions, params) -> list:
+        # sum() adds in item order, as the per-row form does, so floats agree to the last bit.
+        totals = list(map(sum, zip(*contributions)))
         if params.statistic == "sum":
-            return ScoreValue(total, "complete", len(experienced))
-        effects = experienced.count(1)
-        if params.attribution != "any" or not effects:
-            return None  # the per-row form counts effects by cause and words "no effect"
-        return ScoreValue(total / effects, "complete", len(experienced))
+            return _shared(totals, lambda total: ScoreValue(total, "complete", answered))
+        if params.attribution != "any":
+            return None  # the per-row form counts effects by cause
+        counts = map(tuple.count, zip(*experienced), repeat(1))
+        return [
+            ScoreValue(total / count, "complete", answered)
+            if count
+            else ScoreValue(None, "not scorable", answered, _NO_EFFECT)
+            for total, count in zip(totals, counts)
+        ]
 
     def to_sql(self, params, inputs, sql):
         items, part, counted, first, names, answered, count = self._sql_tally(params, inputs, sql)
@@ -289,7 +347,7 @@ class NeqImpactRule(_NeqRule):
             f" WHEN {every} > 0 THEN 'prorated' ELSE 'complete' END)",
             reason=f"(CASE WHEN {first} > {allowed} OR {every} > {allowed}"
             f" THEN {sql.missing_reason(names, counted_missing, str(n), allowed, True)}"
-            f" WHEN {none} THEN 'no negative effect was reported, so there is no mean impact'"
+            f" WHEN {none} THEN '{_NO_EFFECT}'"
             " ELSE '' END)",
             answered=answered,
             is_float="TRUE" if mean else total_float,
