@@ -67,6 +67,7 @@ def test_a_whole_phq9_with_back_a_refused_answer_and_a_refused_skip(db):
     answer(child, 3, 0, 1, 2, 3, 0, 1, "Very difficult")
     output = finish(child)
     assert "RISK: Thoughts of being better off dead" in output
+    assert "self_harm_thoughts" not in output  # the flag's words, never its id
     assert "PHQ-9 total: 13" in output and "Depression severity: Moderate" in output
     [administration] = stored(db, "C1", "phq-9")
     assert administration.status == "finished"
