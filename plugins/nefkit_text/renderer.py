@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Optional
 
 from nefkit.documents import Document, InformationSheet, InfoSheet, Scores, describe_figure
 from nefkit.renderers import Renderer, RenderOptions
-from nefkit.results import ChangeRow, Results, day
+from nefkit.results import Results, day
 from nefkit.tabular import display
 
 # A flag's state in words; clear flags are not listed. Unknown is never left out as if clear.
@@ -59,21 +61,22 @@ def _scores(batch: Sequence[Results], path: Path) -> None:
                         out.write(_fill(f"{step.score.label}: {shown}", "  ") + "\n")
             scores = {step.score.id: step.score.label for step in results.plan.steps}
             for change in results.changes:
+                start = _point(change.from_session, change.from_date, change.from_row)
+                end = _point(change.to_session, change.to_date, change.to_row)
                 line = (
                     f"{change.respondent_id}: {scores[change.score_id]}, {change.comparison}:"
-                    f" {change.before:g} ({_point(change, 'from')}) to {change.after:g}"
-                    f" ({_point(change, 'to')}), {change.classification}"
+                    f" {change.before:g} ({start}) to {change.after:g} ({end}),"
+                    f" {change.classification}"
                 )
                 out.write("\n" + _fill(line) + "\n")
             out.write(f"\n{results.instrument.citation}\n{results.provenance.instrument_label}\n\n")
 
 
-def _point(change: ChangeRow, end: str) -> str:
-    """One end of a change ("from" or "to") as the blocks above name it: its session and date,
+def _point(session: Optional[int], date: Optional[dt.date], row: int) -> str:
+    """One end of a change as the blocks above name an administration: its session and date,
     else its row."""
-    session, date = getattr(change, f"{end}_session"), getattr(change, f"{end}_date")
     parts = ([f"session {session}"] if session is not None else []) + ([day(date)] if date else [])
-    return ", ".join(parts) or f"row {getattr(change, f'{end}_row')}"
+    return ", ".join(parts) or f"row {row}"
 
 
 def _info_sheet(sheet: InfoSheet, path: Path) -> None:
