@@ -17,6 +17,17 @@ from .definitions.plan import Plan
 from .rules import ScoreValue, Value
 
 
+def day(when: dt.date) -> str:
+    """When an administration took place, for people to read: the date alone when no time of
+    day is known (a spreadsheet stores every date as a date-time at midnight), else to the
+    minute, with its time zone when it has one."""
+    if not isinstance(when, dt.datetime):
+        return when.isoformat()
+    if when.time() == dt.time():
+        return f"{when:%Y-%m-%d}"
+    return f"{when:%Y-%m-%d %H:%M %Z}".rstrip()
+
+
 @dataclass(slots=True)
 class CellProblem:
     """A cell (or, with no column, a whole row) that could not be used, and why."""

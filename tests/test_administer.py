@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -66,6 +67,7 @@ def test_a_whole_phq9_with_back_a_refused_answer_and_a_refused_skip(db):
     answer(child, 3, 0, 1, 2, 3, 0, 1, "Very difficult")
     output = finish(child)
     assert "RISK: Thoughts of being better off dead" in output
+    assert "self_harm_thoughts" not in output  # the flag's words, never its id
     assert "PHQ-9 total: 13" in output and "Depression severity: Moderate" in output
     [administration] = stored(db, "C1", "phq-9")
     assert administration.status == "finished"
@@ -163,7 +165,7 @@ def test_typed_escape_sequences_come_back_as_text_not_as_terminal_commands(db):
     child.expect_exact("Carry on with it? [Y/n]")
     child.sendline("y")
     child.expect_exact("press Enter to finish: ")
-    child.sendline("9")  # change the last answer: its current one is shown first
+    child.sendline("7a")  # change the last answer, a follow-up: its current one is shown first
     child.expect_exact("(Your answer so far: ")
     child.expect_exact(". Press Enter to keep it.)")
     assert child.before == shown
@@ -189,6 +191,72 @@ def test_several_instruments_in_one_sitting(db):
     for instrument in ("gad-7", "phq-9"):
         [administration] = stored(db, "C6", instrument)
         assert administration.session == 3 and administration.context == {"format": "group"}
+
+
+COUNTER = re.compile(r"Question (\d+)([a-z]*) of (\d+)")
+
+
+def counted(child, *replies) -> list[tuple[int, str, int]]:
+    """Gives each reply at its prompt; the counter shown with each question, in order."""
+    seen = []
+    for reply in replies:
+        child.expect_exact(ANSWER)
+        [(number, part, total)] = COUNTER.findall(child.before)
+        seen.append((int(number), part, int(total)))
+        child.sendline(str(reply))
+    return seen
+
+
+def test_the_counter_of_the_neq_keeps_its_total_and_counts_follow_ups_as_parts(db):
+    """Each 'yes' brings two follow-ups; they are parts of their question (1a, 1b), so the
+    total (20 statements and the free-text question) never changes, even after resuming."""
+    child = spawn(db, "neq-20", "--client", "N1")
+    before = counted(child, "yes", 2)
+    child.expect_exact(ANSWER)  # the answer to 1a is stored; 1b is on the screen
+    child.kill(signal.SIGKILL)
+    child.wait()
+    child = spawn(db, "neq-20", "--client", "N1")
+    child.expect_exact("Carry on with it? [Y/n]")
+    child.sendline("y")
+    child.expect_exact("Carrying on from question 1b;")
+    rest = ["yes", 3, 0, "no", "yes", 1, 1] + ["no"] * 15 + [""]  # "" skips the free text
+    after = counted(child, 1, "no", *rest)
+    assert before == [(1, "", 21), (1, "a", 21)] and after[0] == (1, "b", 21)
+    shown = before + after
+    assert {total for _, _, total in shown} == {21}
+    positions = [(number, part) for number, part, _ in shown]
+    assert positions == sorted(set(positions))  # each once, always forward
+    assert [n for n, part in positions if not part] == list(range(1, 22))
+    gates = {n for n, part in positions if part}
+    assert gates == {1, 3, 5} and ((3, "a") in positions and (3, "b") in positions)
+    child.expect_exact("press Enter to finish: ")
+    review = child.before
+    assert "1b. What was the probable cause?" in review and "21. Other incidents" in review
+    child.sendline("3b")  # the review takes the numbers it shows
+    child.expect_exact("Question 3b of 21")
+    child.expect_exact("(Your answer so far: 0 Other circumstances. Press Enter to keep it.)")
+    child.sendline("1")
+    output = finish(child)
+    assert "Negative effects attributed to the treatment (number): 3" in output
+    [administration] = stored(db, "N1", "neq-20")
+    assert administration.answers["neq03_cause"] == 1
+
+
+def test_the_phq9_counter_counts_its_difficulty_question_from_the_start(db):
+    """The difficulty question is asked only when a problem was ticked, but it is counted from
+    the first question on: the count is never 'of 9' first and 'of 10' later."""
+    child = spawn(db, "phq-9", "--client", "P1", "--no-handback")
+    ticked = counted(child, 1, 0, 0, 0, 0, 0, 0, 0, 0, "Somewhat difficult")
+    assert ticked == [(n, "", 10) for n in range(1, 11)]
+    child.expect_exact("press Enter to finish: ")
+    child.sendline("")
+    child.expect(pexpect.EOF)
+    child = spawn(db, "phq-9", "--client", "P2", "--no-handback")
+    clear = counted(child, *[0] * 9)
+    child.expect_exact("press Enter to finish: ")  # nothing ticked: question 10 is not asked
+    assert clear == [(n, "", 10) for n in range(1, 10)]
+    child.sendline("")
+    child.expect(pexpect.EOF)
 
 
 def test_two_terminals_at_once(db):
@@ -309,7 +377,7 @@ def test_ctrl_c_while_waiting_says_which_answer_was_not_saved(db):
         child.expect_exact("Saving… please wait a moment.")
         child.sendintr()
         child.expect_exact(
-            "Stopped: the answer to gad7_2 (3 Nearly every day) was not saved, because another"
+            "Stopped: the answer to question 2 (3 Nearly every day) was not saved, because another"
             " program kept the database busy. Every answer before it is saved"
         )
         child.expect(pexpect.EOF)

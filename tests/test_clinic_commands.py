@@ -232,3 +232,65 @@ def test_reports_export_backup_and_erasure(cli, tmp_path):
     backup = open_store(tmp_path / "backup.db")
     assert len(list(backup.administrations("C1"))) == 2  # backups are not touched
     backup.close()
+
+
+def test_alerts_history_and_reports_name_a_flag_by_its_label_not_its_id(cli, tmp_path):
+    from helpers import plan
+
+    [risk] = [step.flag for step in plan("phq-9").flags if step.flag.level == "risk"]
+    assert risk.label.startswith("Thoughts of being better off dead")
+    cli(
+        "record", "phq-9", "--client", "C1", "--date", "2026-03-01", *phq(0, 0, 0, 0, 0, 0, 0, 0, 2)
+    )
+    blank = phq(0, 0, 0, 0, 0, 0, 0, 0, 0)[:-1]  # item 9 blank: the risk could not be checked
+    cli("record", "phq-9", "--client", "C1", "--date", "2026-03-08", *blank)
+    assert cli("alerts", "--ack", "1", "--note", "Assessed").exit_code == 0
+    alerts = cli("alerts", "--all").output
+    assert f"RISK: {risk.label} (acknowledged by dr-test" in alerts
+    assert f"RISK NOT CHECKED: {risk.label}: could not be checked (no answer to phq9_9)" in alerts
+    history = cli("history", "--client", "C1").output
+    assert f"Flag raised: RISK: {risk.label}" in history
+    assert cli("report", "--client", "C1", "-o", tmp_path / "c1.txt").exit_code == 0
+    report = (tmp_path / "c1.txt").read_text(encoding="utf-8")
+    assert " ".join(report.split()).count(risk.label) == 2  # raised, then not checked
+    for shown in (alerts, history, report):
+        assert risk.id not in shown
+    assert json.loads(cli("alerts", "--json").output)[0]["key"] == f"unchecked:{risk.id}"
+
+
+def test_a_flag_on_a_score_that_could_not_be_scored_says_why_in_words(cli):
+    neq = [f"neq{i:02d}=0" for i in range(1, 21) if i != 5]  # neq05 blank
+    result = cli("record", "neq-20", "--client", "C2", *neq)
+    assert result.exit_code == 0, result.output
+    assert (
+        "Could not check: Negative effects the client attributes to the treatment (Negative"
+        " effects attributed to the treatment (number) is not scorable: 1 of 20 answers"
+        " missing (neq05)"
+    ) in result.output
+    assert "effects_treatment" not in result.output
+
+
+def test_dates_given_without_a_time_are_shown_as_dates(cli, tmp_path):
+    """A spreadsheet gives every date as a date-time at midnight; people read the date. A real
+    time of day is kept."""
+    data = tmp_path / "forms.csv"
+    rows = [
+        ["respondent_id", "session", "administered_at", *PHQ],
+        ["C1", "1", "2026-03-01 00:00:00", *["0"] * 9],
+        ["C1", "2", "2026-03-29T14:30:00", *["2"] * 8, "0"],
+    ]
+    with open(data, "w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    assert cli("record", "phq-9", "--file", data).exit_code == 0
+    alerts = cli("alerts").output
+    assert "[1] 2026-03-29 C1 phq-9 session 2 DETERIORATION" in alerts
+    assert "since the previous administration (session 1, 2026-03-01): 0 to 16" in alerts
+    history = cli("history", "--client", "C1").output
+    assert "#1 phq-9 (session 1, 2026-03-01): finished" in history
+    assert cli("report", "--client", "C1", "-o", tmp_path / "c1.txt").exit_code == 0
+    report = " ".join((tmp_path / "c1.txt").read_text(encoding="utf-8").split())  # unwrapped
+    assert "C1, session 1, 2026-03-01 (row 1)" in report
+    assert "C1, session 2, 2026-03-29 14:30 (row 2)" in report
+    assert "0 (session 1, 2026-03-01) to 16 (session 2, 2026-03-29 14:30)" in report
+    for shown in (alerts, history, report):
+        assert "00:00" not in shown

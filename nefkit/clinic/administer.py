@@ -67,6 +67,37 @@ def patiently(
         raise
 
 
+def numbering(plan: Plan) -> dict[str, str]:
+    """Each item's number as the client sees it: "3" for a question, "3a", "3b" for the
+    follow-ups that come right after it and depend on nothing else (the NEQ's "how negatively?"
+    and "caused by?"). Counting only questions keeps the total the same whichever follow-ups
+    apply. A follow-up that looks further back (the PHQ-9's difficulty question, asked when any
+    problem was ticked) is a question of its own."""
+    conditions_of = {item.id: condition for item, condition in plan.follow_ups}
+    numbers: dict[str, str] = {}
+    question, parts, group = 0, 0, set()
+    for item in plan.items:
+        condition = conditions_of.get(item.id)
+        refs = {t.ref for t in conditions.tests(condition)} if condition is not None else set()
+        if refs and refs <= group:
+            parts += 1
+            numbers[item.id] = f"{question}{_letters(parts)}"
+            group.add(item.id)
+        else:
+            question, parts, group = question + 1, 0, {item.id}
+            numbers[item.id] = str(question)
+    return numbers
+
+
+def _letters(n: int) -> str:
+    """1 → a, 26 → z, 27 → aa: a part's letter, however many parts."""
+    letters = ""
+    while n:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(ord("a") + rest) + letters
+    return letters
+
+
 def _wrap(text: str, indent: str = "", hanging: str | None = None) -> str:
     """Text laid out in lines of 78: its own line breaks and tabs are spaces, as for any
     whitespace; any other control character is shown as its escape."""
@@ -96,6 +127,8 @@ class Conversation:
         self.say = say
         self.parsers = {item.id: AnswerParser(plan.instrument, item) for item in plan.items}
         self.conditions = {item.id: cond for item, cond in plan.follow_ups}
+        self.numbers = numbering(plan)
+        self.total = sum(number.isdigit() for number in self.numbers.values())
 
     # -- which questions apply -------------------------------------------------------------
 
@@ -130,7 +163,7 @@ class Conversation:
             self.clinic.store,
             self.say,
             lambda: self.clinic.answer(self.administration, item.id, value, reason),
-            f"the answer to {item.id} ({shown})",
+            f"the answer to question {self.numbers[item.id]} ({shown})",
         )
         self.answers[item.id] = value
 
@@ -147,8 +180,11 @@ class Conversation:
         position = next(
             (i for i, item in enumerate(asked) if item.id not in self.answers), len(asked)
         )
-        if position:
-            self.say(f"\nCarrying on from question {position + 1}; the earlier answers are kept.")
+        if position == len(asked) and asked:
+            self.say("\nEvery question is answered already; the answers are kept.")
+        elif position:
+            number = self.numbers[asked[position].id]
+            self.say(f"\nCarrying on from question {number}; the earlier answers are kept.")
         reviewing = False
         while True:
             asked = self.asked()
@@ -174,7 +210,7 @@ class Conversation:
     def question(self, asked: list[Item], position: int):
         item = asked[position]
         self.say("")
-        self.say(f"Question {position + 1} of {len(asked)}")
+        self.say(f"Question {self.numbers[item.id]} of {self.total}")
         parent = self._parent_text(item)
         if parent:
             self.say(_wrap(f"About: {parent}"))
@@ -228,10 +264,11 @@ class Conversation:
         """Show every answer; return the position of one to change, or None to finish."""
         self.say("")
         self.say("Please check your answers:")
-        for number, item in enumerate(asked, 1):
+        positions = {self.numbers[item.id]: index for index, item in enumerate(asked)}
+        for item in asked:
             value = self.answers.get(item.id)
             shown = "skipped" if value is None else self._describe(item, value)
-            self.say(_wrap(f"{number}. {item.text}", "", "    "))
+            self.say(_wrap(f"{self.numbers[item.id]}. {item.text}", "", "    "))
             self.say(f"     {shown}")
         while True:
             reply = self.ask(
@@ -239,9 +276,9 @@ class Conversation:
             ).strip()
             if reply == "":
                 return None
-            if reply.isdigit() and 1 <= int(reply) <= len(asked):
-                return int(reply) - 1
-            self.say(f"Type a number from 1 to {len(asked)}, or press Enter to finish.")
+            if reply.lower() in positions:
+                return positions[reply.lower()]
+            self.say("Type the number of a question shown above, or press Enter to finish.")
 
     def _parent_text(self, item: Item) -> str | None:
         condition = self.conditions.get(item.id)

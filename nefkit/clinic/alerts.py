@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ..definitions.plan import Plan, Scored
+from ..definitions.plan import FlagStep, Plan, Scored
 from ..definitions.responses import AnswerParser
 from ..errors import NefkitError
 from ..registry import Registry
@@ -149,7 +149,7 @@ def derive_alerts(plan: Plan, administrations: Iterable[Administration]) -> list
         for step in plan.flags:
             state = scored.flags[step.flag.id]
             if state or (state is None and step.flag.level == "risk"):
-                missing = _missing(step, administration, scored)
+                missing = _missing(plan, step, administration, scored)
                 specs.append(_flag_alert(administration, step, state, missing))
         for line in changes(plan, finished, index):
             if line.classification == DETERIORATED:
@@ -244,15 +244,22 @@ def _flag_alert(administration, step, state, missing: str = "") -> AlertSpec:
     )
 
 
-def _missing(step, administration: Administration, scored: Scored) -> str:
-    """Which answers (or scores) a flag could not be checked without."""
+def _missing(plan: Plan, step: FlagStep, administration: Administration, scored: Scored) -> str:
+    """Which answers (or scores) a flag could not be checked without: an answer by its item id,
+    which nefkit correct takes; a score by its label, with why it could not be scored."""
+    labels = {s.score.id: s.score.label for s in plan.steps}
     blank = [
         ref
         for ref in step.refs
-        if (scored.scores[ref].value if ref in scored.scores else administration.answers.get(ref))
-        is None
+        if ref not in scored.scores and administration.answers.get(ref) is None
     ]
-    return f"no answer to {', '.join(blank)}" if blank else "an answer it needs is missing"
+    unscored = [
+        f"{labels[ref]} is not scorable: {scored.scores[ref].reason}"
+        for ref in step.refs
+        if ref in scored.scores and scored.scores[ref].value is None
+    ]
+    missing = ([f"no answer to {', '.join(blank)}"] if blank else []) + unscored
+    return "; ".join(missing) or "an answer it needs is missing"
 
 
 class Clinic:
@@ -446,7 +453,7 @@ def summary_lines(
                 f"  Flag raised: {ALERT_KINDS.get(step.flag.level, step.flag.level.upper())}: {step.flag.label}"
             )
         elif state is None:
-            missing = _missing(step, administration, scored)
+            missing = _missing(plan, step, administration, scored)
             lines.append(f"  Could not check: {step.flag.label} ({missing})")
     for change in lines_of_change:
         if change.after is None:

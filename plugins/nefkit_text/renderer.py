@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Optional
 
 from nefkit.documents import Document, InformationSheet, InfoSheet, Scores, describe_figure
 from nefkit.renderers import Renderer, RenderOptions
-from nefkit.results import Results
+from nefkit.results import Results, day
 from nefkit.tabular import display
 
 # A flag's state in words; clear flags are not listed. Unknown is never left out as if clear.
@@ -39,7 +41,7 @@ def _scores(batch: Sequence[Results], path: Path) -> None:
         for results in batch:
             out.write(f"{results.instrument.title}\n{'=' * len(results.instrument.title)}\n")
             for row in results.rows:
-                when = f", {row.administered_at}" if row.administered_at else ""
+                when = f", {day(row.administered_at)}" if row.administered_at else ""
                 session = f", session {row.session}" if row.session is not None else ""
                 out.write(f"\n{row.respondent_id}{session}{when} (row {row.row})\n")
                 for step in results.plan.flags:
@@ -57,12 +59,24 @@ def _scores(batch: Sequence[Results], path: Path) -> None:
                     if result is not None:
                         shown = result.reason if result.value is None else display(result.value)
                         out.write(_fill(f"{step.score.label}: {shown}", "  ") + "\n")
+            scores = {step.score.id: step.score.label for step in results.plan.steps}
             for change in results.changes:
-                out.write(
-                    f"\n{change.respondent_id}: {change.score_id} {change.comparison},"
-                    f" {change.before:g} to {change.after:g}: {change.classification}\n"
+                start = _point(change.from_session, change.from_date, change.from_row)
+                end = _point(change.to_session, change.to_date, change.to_row)
+                line = (
+                    f"{change.respondent_id}: {scores[change.score_id]}, {change.comparison}:"
+                    f" {change.before:g} ({start}) to {change.after:g} ({end}),"
+                    f" {change.classification}"
                 )
+                out.write("\n" + _fill(line) + "\n")
             out.write(f"\n{results.instrument.citation}\n{results.provenance.instrument_label}\n\n")
+
+
+def _point(session: Optional[int], date: Optional[dt.date], row: int) -> str:
+    """One end of a change as the blocks above name an administration: its session and date,
+    else its row."""
+    parts = ([f"session {session}"] if session is not None else []) + ([day(date)] if date else [])
+    return ", ".join(parts) or f"row {row}"
 
 
 def _info_sheet(sheet: InfoSheet, path: Path) -> None:
