@@ -50,9 +50,18 @@ def csv_cell(value: Any) -> Any:
 
 
 def csv_row(values: Iterable[Any]) -> list[Any]:
-    """:func:`csv_cell` of every value, for ``csv.writer`` (which writes None as an empty cell):
-    one expression per cell instead of a call, as it runs for every cell of a large file."""
+    """:func:`csv_cell` of every value, for ``csv.writer`` (which writes None as an empty cell)."""
     return ["'" + v if v.__class__ is str and v[:1] in FORMULA_START else v for v in values]
+
+
+def outside_text(results: Results) -> list[int]:
+    """The positions in :func:`score_record` of the cells that may hold text from outside
+    nefkit (the respondent id, context, a score's value such as a band's label, the notes),
+    which a CSV file must make formula-safe; the others are numbers, dates or nefkit's words."""
+    columns = score_columns(results)
+    scores = {step.score.id for step in results.plan.steps}
+    outside = {"respondent_id", *results.context_columns, *scores, "notes"}
+    return [i for i, name in enumerate(columns) if name in outside]
 
 
 def display(value: Any) -> Any:

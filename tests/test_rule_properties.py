@@ -21,7 +21,23 @@ def run(rule_name, values, **params):
     return rule.compute(values, parsed, names), rule, parsed, names
 
 
-@given(st.lists(answers_0_3, min_size=1, max_size=30), st.integers(0, 3), st.booleans())
+# What a batch may hold besides answers 0-3: blanks, questions not asked, and numbers that
+# are not whole or are whole but written as decimals (2.0), which a file shows apart from 2.
+any_answer = st.one_of(
+    st.none(), st.just(NOT_ASKED), st.integers(0, 3), st.sampled_from([1.5, 2.0, 0.25])
+)
+
+
+def same(batch, expected):
+    """Equal, and of the same kinds of number (3 == 3.0, but a file shows them differently)."""
+    return batch == expected and [type(s.value) for s in batch] == [type(s.value) for s in expected]
+
+
+@given(
+    st.lists(st.lists(any_answer, min_size=1, max_size=12), min_size=1, max_size=30),
+    st.integers(0, 3),
+    st.booleans(),
+)
 def test_batch_form_agrees_with_per_row_form(rows, max_missing, round_):
     width = min(len(r) for r in rows)
     rows = [r[:width] for r in rows]
@@ -37,9 +53,22 @@ def test_batch_form_agrees_with_per_row_form(rows, max_missing, round_):
     ):
         rule = RULES[name]
         parsed = rule.parse_params(params)
-        assert rule.compute_batch(columns, parsed, names) == [
-            rule.compute(r, parsed, names) for r in rows
-        ]
+        expected = [rule.compute(r, parsed, names) for r in rows]
+        assert same(rule.compute_batch(columns, parsed, names), expected), (name, params)
+
+
+@given(st.lists(st.one_of(st.none(), st.integers(-2, 30), st.sampled_from([9.5, 10.0, 14.0]))))
+def test_rules_on_a_score_agree_row_by_row_and_in_batch(scores):
+    names = ["total"]
+    bands = [{"min": 0, "max": 9, "label": "low"}, {"min": 10, "max": 27, "label": "high"}]
+    for name, params in (
+        ("bands", {"score": "total", "bands": bands}),
+        ("threshold", {"score": "total", "at_least": 10}),
+    ):
+        rule = RULES[name]
+        parsed = rule.parse_params(params)
+        expected = [rule.compute([v], parsed, names) for v in scores]
+        assert same(rule.compute_batch([scores], parsed, names), expected), name
 
 
 @given(answers_0_3)
@@ -120,10 +149,7 @@ def test_neq_batch_form_agrees_with_per_row_form_on_any_input(rows):
         ]
         columns = [list(column) for column in zip(*flat)]
         expected = [rule.compute(values, parsed, inputs) for values in flat]
-        batch = rule.compute_batch(columns, parsed, inputs)
-        assert batch == expected, (name, params)
-        # 3 == 3.0, but a file shows them differently: the kinds of number must agree too
-        assert [type(s.value) for s in batch] == [type(s.value) for s in expected], (name, params)
+        assert same(rule.compute_batch(columns, parsed, inputs), expected), (name, params)
 
 
 @given(st.lists(neq_item, min_size=20, max_size=20))

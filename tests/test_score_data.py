@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from helpers import registry
 
 from nefkit.cli import cli
+from nefkit.tabular import FORMULA_START
 
 PHQ_ITEMS = [f"phq9_{i}" for i in range(1, 10)]
 
@@ -322,10 +323,14 @@ def test_csv_output_cannot_become_a_formula(tmp_path):
     text = "respondent_id,site," + ",".join(PHQ_ITEMS) + "\n"
     text += 'a,=HYPERLINK("http://x"),' + ",".join("0" * 9) + "\n"
     text += "b,@SUM(A1)," + ",".join("0" * 9) + "\n"
+    text += "-c,+1," + ",".join("0" * 9) + "\n"
     data = write(tmp_path / "in.csv", text)
     assert run("phq-9", data, "-o", tmp_path / "out.csv").exit_code == 0
-    sites = [r["site"] for r in read_csv(tmp_path / "out.csv")]
-    assert sites == ['\'=HYPERLINK("http://x")', "'@SUM(A1)"]
+    rows = read_csv(tmp_path / "out.csv")
+    assert [r["site"] for r in rows] == ['\'=HYPERLINK("http://x")', "'@SUM(A1)", "'+1"]
+    assert rows[2]["respondent_id"] == "'-c"
+    cells = [cell for row in rows for cell in row.values()]
+    assert [cell for cell in cells if cell[:1] in FORMULA_START] == []
 
 
 def test_neq_follow_up_columns_and_free_text(tmp_path):

@@ -8,10 +8,12 @@ from nefkit.codebook import item_table
 from nefkit.documents import Document, Scores, Template
 from nefkit.renderers import Renderer, RenderOptions
 from nefkit.tabular import (
+    FORMULA_START,
     change_columns,
     change_record,
     csv_row,
     entry_columns,
+    outside_text,
     score_columns,
     score_record,
 )
@@ -37,12 +39,19 @@ class CsvRenderer(Renderer):
 
 def _scores(document: Scores, path: Path) -> None:
     [results] = document.results
-    # Every line through csv_row, the header too: it names context columns from the user's file.
+    # Formula-safe: the header (it names context columns from the user's file) and every cell
+    # that may hold outside text; checked in place, as it runs for every row of a large file.
+    outside = outside_text(results)
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(csv_row(score_columns(results)))
         for row in results.rows:
-            writer.writerow(csv_row(score_record(results, row)))
+            record = score_record(results, row)
+            for i in outside:
+                value = record[i]
+                if value.__class__ is str and value[:1] in FORMULA_START:
+                    record[i] = "'" + value
+            writer.writerow(record)
     provenance = path.with_name(f"{path.stem}-provenance.json")
     provenance.write_text(results.provenance.model_dump_json(indent=2) + "\n", encoding="utf-8")
     if results.changes:

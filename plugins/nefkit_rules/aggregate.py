@@ -18,7 +18,7 @@ from pydantic import Field, model_validator
 from nefkit.rules import NOT_ASKED, Output, RuleParams, ScoreValue, ScoringRule
 from nefkit.sql import SqlScore
 
-from ._common import half_up, missing_reason, numeric_inputs
+from ._common import half_up, missing_reason, numeric_inputs, positions
 
 
 class Reverse(RuleParams):
@@ -107,22 +107,36 @@ class _ItemsRule(ScoringRule):
         return self._finish(tally, params)
 
     def compute_batch(self, columns, params, names) -> list[ScoreValue]:
-        rows = len(columns[0]) if columns else 0
-        tallies = [_Tally() for _ in range(rows)]
-        for column, name, flip in zip(columns, names, _flips(params, names)):
-            for tally, value in zip(tallies, column):
-                if value is NOT_ASKED:
-                    continue
-                tally.applicable += 1
-                if value is None:
-                    tally.missing.append(name)
-                elif flip is None:
-                    tally.total += value
-                    tally.answered += 1
-                else:
-                    tally.total += flip - value
-                    tally.answered += 1
-        return [self._finish(tally, params) for tally in tallies]
+        """Rows with every question asked and answered are added up column by column at C
+        speed, left to right as the per-row form adds; the others take the per-row form."""
+        if not columns:
+            return []
+        incomplete: set[int] = set()
+        keyed = []  # the answers as added: reverse keyed; 0 where the per-row form decides
+        for column, flip in zip(columns, _flips(params, names)):
+            gaps = {*positions(column, None), *positions(column, NOT_ASKED)}
+            incomplete |= gaps
+            if gaps or flip is not None:
+                column = [
+                    0 if v is None or v is NOT_ASKED else v if flip is None else flip - v
+                    for v in column
+                ]
+            keyed.append(column)
+        totals = list(map(sum, zip(*keyed)))
+        full = _Tally()  # a row with nothing missing: only its total differs
+        full.answered = full.applicable = len(columns)
+
+        def complete(total) -> ScoreValue:
+            full.total = total
+            return self._finish(full, params)
+
+        # One result per distinct total (scores are immutable), the kind of number kept apart.
+        keys = list(zip(totals, map(type, totals)))
+        made = {key: complete(key[0]) for key in set(keys)}
+        results = list(map(made.__getitem__, keys))
+        for i in incomplete:
+            results[i] = self.compute([column[i] for column in columns], params, names)
+        return results
 
     def _finish(self, tally: _Tally, params) -> ScoreValue:
         allowed = self._max_missing(params)

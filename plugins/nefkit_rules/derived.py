@@ -43,6 +43,14 @@ class _FromScore(ScoringRule):
     def missing_policy(self, params) -> str:
         return f"not scorable when {params.score} is not scorable"
 
+    def compute_batch(self, columns, params, names) -> list[ScoreValue]:
+        """The per-row form once per distinct score: a column of scores holds few. The kind of
+        number is part of the key, so that 10 and 10.0 are decided apart."""
+        [column] = columns
+        keys = list(zip(column, map(type, column)))
+        made = {key: self.compute([key[0]], params, names) for key in set(keys)}
+        return list(map(made.__getitem__, keys))
+
     @staticmethod
     def _sql_unscorable(source, sql) -> str:
         return sql.text(f"{source.id} could not be scored")

@@ -12,7 +12,6 @@ arrive as given (None when blank, not NOT_ASKED, as their condition is unknown) 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from itertools import repeat
 from typing import Literal
 
@@ -21,7 +20,7 @@ from pydantic import Field
 from nefkit.rules import NOT_ASKED, Output, RuleParams, ScoreValue, ScoringRule
 from nefkit.sql import SqlScore
 
-from ._common import missing_reason
+from ._common import missing_reason, positions
 
 
 class NeqParams(RuleParams):
@@ -40,17 +39,6 @@ class NeqImpactParams(NeqParams):
 
 
 _NO_EFFECT = "no negative effect was reported, so there is no mean impact"
-
-
-def _blanks(column: list) -> Iterator[int]:
-    """The positions of the blanks (None) in a column, found at C speed: they are few."""
-    position = -1
-    while True:
-        try:
-            position = column.index(None, position + 1)
-        except ValueError:
-            return
-        yield position
 
 
 def _shared(totals: list, make) -> list:
@@ -121,10 +109,10 @@ class _NeqRule(ScoringRule):
         contributions = [self._contribution(columns[k], parts, k, code) for k in range(n)]
         unknown: set[int] = set()
         for column in columns[:n]:  # an unknown effect, whatever its follow-ups hold
-            unknown.update(_blanks(column))
+            unknown.update(positions(column, None))
         for k, column in enumerate(contributions):  # an effect that counts, a part unknown
             if column is not columns[k] and None in column:
-                unknown.update(_blanks(column))
+                unknown.update(positions(column, None))
                 contributions[k] = [0 if c is None else c for c in column]  # so that rows add up
         results = self._values(n, columns[:n], contributions, params)
         if results is None:
