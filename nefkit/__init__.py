@@ -41,6 +41,7 @@ _LAZY = {
     "render": "nefkit.api",
     "Reader": "nefkit.readers",
     "Engine": "nefkit.engines",
+    "Workload": "nefkit.engines",
     "score_table": "nefkit.scoring.rows",
     "Results": "nefkit.results",
     "PluginWarning": "nefkit.plugins",
@@ -78,7 +79,7 @@ if TYPE_CHECKING:
     from .definitions.instrument import Change, Instrument, Item, Score, Translation
     from .definitions.plan import FlagStep, Plan, ScoreStep
     from .definitions.problems import Problem
-    from .engines import Engine
+    from .engines import Engine, Workload
     from .errors import DefinitionError, NefkitError, PluginError
     from .plugins import PluginWarning
     from .readers import Reader

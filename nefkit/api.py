@@ -99,7 +99,7 @@ def score(
 ) -> Results:
     """Score a data file; iterate ``results.rows`` (once) to run it, or render the results.
     ``engine`` is "python" (nefkit's own row engine), an installed engine's name (``duckdb``,
-    for large files) or "auto" (the first engine that says it suits the file; see
+    for large files) or "auto" (the one expected to be quickest on the file; see
     :meth:`Registry.engine_for`); answers given as labels are read in ``language`` (one the
     instrument has; default its first). Every row has its flags (True, False, or None: could
     not be checked), invalid rows too; afterwards ``results.flag_tally`` counts the unknown
@@ -109,7 +109,7 @@ def score(
     reg = reg or get_registry()
     plan = get_plan(instrument, reg, language)
     data = Path(data)
-    entry, _ = reg.engine_for(engine, data, input_format)
+    entry, _ = reg.engine_for(engine, data, plan, input_format)
     who = f"engine '{entry.value.name}' from {entry.origin}"
     with blamed(who, f"scoring {data}"):
         results = entry.value.score(plan, data, reg.blamed_reader(data, input_format), progress)

@@ -2,8 +2,9 @@
 
 nefkit's own row engine (``python``, in :mod:`nefkit.scoring.rows`) is the reference every other
 engine must agree with, and the fallback: it scores whatever an installed reader reads. Other
-engines are plugins (``nefkit_duckdb`` runs the plan as SQL in DuckDB, for large files). The
-host picks one for ``--engine auto`` by asking each whether it suits the input.
+engines are plugins (``nefkit_duckdb`` runs the plan as SQL in DuckDB, for large files). For
+``--engine auto`` the host asks each engine that reads the input what scoring it would cost
+(:meth:`Engine.cost`, from a model measured on the engine) and takes the cheapest.
 
 An engine returns :class:`nefkit.Results`, which every renderer writes; ``nefkit.score_table``
 is the row engine's own work on a table, for an engine to hand on what it does not do itself. For formats it writes
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Optional
 
@@ -25,6 +27,21 @@ if TYPE_CHECKING:
     from .results import Results
 
 Progress = Callable[[int], None]  # told how many rows are scored so far
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What ``--engine auto`` weighs engines on: about how many rows the input has (its
+    reader's estimate), how many items the plan reads from each, whether it computes change
+    scores (which need every administration's scores until the end), and the input's format."""
+
+    rows: int
+    items: int
+    changes: bool
+    format: str
+
+    def __str__(self) -> str:
+        return f"about {self.rows:,} rows of {self.items} items"
 
 
 class Engine(ABC):
@@ -38,10 +55,12 @@ class Engine(ABC):
     summary: ClassVar[str]
     formats: ClassVar[tuple[str, ...]] = ()
 
-    def suits(self, data: Path, format: str) -> tuple[bool, str]:
-        """Whether ``--engine auto`` should take this engine for ``data`` (in ``format``, one of
-        ``formats``), and why in a few words either way ("input is 120 MB"). Default: no."""
-        return False, f"the {self.name} engine is used only when asked for"
+    def cost(self, work: Workload) -> Optional[float]:
+        """For ``--engine auto``: the seconds this engine is expected to take on ``work``, from
+        a model of it measured on a reference machine (``benchmarks/auto_engine.py`` measures
+        nefkit's own); the host takes the cheapest engine. None: not for this work. Asked only
+        for ``formats``. Default None: the engine is used only when asked for."""
+        return None
 
     @abstractmethod
     def score(

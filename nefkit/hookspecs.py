@@ -58,8 +58,9 @@ def register_engines(register):
 
     Call ``register(engine)`` with an instance of a :class:`nefkit.Engine` subclass. Its
     ``name`` chooses it (``nefkit score --engine NAME``) and must be unique across all plugins;
-    ``python`` is nefkit's own. For ``--engine auto`` the host asks each engine whether it
-    suits the input. Its results must equal the row engine's, row for row.
+    ``python`` is nefkit's own. For ``--engine auto`` the host takes the engine whose
+    ``cost`` (its expected seconds on the input) is lowest. Its results must equal the row
+    engine's, row for row.
     """
 
 

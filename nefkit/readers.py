@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Optional
 
 from .errors import NefkitError
 
@@ -43,6 +43,20 @@ class Unreadable:
     reason: str  # why, and what to do, in plain words
 
 
+def count_lines(path: Path, header: bool, sample: int = 2**20) -> Optional[int]:
+    """About how many lines of data a text file holds (after its header line, if it has one):
+    the line breaks in its first ``sample`` bytes, scaled to its size (a cell with line breaks
+    in it makes this an over-estimate). None if the file cannot be read; reading it says why."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            head = handle.read(sample)
+    except OSError:
+        return None
+    breaks = head.count(b"\n") + (not head.endswith(b"\n") and len(head) == size)
+    return max(0, round(breaks * size / max(len(head), 1)) - header)
+
+
 class Reader(ABC):
     format: ClassVar[str]
     extensions: ClassVar[tuple[str, ...]]
@@ -60,6 +74,12 @@ class Reader(ABC):
         place in the file it comes from (sheet, row, column), where the reader knows it.
         Optional: by default the problems as they are."""
         return list(problems)
+
+    def count_rows(self, path: Path) -> Optional[int]:
+        """About how many rows ``path`` holds, found quickly (from a sample of it, or from
+        its metadata), for ``--engine auto`` to weigh engines on. Optional: None, the
+        default, when the reader cannot tell cheaply; ``auto`` then takes the row engine."""
+        return None
 
     @abstractmethod
     def read(self, path: Path) -> Table:

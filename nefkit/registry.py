@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import __version__
 from .definitions.checks import check_instrument
@@ -17,7 +17,7 @@ from .definitions.instrument import Instrument
 from .definitions.loading import load_definition
 from .definitions.problems import Problem
 from .documents import Document
-from .engines import Engine
+from .engines import Engine, Workload
 from .errors import DuplicateRegistration, NefkitError, PluginError, blamed
 from .plugins import PluginHost, PluginInfo, PluginWarning
 from .plugins import host as default_host
@@ -25,6 +25,9 @@ from .readers import Reader, Table
 from .renderers import Renderer
 from .rules import Rule
 from .scoring.rows import RowEngine
+
+if TYPE_CHECKING:
+    from .definitions.plan import Plan
 
 T = TypeVar("T")
 ROW_ENGINE = "python"  # nefkit's own, always registered: the reference and the fallback
@@ -89,11 +92,13 @@ class Registry:
         return _BlamedReader(_by_format("input", self.readers, path, format))
 
     def engine_for(
-        self, requested: str, data: Path, format: str | None = None
+        self, requested: str, data: Path, plan: Plan, format: str | None = None
     ) -> tuple[Entry[Engine], str]:
-        """The engine to score ``data`` with, and why: the one ``requested``, or for "auto"
-        the first installed engine that says it suits the input, else the row engine."""
-        fmt = _by_format("input", self.readers, data, format).value.format
+        """The engine to score ``data`` with ``plan``, and why: the one ``requested``, or for
+        "auto" the one expected to be quickest (:meth:`Engine.cost` of each engine that reads
+        the input, on the reader's estimate of its rows), else the row engine."""
+        reader = _by_format("input", self.readers, data, format)
+        fmt = reader.value.format
         if requested != "auto":
             entry = self.engines.get(requested)
             if entry is None:
@@ -105,16 +110,33 @@ class Registry:
                     f" {fmt}; use --engine python"
                 )
             return entry, "asked for"
-        reasons = []
-        for name, entry in self.engines.items():
-            formats = entry.value.formats
-            if name != ROW_ENGINE and (not formats or fmt in formats):
-                with blamed(f"engine '{name}' from {entry.origin}", f"looking at {data}"):
-                    suits, reason = entry.value.suits(data, fmt)
-                if suits:
-                    return entry, reason
-                reasons.append(reason)
-        return self.engines[ROW_ENGINE], reasons[0] if reasons else f"no other engine reads {fmt}"
+        row_engine = self.engines[ROW_ENGINE]
+        others = {
+            name: entry
+            for name, entry in self.engines.items()
+            if name != ROW_ENGINE and (not entry.value.formats or fmt in entry.value.formats)
+        }
+        if not others:
+            return row_engine, f"no other engine reads {fmt}"
+        with blamed(f"{fmt} reader from {reader.origin}", f"counting the rows of {data}"):
+            rows = reader.value.count_rows(data)
+        if rows is None:
+            return row_engine, f"the {fmt} reader cannot tell how large the file is"
+        work = Workload(rows, len(plan.items), bool(plan.changes), fmt)
+        costs: dict[str, float] = {}
+        for name, entry in {ROW_ENGINE: row_engine, **others}.items():
+            with blamed(f"engine '{name}' from {entry.origin}", f"weighing {data}"):
+                cost = entry.value.cost(work)
+            if cost is not None:
+                costs[name] = cost
+        if not costs:
+            return row_engine, f"{work}; no engine gave an estimate"
+        ranked = sorted(costs, key=costs.__getitem__)
+        estimates = ", ".join(f"{name} ~{_seconds(costs[name])}" for name in ranked)
+        left = [name for name in [ROW_ENGINE, *others] if name not in costs]
+        if left:
+            estimates += f"; not for this input: {', '.join(left)}"
+        return {ROW_ENGINE: row_engine, **others}[ranked[0]], f"{work}: {estimates}"
 
     def add(self, kind: str, table: dict[str, Entry[Any]], key: str, entry: Entry[Any]) -> None:
         if key in table:
@@ -123,6 +145,10 @@ class Registry:
                 " Uninstall one, or leave one out with NEFKIT_DISABLE_PLUGINS."
             )
         table[key] = entry
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
 
 
 class _BlamedReader(Reader):

@@ -210,7 +210,7 @@ def test_hook_register_readers(register_plugin, tmp_path):
 
 
 def test_hook_register_engines(register_plugin, tmp_path):
-    """An engine from a plugin is chosen by name, and by auto when it says it suits the file."""
+    """An engine from a plugin is chosen by name, and by auto when its estimate is the lowest."""
     from nefkit import Engine, score_table
 
     class Reversed(Engine):  # scores with the row engine, reading rows last to first
@@ -218,8 +218,8 @@ def test_hook_register_engines(register_plugin, tmp_path):
         summary = "Rows read last to first."
         formats = ("csv",)
 
-        def suits(self, data, format):
-            return data.name.startswith("big"), "a big file"
+        def cost(self, work):
+            return 0.0 if work.rows > 100 else None  # instant on a big file; not for small ones
 
         def score(self, plan, data, reader, progress=None):
             table = reader.read(data)
@@ -236,14 +236,16 @@ def test_hook_register_engines(register_plugin, tmp_path):
     registry = build_registry()
     assert registry.engines["reversed"].origin == "nefkit-rev 0.2 (plugin reversed)"
     items = [f"gad7_{i}" for i in range(1, 8)]
-    for name in ("big.csv", "small.csv"):
-        (tmp_path / name).write_text(
-            "respondent_id," + ",".join(items) + "\nC1,1,2,3,0,1,2,3\nC2,0,0,0,0,0,0,0\n"
-        )
-    entry, reason = registry.engine_for("auto", tmp_path / "big.csv")
-    assert (entry.value.name, reason) == ("reversed", "a big file")
-    entry, reason = registry.engine_for("auto", tmp_path / "small.csv")
-    assert entry.value.name in ("python", "duckdb") and entry.value.name != "reversed"
+    header = "respondent_id," + ",".join(items) + "\n"
+    (tmp_path / "big.csv").write_text(header + "C1,1,2,3,0,1,2,3\nC2,0,0,0,0,0,0,0\n" * 200)
+    (tmp_path / "small.csv").write_text(header + "C1,1,2,3,0,1,2,3\nC2,0,0,0,0,0,0,0\n")
+    gad7 = nefkit.get_plan("gad-7", registry)
+    entry, reason = registry.engine_for("auto", tmp_path / "big.csv", gad7)
+    assert entry.value.name == "reversed"
+    assert reason.startswith("about 400 rows of 7 items: reversed ~0.0 s, ")
+    entry, reason = registry.engine_for("auto", tmp_path / "small.csv", gad7)
+    assert entry.value.name == "python" and "not for this input: reversed" in reason
+    (tmp_path / "big.csv").write_text(header + "C1,1,2,3,0,1,2,3\nC2,0,0,0,0,0,0,0\n")
     results = nefkit.score("gad-7", tmp_path / "big.csv", registry, engine="reversed")
     assert [(r.row, r.scores["total"].value) for r in results.rows] == [(3, 0), (2, 12)]
     assert results.provenance.engine == "reversed: nefkit-rev 0.2 (plugin reversed)"

@@ -332,7 +332,8 @@ class _Progress:
     default="auto",
     show_default=True,
     help="python: nefkit's own, row by row; duckdb: columnar, for large files and Parquet;"
-    " or another installed engine (nefkit plugins --all); auto: by size and format.",
+    " or another installed engine (nefkit plugins --all); auto: the one expected to be quickest"
+    " on DATA, from its rows, the instrument's items and the format.",
 )
 @lang_option
 @instruments_option
@@ -370,7 +371,8 @@ def score_command(
     from ..terminal import safe
 
     registry = registry_for(instrument_paths)
-    chosen, reason = registry.engine_for(engine, data, input_format)
+    plan = api.get_plan(instrument_id, registry, lang)
+    chosen, reason = registry.engine_for(engine, data, plan, input_format)
     if engine == "auto":
         click.echo(f"Engine: {chosen.value.name} ({reason})", err=True)
     writer_for(registry, output, output_format, Scores)  # an unknown format fails before any work

@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from ..definitions.plan import Plan
 from ..definitions.responses import AnswerParser, CellError, parse_column, parse_session, parse_when
-from ..engines import Engine, Progress
+from ..engines import Engine, Progress, Workload
 from ..errors import NefkitError, RuleFailed
 from ..readers import Reader, Table, Unreadable
 from ..results import CellProblem, ChangeRow, Provenance, Results, RowSample, RowView, ScoredRow
@@ -328,11 +328,25 @@ def _classify(plan: Plan, step, row_a: int, row_b: int, before, after) -> str:
         raise
 
 
+# The row engine's cost for --engine auto, fitted to benchmarks/auto_engine.py on the reference
+# machine (2 cores): seconds per row, per item read in each row, and per row of a plan with
+# change scores (kept per respondent, sorted and compared at the end).
+PER_ROW, PER_ITEM, PER_CHANGE_ROW = 12e-6, 0.3e-6, 10e-6
+# Change scores keep each administration's scores in memory until the last row (about 300
+# bytes a row): auto sends a larger file with change scores to another engine, if one reads it.
+CHANGE_ROWS = 200_000
+
+
 class RowEngine(Engine):
     """nefkit's own engine and the reference the others are tested against; always there."""
 
     name = "python"
     summary = "The reference engine: rows in batches, in Python, from any format a reader reads."
+
+    def cost(self, work: Workload) -> Optional[float]:
+        if work.changes and work.rows > CHANGE_ROWS:
+            return None
+        return work.rows * (PER_ROW + PER_ITEM * work.items + PER_CHANGE_ROW * work.changes)
 
     def score(
         self, plan: Plan, data: Path, reader: Reader, progress: Optional[Progress] = None

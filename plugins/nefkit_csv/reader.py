@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from nefkit.errors import NefkitError
-from nefkit.readers import Reader, Table
+from nefkit.readers import Reader, Table, count_lines
 
 DELIMITERS = (",", ";", "\t")
 
@@ -17,6 +17,9 @@ class CsvReader(Reader):
     format = "csv"
     extensions = (".csv", ".tsv", ".txt")
     summary = "Comma-, semicolon- or tab-separated text (UTF-8)."
+
+    def count_rows(self, path: Path) -> int | None:
+        return count_lines(path, header=True)
 
     def read(self, path: Path) -> Table:
         try:

@@ -69,6 +69,7 @@ from nefkit.engines import (
     Columns,
     Engine,
     Progress,
+    Workload,
     parse_session,
     parse_when,
     respondent_text,
@@ -94,8 +95,10 @@ from nefkit.tabular import change_columns, csv_cell, score_columns
 from .sources import INTEGERS, WS, copy_bytes, open_source, parquet_header, sql_text
 
 BATCH = 8192
-# From this input size on, ``--engine auto`` takes DuckDB.
-AUTO_BYTES = int(os.environ.get("NEFKIT_AUTO_ENGINE_BYTES", 8 * 2**20))
+# The cost model for --engine auto (seconds), fitted to benchmarks/auto_engine.py on the reference
+# machine (2 cores); per row relative to CSV for the other formats (benchmarks/engines.py).
+START, PER_ROW, PER_ITEM, PER_CHANGE_ROW = 0.45, 1.5e-6, 0.04e-6, 4e-6
+FORMAT_COST = {"csv": 1.0, "parquet": 0.7, "jsonl": 1.8}
 
 
 def _q(name: str) -> str:
@@ -1452,17 +1455,11 @@ class DuckDBEngine(Engine):
     summary = "The scoring plan as SQL in DuckDB: for large CSV, JSON Lines and Parquet files."
     formats = ("csv", "jsonl", "parquet")
 
-    def suits(self, data: Path, format: str) -> tuple[bool, str]:
-        if format == "parquet":
-            return True, "parquet input"
-        try:
-            size = data.stat().st_size
-        except OSError:
-            return False, "input size unknown"
-        if size >= AUTO_BYTES:
-            return True, f"input is {size / 2**20:.0f} MB"
-        # Below this, starting DuckDB costs more than it saves.
-        return False, f"input is under {AUTO_BYTES / 2**20:.0f} MB"
+    def cost(self, work: Workload) -> float:
+        """Starting (importing DuckDB, the plan as SQL, a database) plus the rows, per item
+        and per row of a plan with change scores; fitted to benchmarks/auto_engine.py."""
+        per_row = PER_ROW + PER_ITEM * work.items + PER_CHANGE_ROW * work.changes
+        return START + work.rows * per_row * FORMAT_COST.get(work.format, 1.0)
 
     def score(
         self, plan: Plan, data: Path, reader: Reader, progress: Optional[Progress] = None

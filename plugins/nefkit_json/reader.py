@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from nefkit.errors import NefkitError
-from nefkit.readers import Reader, Table
+from nefkit.readers import Reader, Table, count_lines
 
 # Bytes that are not UTF-8, as decoding with errors="surrogateescape" leaves them.
 NOT_UTF8 = re.compile("[\udc80-\udcff]")
@@ -19,6 +19,9 @@ class JsonLinesReader(Reader):
     format = "jsonl"
     extensions = (".jsonl", ".ndjson")
     summary = "JSON Lines: one object per administration, keyed by column name."
+
+    def count_rows(self, path: Path) -> int | None:
+        return count_lines(path, header=False)
 
     def read(self, path: Path) -> Table:
         try:
