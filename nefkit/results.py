@@ -197,6 +197,9 @@ class FlagTally:
 
     def add_flags(self, number: int, flags: Mapping[str, Optional[bool]], valid: bool) -> None:
         """One row's flags; safe to call from several threads (DuckDB's)."""
+        states = flags.values()
+        if None not in states and (valid or True not in states):
+            return  # most rows: nothing to count, found at C speed
         unknown = [flag_id for flag_id, state in flags.items() if state is None]
         raised = [] if valid else [flag_id for flag_id, state in flags.items() if state]
         if not unknown and not raised:

@@ -49,7 +49,8 @@ class CsvReader(Reader):
             try:
                 for row in reader:
                     number += 1
-                    if any(cell.strip() for cell in row):
+                    # The first cell (the respondent id) decides most rows without a scan.
+                    if (row and row[0].strip()) or any(cell.strip() for cell in row):
                         yield number, row
             except UnicodeDecodeError:
                 raise NefkitError(
