@@ -804,3 +804,14 @@ def test_a_plugin_template_directory_overrides_and_the_user_one_wins(
     doc = _client_with(with_plugin, tmp_path, user)
     assert doc.one("p", id="overridden").text() == "FROM user"
     assert "from the plugin" in doc.one("style").text()  # the user overrode client.html only
+
+
+def test_dates_read_as_dates_and_times_only_where_known():
+    """A spreadsheet's date is a date-time at midnight: shown as the date alone."""
+    import datetime as dt
+
+    from nefkit_html.facts import when
+
+    assert when(3, dt.datetime(2026, 3, 1)) == "Session 3 (2026-03-01)"
+    assert when(None, dt.datetime(2026, 3, 1, 14, 30)) == "2026-03-01 14:30"
+    assert when(2, dt.date(2026, 3, 8)) == "Session 2 (2026-03-08)"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from nefkit import Instrument, Item, Plan, ScoreStep
+from nefkit.results import day  # ISO dates, the date alone at midnight: one rule for every output
 from nefkit.rules import NOT_ASKED
 
 
@@ -99,11 +100,6 @@ def answer_text(instrument: Instrument, item: Item, value: Any) -> Optional[str]
     if labels:
         return labels.get(value, str(value))
     return str(value)
-
-
-def day(date: dt.date) -> str:
-    """ISO dates: unambiguous wherever the report is read."""
-    return f"{date:%Y-%m-%d %H:%M}" if isinstance(date, dt.datetime) else date.isoformat()
 
 
 def when(session: Optional[int], date: Optional[dt.date]) -> str:
