@@ -263,12 +263,13 @@ class Results:
                     f"{name} is raised in {_rows(raised.count)} that {verb} invalid for scoring"
                     f" ({raised}): the flag stands, whatever the problems"
                 )
+        labels = {s.score.id: s.score.label for s in self.plan.steps}
         for step in self.plan.changes:
             gaps = self.change_gaps.get(step.change.id)
             if gaps:
                 lines.append(
-                    f"reliable change '{step.change.id}' could not be computed at"
-                    f" {_rows(gaps.count)} ({gaps}): no {step.change.score} score there, so"
+                    f"'{step.change.label}' could not be computed at {_rows(gaps.count)}"
+                    f" ({gaps}): the {labels[step.change.score]} is not scorable there, so"
                     " the change to or from them is unknown"
                 )
         return lines

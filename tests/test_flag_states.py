@@ -154,8 +154,9 @@ def test_a_change_that_could_not_be_computed_is_a_warning_never_silence(tmp_path
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert (
-        "Warning: reliable change 'total_change' could not be computed at 1 row (row 3):"
-        " no total score there, so the change to or from them is unknown"
+        "Warning: 'Reliable change in the PHQ-9 total (NHS Talking Therapies: 6 points;"
+        " caseness 10)' could not be computed at 1 row (row 3): the PHQ-9 total is not"
+        " scorable there, so the change to or from them is unknown"
     ) in result.stderr
     assert result.stderr.rstrip().endswith("; a reliable change could not be computed at 1 row")
     with open(tmp_path / "out-changes.csv", encoding="utf-8", newline="") as handle:

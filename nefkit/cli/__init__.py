@@ -392,7 +392,7 @@ def score_command(
     for problem in results.problems:
         click.echo(f"Problem: {safe(str(problem))}", err=True)
     for warning in results.warnings():  # after the problems, so that none hides a risk
-        click.echo(f"Warning: {warning}", err=True)
+        click.echo(f"Warning: {safe(warning)}", err=True)
     scored = results.row_count - results.invalid_count
     summary = (
         f"Scored {scored} of {results.row_count} rows of {data} with {instrument_id} into {output}"
