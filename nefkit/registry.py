@@ -167,6 +167,10 @@ class _BlamedReader(Reader):
         table.rows = _blamed_rows(table.rows, who, f"reading {path}")
         return table
 
+    def count_rows(self, path: Path) -> int | None:
+        with blamed(f"reader '{self.format}' from {self.entry.origin}", f"counting {path}"):
+            return self.entry.value.count_rows(path)
+
 
 def _blamed_rows(rows: Iterator[Any], who: str, doing: str) -> Iterator[Any]:
     with blamed(who, doing):

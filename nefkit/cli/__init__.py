@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -289,24 +288,6 @@ def schema_command(instrument_paths) -> None:
     _print_json(definition_schema(registry_for(instrument_paths)))
 
 
-class _Progress:
-    """A row counter on stderr, only when a person is watching it."""
-
-    def __init__(self) -> None:
-        self.enabled = sys.stderr.isatty()
-        self.last = 0.0
-
-    def __call__(self, rows: int) -> None:
-        now = time.monotonic()
-        if self.enabled and now - self.last > 0.25:
-            self.last = now
-            click.echo(f"\rScored {rows:,} rows", err=True, nl=False)
-
-    def done(self) -> None:
-        if self.enabled and self.last:
-            click.echo("\r" + " " * 40 + "\r", err=True, nl=False)
-
-
 @cli.command(name="score")
 @click.argument("instrument_id")
 @click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -369,6 +350,7 @@ def score_command(
     from ..outputs import writer_for
     from ..renderers import RenderOptions
     from ..terminal import safe
+    from .progress import ProgressBar, expected_rows
 
     registry = registry_for(instrument_paths)
     plan = api.get_plan(instrument_id, registry, lang)
@@ -377,18 +359,19 @@ def score_command(
         click.echo(f"Engine: {chosen.value.name} ({reason})", err=True)
     writer_for(registry, output, output_format, Scores)  # an unknown format fails before any work
     options = RenderOptions(respondent=respondent, by=by, min_cell=min_cell, templates=templates)
-    progress = _Progress()
-    results = api.score(
-        instrument_id, data, registry, input_format, progress, chosen.value.name, language=lang
-    )
-    # Column names, cells and problems come from the data file: shown as text (see terminal).
-    if results.context_columns:
-        shown = safe(", ".join(results.context_columns))
-        click.echo(f"Carrying through as context: {shown}", err=True)
-    if by is not None and by not in results.context_columns:
-        raise click.UsageError(f"--by {by}: DATA has no such context column")
-    api.render(results, output, output_format, options, registry)
-    progress.done()
+    with ProgressBar("Scoring", expected_rows(registry, data, input_format)) as progress:
+        results = api.score(
+            instrument_id, data, registry, input_format, progress, chosen.value.name, language=lang
+        )
+        # Column names, cells and problems come from the data file: shown as text (see
+        # terminal). Said before any row is scored, so before the bar is drawn.
+        if results.context_columns:
+            shown = safe(", ".join(results.context_columns))
+            click.echo(f"Carrying through as context: {shown}", err=True)
+        if by is not None and by not in results.context_columns:
+            raise click.UsageError(f"--by {by}: DATA has no such context column")
+        api.render(results, output, output_format, options, registry)
+        progress.finish(results.row_count)
     for problem in results.problems:
         click.echo(f"Problem: {safe(str(problem))}", err=True)
     for warning in results.warnings():  # after the problems, so that none hides a risk

@@ -308,6 +308,7 @@ def record(
     """
     from ..clinic.alerts import Clinic
     from ..clinic.recording import record_file, record_one
+    from .progress import ProgressBar, expected_rows
 
     registry = registry_for(instrument_paths)
     if (data is None) == (client is None):
@@ -317,7 +318,9 @@ def record(
     with _open(db) as store:
         clinic = Clinic(store, registry, _by(by))
         if data is not None:
-            lines, problems = record_file(clinic, instrument_id, data, lang)
+            with ProgressBar("Recording", expected_rows(registry, data, None)) as progress:
+                lines, problems = record_file(clinic, instrument_id, data, lang, progress)
+                progress.finish()
         else:
             lines, problems = record_one(
                 clinic,

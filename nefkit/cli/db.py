@@ -121,11 +121,14 @@ def export(directory, db, by, instrument_paths):
     """Everything, for analysis: per instrument, scores and answers as CSV; the full answer
     history, alerts and audit trail as JSON Lines."""
     from ..clinic.exporting import export_all
+    from .progress import ProgressBar
 
-    with _open(db) as store:
+    with _open(db) as store, ProgressBar("Exporting", unit="") as progress:
         _audit_read(store, by, "export", None, f"cohort, to {directory}")
-        for line in export_all(registry_for(instrument_paths), store, directory):
+        for line in export_all(registry_for(instrument_paths), store, directory, progress):
+            progress.close()  # the line goes where the bar was; the bar is drawn again below
             click.echo(line)
+        progress.finish()
 
 
 @db_group.command(name="erase")

@@ -35,13 +35,16 @@ def analyze(
     from ..documents import Psychometrics
     from ..outputs import write_output, writer_for
     from ..research.analysis import analyze as run
+    from .progress import ProgressBar, expected_rows
 
     registry = registry_for(instrument_paths)
     writer_for(registry, output, output_format, Psychometrics)  # fails before any work
-    results = api.score(instrument_id, data, registry, input_format, language=lang)
-    where = None if session is None else (lambda row: row.session == session)
-    analysis = run(results, where=where)
-    write_output(registry, output, output_format, Psychometrics(analysis))
+    with ProgressBar("Analysing", expected_rows(registry, data, input_format)) as progress:
+        results = api.score(instrument_id, data, registry, input_format, progress, language=lang)
+        where = None if session is None else (lambda row: row.session == session)
+        analysis = run(results, where=where)
+        write_output(registry, output, output_format, Psychometrics(analysis))
+        progress.finish(results.row_count)
     if results.problems:
         click.echo(
             f"{len(results.problems)} problems in the data: those rows are left out"

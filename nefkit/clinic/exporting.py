@@ -4,12 +4,13 @@ results for reports, and a full export for analysis."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Optional
 
 from .. import api
 from ..definitions.plan import Plan
+from ..engines import Progress
 from ..errors import NefkitError
 from ..outputs import written_whole
 from ..readers import Table
@@ -51,9 +52,11 @@ def results_from_store(
     client: Optional[str],
     instrument_ids: Sequence[str] = (),
     language: Optional[str] = None,
+    progress: Optional[Progress] = None,
 ) -> list[Results]:
     """Each instrument's finished administrations scored, with the alerts clinicians have
-    acknowledged (who, when, their note) for reports to show."""
+    acknowledged (who, when, their note) for reports to show. ``progress`` is told how many
+    rows of each are scored, as they are."""
     present = sorted({a.instrument for a in store.administrations(client) if a.finished_at})
     acknowledged = [
         a
@@ -63,7 +66,7 @@ def results_from_store(
     results = []
     for instrument_id in instrument_ids or present:
         plan = api.get_plan(instrument_id, registry, language)
-        scored = score_table(plan, store_table(plan, store, client))
+        scored = score_table(plan, store_table(plan, store, client), progress)
         scored.acknowledgements = [
             Acknowledgement(
                 a.administration,
@@ -90,27 +93,49 @@ def cohort_sizes(store: Store) -> dict[str, int]:
     return {instrument: len(names) for instrument, names in clients.items()}
 
 
-def export_all(registry: Registry, store: Store, directory: Path) -> Iterator[str]:
+def export_all(
+    registry: Registry,
+    store: Store,
+    directory: Path,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> Iterator[str]:
     """Per instrument the scores (through the CSV renderer, with changes and provenance), then
     every administration with its answers, the answer history, alerts and the audit trail.
     Every file is its owner's alone (0600), and so is the folder (0700) when the export makes
-    it; a folder that exists already is the user's, and keeps its permissions."""
+    it; a folder that exists already is the user's, and keeps its permissions.
+
+    ``progress`` is told how many steps of how many are done: an administration scored, or
+    written with its answers, or with its history (alerts and the audit trail are quick)."""
     if directory.exists() and not directory.is_dir():
         raise NefkitError(f"{directory} is a file; give a folder to export into")
     if not directory.exists():
         # The mode is only narrowed by the umask, never widened.
         directory.mkdir(mode=0o700, parents=True)
-    for results in results_from_store(registry, store, None):
+    everything = list(store.administrations(include_voided=True))
+    scored = sum(1 for a in everything if a.finished_at and not a.voided_at)
+    total = scored + 2 * len(everything)
+    done = 0  # steps before the instrument being scored
+
+    def scoring(rows: int) -> None:
+        if progress:
+            progress(done + rows, total)
+
+    def steps(administrations: Iterable, before: int) -> Iterator:
+        for k, administration in enumerate(administrations):
+            if progress:
+                progress(before + k, total)
+            yield administration
+
+    for results in results_from_store(registry, store, None, progress=scoring):
         path = directory / f"{results.instrument.id}-scores.csv"
         api.render(results, path, reg=registry, private=True)
+        done += results.row_count
         yield f"wrote {path}"
     tables = {
-        "administrations": (
-            {**vars(a), "status": a.status} for a in store.administrations(include_voided=True)
-        ),
+        "administrations": ({**vars(a), "status": a.status} for a in steps(everything, scored)),
         "answer-history": (
             {"administration": a.id, **vars(record)}
-            for a in store.administrations(include_voided=True)
+            for a in steps(everything, scored + len(everything))
             for record in store.answer_history(a.id)
         ),
         "alerts": (vars(alert) for alert in store.alerts(open_only=False)),

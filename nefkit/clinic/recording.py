@@ -9,6 +9,7 @@ from typing import Any, Optional
 from ..api import get_plan
 from ..definitions.plan import Plan
 from ..definitions.responses import AnswerParser, CellError, parse_when
+from ..engines import Progress
 from ..errors import NefkitError
 from ..results import CellProblem
 from ..scoring.rows import score_table
@@ -79,15 +80,23 @@ def _risks(plan: Plan, what: str, flags: dict[str, Optional[bool]]) -> list[str]
 
 
 def record_file(
-    clinic: Clinic, instrument_id: str, path: Path, language: Optional[str] = None
+    clinic: Clinic,
+    instrument_id: str,
+    path: Path,
+    language: Optional[str] = None,
+    progress: Optional[Progress] = None,
 ) -> tuple[list[str], list[str]]:
     """Store every valid form of a data file (one per row), each whole or not at all; report
     every problem of the rest, a risk their answers raise first. A respondent_id that is not a
-    valid client id (see :mod:`nefkit.clinic.people`) is a problem of its row, as a bad answer is."""
+    valid client id (see :mod:`nefkit.clinic.people`) is a problem of its row, as a bad answer is.
+    ``progress`` is told how many rows are done, row by row: storing a form takes far longer
+    than scoring it."""
     plan = get_plan(instrument_id, clinic.registry, language)
     results = score_table(plan, clinic.registry.read(path))
     lines, risks, bad_ids = [], [], []
-    for row in results.rows:
+    for done, row in enumerate(results.rows):
+        if progress:
+            progress(done)
         problem = name_problem(row.respondent_id) if row.respondent_id is not None else None
         if problem is not None:
             # The id itself is left out: it may be 100,000 characters long.
@@ -104,6 +113,8 @@ def record_file(
             plan, row.respondent_id, row.session, context, row.administered_at, answers
         )
         lines += clinic.summary(plan, administration)
+    if progress:
+        progress(results.row_count)
     problems = sorted([*results.problems, *bad_ids], key=lambda p: p.row)
     return lines, risks + [str(p) for p in problems]
 
