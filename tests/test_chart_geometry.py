@@ -5,9 +5,10 @@ line, the caseness line, axes, leaders) and cover no mark or bar; and every labe
 whole, never cut. The boxes come from a bound of this file's own, not from nefkit's estimate:
 0.62 em a character (0.70 em bold, 1 em for East Asian wide letters), which DejaVu Sans, the
 widest face of the reports' font stack, stays under for any sentence in the bundled instruments
-(it averages 0.49 em a character there), and DejaVu Sans's own ascent and descent (0.93 and
-0.24 em, the height Chromium's getBBox gives). tests/test_html_browser.py checks the real
-boxes in Chromium.
+(it averages 0.49 em a character there); and for heights, the most Chromium's getBBox gives
+above and below the baseline at any window width (0.99 and 0.31 em, measured at phone width,
+where device pixels are coarsest; DejaVu Sans's own are 0.93 and 0.24).
+tests/test_html_browser.py checks the real boxes in Chromium.
 
 The labels are the longest of every bundled instrument, and adversarial ones: a very long word,
 right-to-left and non-Latin text, markup characters, flat series, series at the ends of their
@@ -36,7 +37,7 @@ from nefkit.renderers import RenderOptions
 
 NS = "{http://www.w3.org/2000/svg}"
 EM = {False: 0.62, True: 0.70}
-ASCENT, DESCENT = 0.93, 0.24
+ASCENT, DESCENT = 0.99, 0.31
 BACKGROUND = {*charts.BAND_TINTS, charts.GRID, "#fff"}  # shading and grid lines may lie under words
 DEMO = Path(str(files("nefkit_demo") / "data"))
 
@@ -194,14 +195,14 @@ def ink(svg: ET.Element) -> tuple[list[tuple], list[Rect]]:
     return segments, shapes
 
 
-def checked(markup: str) -> list[Words]:
-    """The chart's words, once its geometry has been checked; parsing it is the check that
-    markup in a label stayed text."""
-    svg = ET.fromstring(str(markup))
+def view_of(svg: ET.Element) -> Rect:
     _, _, width, height = (float(v) for v in svg.get("viewBox").split())
-    view = Rect(0, 0, width, height)
-    words = words_in(svg)
-    segments, shapes = ink(svg)
+    return Rect(0, 0, width, height)
+
+
+def assert_clear(words: list[Words], segments: list[tuple], shapes: list[Rect], view: Rect):
+    """Every line of words inside the view, crossing no line, covering no mark or bar and no
+    other words; every line and mark inside the view too."""
     for w in words:
         for box in w.boxes:
             assert box.inside(view), f"{w.text!r} leaves the viewBox: {box} outside {view}"
@@ -212,10 +213,19 @@ def checked(markup: str) -> list[Words]:
     for one, other in itertools.combinations(words, 2):
         for a, b in itertools.product(one.boxes, other.boxes):
             assert not a.overlaps(b), f"{one.text!r} overlaps {other.text!r}"
+    edge = Rect(view.left - 0.01, view.top - 0.01, view.right + 0.01, view.bottom + 0.01)
     for end in itertools.chain.from_iterable(segments):
-        assert Rect(-0.01, -0.01, width + 0.01, height + 0.01).holds(*end), f"{end} outside"
+        assert edge.holds(*end), f"{end} outside"
     for shape in shapes:
-        assert shape.inside(Rect(-1, -1, width + 1, height + 1)), f"{shape} outside"
+        assert shape.inside(Rect(-1, -1, view.right + 1, view.bottom + 1)), f"{shape} outside"
+
+
+def checked(markup: str) -> list[Words]:
+    """The chart's words, once its geometry has been checked; parsing it is the check that
+    markup in a label stayed text."""
+    svg = ET.fromstring(str(markup))
+    words = words_in(svg)
+    assert_clear(words, *ink(svg), view_of(svg))
     return words
 
 
