@@ -11,6 +11,7 @@ temporary folder.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import itertools
 import os
 import shutil
@@ -187,16 +188,19 @@ def crowded_report(folder: Path) -> Path:
     """A client's forty PHQ-9 sessions, swinging across the whole scale, and twelve GAD-7
     ones with long band names: right-to-left, markup, a word longer than the band key."""
     registry = nefkit.get_registry()
-    phq = folder / "phq.csv"
     header = "respondent_id,session,administered_at,"
+
+    def phq_row(session: int) -> str:  # totals 27, 18, 9 and 0 in turn
+        level, day = session * 7 % 4, dt.date(2026, 1, 1) + dt.timedelta(days=session)
+        impact = "1" if level else ""  # asked only after a symptom
+        return f"X1,{session},{day},{','.join([str(level)] * 9)},{impact}\n"
+
+    phq = folder / "phq.csv"
     phq.write_text(
         header
         + ",".join(f"phq9_{i}" for i in range(1, 11))
         + "\n"
-        + "".join(
-            f"X1,{s},2026-{1 + s // 28:02d}-{1 + s % 28:02d},{','.join([str(s * 7 % 4)] * 9)},0\n"
-            for s in range(1, 41)
-        )
+        + "".join(phq_row(s) for s in range(1, 41))
     )
     definition = (Path(str(files("nefkit_instruments") / "definitions")) / "gad-7.toml").read_text()
     for short, long in LONG_BANDS.items():
