@@ -5,11 +5,12 @@ estimated from a table: the advance widths of DejaVu Sans, Book and Bold, from t
 metrics. DejaVu Sans is the widest face the reports' font stack can reach (it is what Chromium
 draws ``system-ui`` with on Debian; Segoe UI, Roboto, San Francisco, Helvetica and Arial are all
 narrower). Chromium rounds text to device pixels, so each advance is rounded up to a whole
-pixel and a line gets one pixel more (measured: no line of the reports in Chromium comes
-within 1% of its estimate, at any window width). Two margins make the estimate conservative
-for other fonts too: a line is never taken as narrower than 0.62 em a character (0.70 em bold),
-which covers wider faces such as Verdana, and a character outside the table (another script,
-an emoji) counts 1.25 em, more than any letter DejaVu Sans draws.
+pixel and a line gets one pixel more (measured in Chromium on the demo reports and a crowded
+one, on a wide window and a phone: every line at most 0.93 of its estimate, 0.83 typically).
+Two margins make the estimate conservative for other fonts too: no character counts less
+than 0.62 em (0.70 em bold), which covers wider faces such as Verdana, and a character
+outside the table (another script, an emoji) counts 1.25 em, more than any letter DejaVu
+Sans draws.
 """
 
 from __future__ import annotations
