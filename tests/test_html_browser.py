@@ -11,12 +11,16 @@ temporary folder.
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import itertools
 import os
 import shutil
+import xml.etree.ElementTree as ET
 from importlib.resources import files
 from pathlib import Path
 
 import pytest
+from nefkit_html.chart_labels import text_width
 
 import nefkit
 from nefkit.renderers import RenderOptions
@@ -37,6 +41,7 @@ from selenium import webdriver  # noqa: E402  (the skip above must come first)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.print_page_options import PrintOptions  # noqa: E402
+from test_chart_geometry import Rect, Words, assert_clear, ink, view_of  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +164,84 @@ def test_cohort_report_shows_its_charts(browser, reports, shots):
     save(browser, effects, shots / "cohort-effects.png")
     first_histogram = browser.find_elements(By.CSS_SELECTOR, "#phq-9 figure")[1]
     save_top(browser, first_histogram, shots / "cohort-report.png")
+
+
+LINE_BOXES = """
+return [...arguments[0].querySelectorAll('text')].map(text => {
+  const spans = text.querySelectorAll('tspan');
+  return [...(spans.length ? spans : [text])].map(line => {
+    const box = line.getBBox(), style = getComputedStyle(line);
+    return [line.textContent, box.x, box.y, box.x + box.width, box.y + box.height,
+            parseFloat(style.fontSize), parseInt(style.fontWeight)];
+  });
+});
+"""
+LONG_BANDS = {
+    "Minimal": "Minimal: no more than the everyday worries that almost everyone has",
+    "Mild": "חרדה קלה: דאגות שמופיעות בחלק מהימים",
+    "Moderate": 'Moderate <b>&amp;</b> "quoted"',
+    "Severe": "Pneumonoultramicroscopicsilicovolcanoconiosis",
+}
+
+
+def crowded_report(folder: Path) -> Path:
+    """A client's forty PHQ-9 sessions, swinging across the whole scale, and twelve GAD-7
+    ones with long band names: right-to-left, markup, a word longer than the band key."""
+    registry = nefkit.get_registry()
+    header = "respondent_id,session,administered_at,"
+
+    def phq_row(session: int) -> str:  # totals 27, 18, 9 and 0 in turn
+        level, day = session * 7 % 4, dt.date(2026, 1, 1) + dt.timedelta(days=session)
+        impact = "1" if level else ""  # asked only after a symptom
+        return f"X1,{session},{day},{','.join([str(level)] * 9)},{impact}\n"
+
+    phq = folder / "phq.csv"
+    phq.write_text(
+        header
+        + ",".join(f"phq9_{i}" for i in range(1, 11))
+        + "\n"
+        + "".join(phq_row(s) for s in range(1, 41))
+    )
+    definition = (Path(str(files("nefkit_instruments") / "definitions")) / "gad-7.toml").read_text()
+    for short, long in LONG_BANDS.items():
+        definition = definition.replace(f'label = "{short}"', f"label = '{long}'")
+    (folder / "gad-7-long.toml").write_text(definition.replace('id = "gad-7"', 'id = "gad-7-long"'))
+    gad = folder / "gad.csv"
+    gad.write_text(
+        header
+        + ",".join(f"gad7_{i}" for i in range(1, 8))
+        + "\n"
+        + "".join(f"X1,{s},2026-01-{s:02d},{','.join([str(s % 4)] * 7)}\n" for s in range(1, 13))
+    )
+    instrument = nefkit.load_instrument(folder / "gad-7-long.toml", registry)
+    results = [nefkit.score("phq-9", phq, registry), nefkit.score(instrument, gad, registry)]
+    out = folder / "x1.html"
+    nefkit.render(results, out, options=RenderOptions(respondent="X1"), reg=registry)
+    return out
+
+
+def test_chart_words_never_collide_in_chromium(browser, reports, tmp_path):
+    """The honest check of the width estimate: Chromium's own box for every line of words
+    (getBBox), in the demo's reports and a crowded client report, is no wider than nefkit
+    reckoned, and crosses no line, mark or other words; on a wide screen and on a phone,
+    where a chart is drawn smallest and device pixels round its text the most."""
+    crowded = crowded_report(tmp_path)
+    for path, width in itertools.product(
+        (reports["client"], reports["cohort"], crowded), (1000, 390)
+    ):
+        open_report(browser, path, width=width)
+        charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart")
+        assert charts
+        for chart in charts:
+            svg = ET.fromstring(chart.get_attribute("outerHTML"))
+            texts = browser.execute_script(LINE_BOXES, chart)
+            for text, left, _, right, _, size, weight in (line for t in texts for line in t):
+                assert right - left <= text_width(text, size, weight >= 600), text
+            words = [
+                Words(" ".join(line[0] for line in t), [Rect(*line[1:5]) for line in t])
+                for t in texts
+            ]
+            assert_clear(words, *ink(svg), view_of(svg))
 
 
 @pytest.mark.parametrize("report", ["client", "cohort"])
