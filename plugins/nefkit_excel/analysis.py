@@ -24,6 +24,7 @@ from nefkit import __version__
 from nefkit.documents import Analysis, ItemAnalysis, Reliability, ScoreAnalysis
 
 from .book import Book, open_book
+from .paper import PROSE
 from .report import table
 from .styles import MARK, alert, number, styled
 
@@ -302,7 +303,7 @@ def _correlations(book: Book, scales: list[ScoreAnalysis]) -> None:
 
 
 def _methods(book: Book, analysis: Analysis) -> None:
-    lines = book.lines("Methods", most=100)
+    lines = book.lines("Methods", most=PROSE)
     provenance = analysis.provenance
     lines.title(f"{provenance.instrument_id}: item and scale analysis")
     lines.note(analysis.instrument_title)

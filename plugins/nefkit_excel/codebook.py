@@ -17,6 +17,7 @@ from nefkit import Instrument, Plan, __version__
 from nefkit.codebook import codebook, norm_table
 
 from .book import open_book
+from .paper import PROSE
 from .report import Lines, table
 from .styles import alert
 
@@ -37,7 +38,7 @@ def write_codebook(plan: Plan, path: Path) -> None:
     tables: dict[str, list[dict[str, Any]]] = codebook(plan)
     tables["norms"] = norm_table(instrument)
     with open_book(path) as book:
-        _about(book.lines("About", most=100), instrument, tables)
+        _about(book.lines("About", most=PROSE), instrument, tables)
         for name, rows in tables.items():
             lines = book.lines(name.capitalize())
             if not rows:

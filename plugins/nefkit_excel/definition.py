@@ -1153,7 +1153,9 @@ def _drop_down(column: Column) -> dict[str, Any]:
 
 
 def _read_me(book, instrument: Instrument) -> None:
-    lines = book.lines(READ_ME, most=90)
+    from .paper import PROSE
+
+    lines = book.lines(READ_ME, most=PROSE)
     lines.title(f"{instrument.id}: instrument definition")
     lines.note(instrument.title)
     lines.note(

@@ -12,8 +12,18 @@ from nefkit import Instrument, Plan, __version__
 from nefkit.codebook import codebook
 from nefkit.summary import GroupedSummary, Summary
 
-from .paper import page_setup
-from .styles import Styled, Styles, alert, number, set_widths, styled, width_for, write_value
+from .paper import fit_row, lines_needed, page_setup
+from .styles import (
+    Styled,
+    Styles,
+    alert,
+    bold,
+    number,
+    set_widths,
+    styled,
+    width_for,
+    write_value,
+)
 
 PRIVACY = "Respondent ids are pseudonyms chosen by the clinic; nefkit stores no names."
 DETERIORATED = "reliably deteriorated"
@@ -62,15 +72,19 @@ class Lines:
         ws, styles = self.ws, self.styles
         for row, (kind, cells) in enumerate(self.lines):
             in_table = kind in ("row", "pair", "header")
+            lines = 1
             for col, cell in enumerate(cells):
                 names: tuple[str, ...] = ()
                 if in_table:
                     text = cell.value if type(cell) is Styled else cell
                     long = isinstance(text, str) and (len(text) > widths[col] - 2 or "\n" in text)
                     names = ("wrap",) if long or kind == "header" else ("top",)
+                    if isinstance(text, str) and names == ("wrap",):
+                        lines = max(lines, lines_needed(text, widths[col], bold(cell)))
                     if kind == "pair":
                         names += ("left",)  # a value under a value, number or text, reads down
                 write_value(ws, styles, row, col, cell, names)
+            fit_row(ws, row, lines)
         page_setup(ws, widths, header_rows)
         return widths
 

@@ -93,6 +93,11 @@ def styled(value: Any, *names: str) -> Styled:
     return Styled(value, names)
 
 
+def bold(v: Any) -> bool:
+    """Whether ``v`` is shown in bold (which takes more room)."""
+    return type(v) is Styled and any(STYLES.get(name, {}).get("bold") for name in v.names)
+
+
 def number(value: float | None, style: str) -> Styled | None:
     """A figure with its number format (a name such as "percent"); None stays blank."""
     return None if value is None else Styled(value, (style,))

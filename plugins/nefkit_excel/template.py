@@ -20,7 +20,7 @@ from xlsxwriter.utility import xl_col_to_name
 from nefkit import Instrument, Item, Plan
 
 from .book import Book, open_book
-from .paper import page_setup
+from .paper import PROSE, page_setup
 from .report import PRIVACY, Lines, codebook_lines, instrument_pairs
 from .styles import width_for, write_row, write_text
 
@@ -56,7 +56,7 @@ def write_template(plan: Plan, path: Path) -> None:
         lines = book.lines("Codebook")
         codebook_lines(lines, plan)
         lines.write()
-        _about(book.lines("About", most=100), instrument)
+        _about(book.lines("About", most=PROSE), instrument)
         lists.finish()
 
 

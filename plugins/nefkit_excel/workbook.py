@@ -28,7 +28,7 @@ from nefkit.summary import GroupedSummary
 from nefkit.tabular import FORMULA_START, change_columns, change_record, score_columns, score_record
 
 from .book import Book, open_book
-from .paper import page_setup
+from .paper import PROSE, fit_row, lines_needed, page_setup
 from .report import DETERIORATED, PRIVACY, Lines, codebook_lines, instrument_pairs, summary_lines
 from .styles import (
     EXACT,
@@ -36,6 +36,7 @@ from .styles import (
     SLOW_TEXT,
     Styled,
     alert,
+    bold,
     set_widths,
     sheet_title,
     styled,
@@ -79,9 +80,12 @@ class Table:
         columns: list[str],
         freeze: int,
         widths: list[float],
+        wrap: set[str],
     ):
         self.book, self.base, self.prefix = book, base, prefix
         self.columns, self.freeze, self.widths = columns, freeze, widths
+        # The columns whose text wraps when it is longer than they are wide.
+        self.wrap = [(i, widths[i]) for i, name in enumerate(columns) if name in wrap]
         self.parts: list[list] = []  # [sheet, rows written], in order
         self.row = 0
         self._new_part()
@@ -94,6 +98,9 @@ class Table:
         set_widths(ws, self.widths)
         for col, name in enumerate(self.columns):
             write_text(ws, self.book.styles, 0, col, name, ("header",))
+        fit_row(
+            ws, 0, max(lines_needed(n, w, bold=True) for n, w in zip(self.columns, self.widths))
+        )
         page_setup(ws, self.widths, header_rows=1)
         self.parts.append([ws, 0])
         self.row = 0
@@ -107,6 +114,14 @@ class Table:
         self.row += 1
         row, ws, styles = self.row, self.ws, self.book.styles
         write_string, write_number = self.write_string, self.write_number
+        lines = 1
+        for col, width in self.wrap:
+            v = values[col]
+            styled_ = v.__class__ is Styled
+            text = v.value if styled_ else v
+            if text.__class__ is str and (len(text) > width - 2 or "\n" in text):
+                lines = max(lines, lines_needed(text, width, bold(v)))
+                values[col] = Styled(text, (*v.names, "wrap") if styled_ else ("wrap",))
         for col, v in enumerate(values):
             t = v.__class__
             if t is str:
@@ -118,6 +133,7 @@ class Table:
                 write_number(row, col, v)
             elif v is not None:
                 write_value(ws, styles, row, col, v)
+        fit_row(ws, row, lines)
         self.parts[-1][1] = row
 
     def finish(self) -> list[tuple[str, int]]:
@@ -157,8 +173,11 @@ class _Sheets:
             least[f"{step.score.id}_status"] = len(_STATUS) + 2
         for step in plan.flags:
             least[f"flag_{step.flag.id}"] = len("unknown") + 2
+        self.wrap = {"attention", "notes", "value", "reason"}
         for item in plan.items:
             least[item.id] = 40 if item.type == "text" else 8
+            if item.type == "text":
+                self.wrap.add(item.id)
         # The header row, and the columns that say whose row it is, stay in view when scrolling.
         self.scores = self._table("Scores", ["attention", *score_columns(results)], 3, least)
         self.responses = self._table(
@@ -181,7 +200,7 @@ class _Sheets:
         widths = [
             float(max(least.get(name, 10), min(len(name) + 2, HEADER_MOST))) for name in columns
         ]
-        return Table(self.book, base, self.prefix, columns, freeze, widths)
+        return Table(self.book, base, self.prefix, columns, freeze, widths, self.wrap)
 
     def _sheet(self, base: str) -> Worksheet:
         return self.book.sheet(sheet_title(base, self.prefix, taken=self.book.taken))
@@ -283,13 +302,13 @@ class _Sheets:
         table = self.problems
         problems = sorted(self.results.problems, key=lambda p: p.row)
         if not problems:
-            table.append(["No problems: every row was read."])
+            table.append(["No problems: every row was read.", None, None, None])
         for problem in problems:
             table.append([problem.row, problem.column, problem.value, problem.reason])
 
     def _write_about(self, options: RenderOptions, parts: dict[str, list[tuple[str, int]]]) -> None:
         results, provenance = self.results, self.results.provenance
-        lines = self._lines(self.about, most=80)
+        lines = self._lines(self.about, most=PROSE)
         lines.title(f"{results.instrument.id}: about these results")
         lines.note(PRIVACY)
         lines.heading("Instrument")
@@ -323,8 +342,8 @@ class _Sheets:
 
 
 def _attention(text: str, risk: bool) -> Styled:
-    """The attention cell: marked, in the alert's colours, wrapped so that all of it shows."""
-    return styled(MARK + text, "risk" if risk else "warn", "wrap")
+    """The attention cell: marked, in the alert's colours."""
+    return styled(MARK + text, "risk" if risk else "warn")
 
 
 def _naive_utc(moment: dt.datetime) -> dt.datetime:
