@@ -148,12 +148,15 @@ def safe_text(text: str) -> str:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if UNWRITABLE.search(text):
         text = UNWRITABLE.sub("\ufffd", text)
-    if len(text) > MAX_CELL_TEXT:
-        note = " … [{:,} more characters: Excel holds 32,767 in a cell]"
-        keep = MAX_CELL_TEXT
-        while keep + len(note.format(len(text) - keep)) > MAX_CELL_TEXT:
-            keep = MAX_CELL_TEXT - len(note.format(len(text) - keep))
-        text = text[:keep] + note.format(len(text) - keep)
+    if len(text) > MAX_CELL_TEXT // 2:  # may be over the limit, which counts UTF-16 units
+        units = text.encode("utf-16-le")
+        if len(units) > 2 * MAX_CELL_TEXT:
+            note = " … [{:,} more characters: Excel holds 32,767 in a cell]"
+            keep = MAX_CELL_TEXT
+            while keep + len(note.format(len(units) // 2 - keep)) > MAX_CELL_TEXT:
+                keep = MAX_CELL_TEXT - len(note.format(len(units) // 2 - keep))
+            kept = units[: 2 * keep].decode("utf-16-le", errors="ignore")  # no half a pair
+            text = kept + note.format(len(text) - len(kept))
     return text
 
 

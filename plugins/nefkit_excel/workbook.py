@@ -14,9 +14,10 @@ the instrument id ("phq-9 Scores").
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import chain
 from math import isfinite
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from nefkit.summary import GroupedSummary
 from nefkit.tabular import FORMULA_START, change_columns, change_record, score_columns, score_record
 
 from .book import Book, open_book
-from .paper import PROSE, fit_row, lines_needed, page_setup
+from .paper import LINE, PROSE, fit_row, lines_needed, page_setup
 from .report import DETERIORATED, PRIVACY, Lines, codebook_lines, instrument_pairs, summary_lines
 from .styles import (
     EXACT,
@@ -64,6 +65,11 @@ _WIDTHS = {
     "comparison": 19,
 }
 HEADER_MOST = 14
+# The widest a column is made for the text it turns out to hold (more is cut off on screen).
+GROW_MOST = 40
+# Text up to this long is written as it is when nothing in it needs neutralising; longer text
+# goes through write_text (which cuts it at Excel's limit, with a note).
+MAX_PLAIN = 16_383
 _STATUS = "not scorable"
 
 
@@ -88,9 +94,16 @@ class Table:
         self.wrap = [(i, widths[i]) for i, name in enumerate(columns) if name in wrap]
         self.parts: list[list] = []  # [sheet, rows written], in order
         self.row = 0
+        # Per column, short text seen and written as it is (nothing to neutralise), and the
+        # longest text seen: a column is widened to it at the end (up to GROW_MOST), when
+        # XlsxWriter writes the widths.
+        self.plain: list[set[str]] = [set() for _ in columns]
+        self.longest = [0] * len(columns)
         self._new_part()
 
     def _new_part(self) -> None:
+        if self.parts:
+            self.parts[-1][1] = self.row
         after = self.parts[-1][0] if self.parts else None
         title = sheet_title(self.base, self.prefix, len(self.parts) + 1, self.book.taken)
         ws = self.ws = self.book.sheet(title, after)
@@ -101,18 +114,19 @@ class Table:
         fit_row(
             ws, 0, max(lines_needed(n, w, bold=True) for n, w in zip(self.columns, self.widths))
         )
-        page_setup(ws, self.widths, header_rows=1)
         self.parts.append([ws, 0])
         self.row = 0
         self.write_string, self.write_number = ws.write_string, ws.write_number
 
     def append(self, values: list) -> None:
         """One row: None and empty text are blank cells; a :class:`Styled` value is written
-        with its look. The common cells (text, whole numbers) are written here directly."""
+        with its look. The common cells (text, whole numbers) are written here directly, and
+        text seen to be plain is remembered (the same few words fill most cells), so that it
+        is checked and measured once. (The one loop over every cell.)"""
         if self.row >= MAX_ROWS - 1:
             self._new_part()
         self.row += 1
-        row, ws, styles = self.row, self.ws, self.book.styles
+        row, ws, styles, plain = self.row, self.ws, self.book.styles, self.plain
         write_string, write_number = self.write_string, self.write_number
         lines = 1
         for col, width in self.wrap:
@@ -125,21 +139,37 @@ class Table:
         for col, v in enumerate(values):
             t = v.__class__
             if t is str:
-                if v and not (v[0] in FORMULA_START or SLOW_TEXT.search(v)) and len(v) < 16_384:
+                if v in plain[col]:
                     write_string(row, col, v)
                 elif v:
-                    write_text(ws, styles, row, col, v)
+                    if v[0] in FORMULA_START or SLOW_TEXT.search(v) or len(v) > MAX_PLAIN:
+                        write_text(ws, styles, row, col, v)
+                    else:
+                        write_string(row, col, v)
+                        if len(v) <= 24 and len(plain[col]) < 512:
+                            plain[col].add(v)
+                    if len(v) > self.longest[col]:
+                        self.longest[col] = len(v)
             elif (t is int and -EXACT <= v <= EXACT) or (t is float and isfinite(v)):
                 write_number(row, col, v)
             elif v is not None:
                 write_value(ws, styles, row, col, v)
-        fit_row(ws, row, lines)
-        self.parts[-1][1] = row
+        if lines > 1:
+            ws.set_row(row, lines * LINE)
 
     def finish(self) -> list[tuple[str, int]]:
-        """Put a filter on each part's data; return (sheet title, rows) per part."""
+        """Widen the columns whose text is wider than guessed (not those that wrap: their
+        rows' heights were worked out from their widths), put a filter on each part's data;
+        return (sheet title, rows) per part."""
+        self.parts[-1][1] = self.row
         last = len(self.columns) - 1
+        wrapped = {col for col, _ in self.wrap}
+        for col, width in enumerate(self.widths):
+            if col not in wrapped and self.longest[col] + 2 > width:
+                self.widths[col] = float(min(self.longest[col] + 2, GROW_MOST))
         for ws, rows in self.parts:
+            set_widths(ws, self.widths)
+            page_setup(ws, self.widths, header_rows=1)
             ws.autofilter(0, 0, rows, last)
         return [(ws.get_name(), rows) for ws, rows in self.parts]
 
@@ -241,6 +271,7 @@ class _Sheets:
         row_status = columns.index("row_status")
         raw = {name: i for i, name in enumerate(self.responses.columns)}
         items = self.items
+        received = _picker(items)
         scores, responses = self.scores, self.responses
         for row in self.rows:
             summary.add(row)
@@ -272,14 +303,11 @@ class _Sheets:
             scores.append(cells)
 
             given = row.cells
-            cells = [
-                None,
-                row.row,
-                row.respondent_id,
-                row.session,
-                row.administered_at,
-                *[given.get(item_id) for item_id in items],
-            ]
+            try:
+                answers = received(given)
+            except KeyError:  # a row without a column the first row had
+                answers = [given.get(item_id) for item_id in items]
+            cells = [None, row.row, row.respondent_id, row.session, row.administered_at, *answers]
             if not row.valid:
                 cells[0] = _attention(notice[0], True)
                 for problem in row.problems:
@@ -339,6 +367,14 @@ class _Sheets:
             self.codebook.get_name(), "what each column means and how each score is computed"
         )
         lines.write()
+
+
+def _picker(items: list[str]) -> Callable[[Mapping[str, Any]], Sequence[Any]]:
+    """A function taking the cells of ``items`` from a row's cells, in order, at C speed."""
+    if not items:
+        return lambda cells: ()
+    get = itemgetter(*items)
+    return (lambda cells: (get(cells),)) if len(items) == 1 else get
 
 
 def _attention(text: str, risk: bool) -> Styled:
