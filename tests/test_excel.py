@@ -21,7 +21,7 @@ from helpers import registry
 from nefkit_excel import workbook as excel_workbook
 from nefkit_excel.renderer import XlsxRenderer
 from nefkit_excel.styles import MAX_CELL_TEXT, sheet_title
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 
 import nefkit
@@ -756,6 +756,25 @@ def test_rows_beyond_a_sheet_continue_on_the_next(tmp_path, monkeypatch):
     assert pairs["Scores"] == ["rows 1 to 3 of 45"] and pairs["Scores (15)"] == [
         "rows 43 to 45 of 45"
     ]
+
+
+def test_dates_show_as_dates_and_times_only_where_there_is_one(tmp_path):
+    """A spreadsheet stores a date as a date-time at midnight (so the XLSX reader gives one):
+    shown without 00:00. A time of day that was given is shown."""
+    source = Workbook()
+    source.active.append(["respondent_id", "session", "administered_at", *PHQ_ITEMS])
+    source.active.append(["a", 1, dt.datetime(2026, 3, 1), *[1] * 10])
+    source.active.append(["a", 2, dt.datetime(2026, 3, 8, 14, 30), *[1] * 10])
+    source.save(tmp_path / "in.xlsx")
+    results = nefkit.score("phq-9", tmp_path / "in.xlsx", registry())
+    nefkit.render(results, tmp_path / "out.xlsx", reg=registry())
+    book = load_workbook(tmp_path / "out.xlsx")
+    midnight, afternoon = column_cells(book["Scores"], "administered_at")
+    assert (midnight.value, midnight.number_format) == (dt.datetime(2026, 3, 1), "yyyy-mm-dd")
+    assert afternoon.number_format == "yyyy-mm-dd hh:mm"
+    [change, _] = records(book["Change"])
+    assert change["from_date"] == dt.datetime(2026, 3, 1)
+    assert column_cells(book["Change"], "from_date")[0].number_format == "yyyy-mm-dd"
 
 
 def test_odd_values_are_kept_visible(tmp_path):

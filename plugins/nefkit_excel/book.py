@@ -43,6 +43,15 @@ class Book:
                 ws.index = index
 
 
+def forget_row(ws: Worksheet, row: int) -> None:
+    """Drop the height of a row already written out. XlsxWriter keeps every height given with
+    ``set_row`` (twice: for the row, and for placing images) for as long as the sheet lives,
+    even when streaming, where a row once written is never looked at again: a sheet whose rows
+    wrap would grow with every row."""
+    ws.row_info.pop(row, None)
+    ws.row_sizes.pop(row, None)
+
+
 @contextmanager
 def open_book(path: Path) -> Iterator[Book]:
     """A streaming workbook (XlsxWriter's ``constant_memory``: each sheet's rows go to a

@@ -9,6 +9,8 @@ rows below), so the height is worked out here from the text and the column's wid
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from xlsxwriter.worksheet import Worksheet
 
 # Column widths (in characters of the default font, as set_column counts them) that a portrait
@@ -41,6 +43,7 @@ def page_setup(ws: Worksheet, widths: list[float], header_rows: int = 0) -> None
         ws.hide_gridlines(0)
 
 
+@lru_cache(maxsize=4096)  # the same notes recur row after row
 def lines_needed(text: str, width: float, bold: bool = False) -> int:
     """The lines ``text`` takes wrapped at spaces in a column ``width`` characters wide (a word
     longer than a line is broken), counted generously."""

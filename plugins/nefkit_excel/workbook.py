@@ -28,7 +28,7 @@ from nefkit.results import Results, ScoredRow
 from nefkit.summary import GroupedSummary
 from nefkit.tabular import FORMULA_START, change_columns, change_record, score_columns, score_record
 
-from .book import Book, open_book
+from .book import Book, forget_row, open_book
 from .paper import LINE, PROSE, fit_row, lines_needed, page_setup
 from .report import DETERIORATED, PRIVACY, Lines, codebook_lines, instrument_pairs, summary_lines
 from .styles import (
@@ -99,6 +99,7 @@ class Table:
         # XlsxWriter writes the widths.
         self.plain: list[set[str]] = [set() for _ in columns]
         self.longest = [0] * len(columns)
+        self.tall: int | None = None  # the last row given a height, while XlsxWriter holds it
         self._new_part()
 
     def _new_part(self) -> None:
@@ -116,6 +117,7 @@ class Table:
         )
         self.parts.append([ws, 0])
         self.row = 0
+        self.tall = None
         self.write_string, self.write_number = ws.write_string, ws.write_number
 
     def append(self, values: list) -> None:
@@ -154,8 +156,12 @@ class Table:
                 write_number(row, col, v)
             elif v is not None:
                 write_value(ws, styles, row, col, v)
+        if self.tall is not None:  # written out now that a later row has begun
+            forget_row(ws, self.tall)
+            self.tall = None
         if lines > 1:
             ws.set_row(row, lines * LINE)
+            self.tall = row
 
     def finish(self) -> list[tuple[str, int]]:
         """Widen the columns whose text is wider than guessed (not those that wrap: their
