@@ -212,11 +212,12 @@ def test_the_renderer_is_found_by_extension_and_holds_several_instruments():
     assert registry().renderer_for(Path("x"), "xlsx") is renderer
 
 
-def test_finding_renderers_does_not_load_openpyxl():
-    """`nefkit --help` and every other format stay fast: openpyxl loads only for a workbook."""
+def test_finding_renderers_does_not_load_openpyxl_or_xlsxwriter():
+    """`nefkit --help` and every other format stay fast: openpyxl loads only to read a
+    workbook, XlsxWriter only to write one."""
     code = (
         "import sys, nefkit; from nefkit.cli import cli; nefkit.get_registry();"
-        "print('openpyxl' in sys.modules)"
+        "print('openpyxl' in sys.modules or 'xlsxwriter' in sys.modules)"
     )
     env = {**os.environ, "NEFKIT_LOAD_PLUGINS": ""}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
