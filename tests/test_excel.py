@@ -273,6 +273,18 @@ def test_header_frozen_filtered_styled_and_sized(phq_book):
         assert book[name].auto_filter.ref.startswith("A1:")
 
 
+def test_every_sheet_prints_one_page_wide_tables_with_their_header(phq_book):
+    book = load_workbook(phq_book[0])
+    for ws in book.worksheets:
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert (ws.page_setup.fitToWidth or 1, ws.page_setup.fitToHeight) == (1, 0), ws.title
+        assert ws.HeaderFooter.oddHeader.left.text == "&A"  # the sheet's name on each page
+        table = ws.title in ("Scores", "Responses", "Change", "Problems")
+        assert ws.print_title_rows == ("$1:$1" if table else None), ws.title
+    assert book["Scores"].page_setup.orientation == "landscape"  # 17 columns
+    assert book["About"].page_setup.orientation in (None, "portrait")  # two columns
+
+
 def test_a_raised_flag_says_so_in_words_not_only_colour(phq_book):
     ws = load_workbook(phq_book[0])["Scores"]
     flags = column_cells(ws, "flag_self_harm_thoughts")
@@ -749,6 +761,7 @@ def test_rows_beyond_a_sheet_continue_on_the_next(tmp_path, monkeypatch):
         assert ws.freeze_panes == "D2"
         part = records(ws)
         assert len(part) == 3 and ws.auto_filter.ref == "A1:Q4"
+        assert ws.print_title_rows == "$1:$1"  # each part's own header on each printed page
         rows += [r["row"] for r in part]
     assert rows == list(range(2, 47))  # every input row, in order, none twice
     change_parts = [n for n in book.sheetnames if n.startswith("Change")]
