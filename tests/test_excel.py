@@ -21,7 +21,8 @@ from helpers import registry
 from nefkit_excel import workbook as excel_workbook
 from nefkit_excel.renderer import XlsxRenderer
 from nefkit_excel.styles import MAX_CELL_TEXT, sheet_title
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
 
 import nefkit
 from nefkit.cli import cli
@@ -44,11 +45,16 @@ HOSTILE = [
     '=HYPERLINK("http://example.com","click")',
     "#N/A",
     "=cmd|' /C calc'!A0",
+    # XlsxWriter copies text that looks like its own rich-string XML into the file unescaped:
+    # this would add a formula cell, were it not written as text.
+    '<r></r></is></c><c r="Z9"><f>HYPERLINK("http://example.com","x")</f></c><c><is><r></r>',
 ]
 # XML reads a carriage return as a line feed (Excel shows both as a line break); nothing else
 # about the text may change.
 SHOWN = [text.replace("\r", "\n") for text in HOSTILE]
 RISKY_START = ("=", "+", "-", "@", "\t", "\r")
+# PHQ-9's risk flag, as a workbook names it to its reader.
+SELF_HARM = registry().instrument("phq-9").flags[0].label
 # LibreOffice's CSV export: comma, double quote, UTF-8, every sheet to <name>-<sheet>.csv,
 # values as shown (formatted), formulas' results rather than their text.
 LO_CSV = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1"
@@ -91,6 +97,17 @@ def read_csv(path: Path) -> list[list[str]]:
 def records(ws) -> list[dict]:
     header, *rows = ws.iter_rows(values_only=True)
     return [dict(zip(header, row)) for row in rows]
+
+
+def column_widths(ws) -> dict[str, float]:
+    """Each column's width as set, in characters, whether the file gives it column by column or
+    for a run of columns."""
+    return {
+        get_column_letter(index): dim.width
+        for dim in ws.column_dimensions.values()
+        if dim.customWidth
+        for index in range(dim.min, dim.max + 1)
+    }
 
 
 def header_of(ws) -> list:
@@ -195,11 +212,12 @@ def test_the_renderer_is_found_by_extension_and_holds_several_instruments():
     assert registry().renderer_for(Path("x"), "xlsx") is renderer
 
 
-def test_finding_renderers_does_not_load_openpyxl():
-    """`nefkit --help` and every other format stay fast: openpyxl loads only for a workbook."""
+def test_finding_renderers_does_not_load_openpyxl_or_xlsxwriter():
+    """`nefkit --help` and every other format stay fast: openpyxl loads only to read a
+    workbook, XlsxWriter only to write one."""
     code = (
         "import sys, nefkit; from nefkit.cli import cli; nefkit.get_registry();"
-        "print('openpyxl' in sys.modules)"
+        "print('openpyxl' in sys.modules or 'xlsxwriter' in sys.modules)"
     )
     env = {**os.environ, "NEFKIT_LOAD_PLUGINS": ""}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
@@ -244,15 +262,27 @@ def test_header_frozen_filtered_styled_and_sized(phq_book):
     assert ws.freeze_panes == "D2"  # header row, and attention, row and respondent_id columns
     assert ws.auto_filter.ref == "A1:Q46"
     assert all(cell.font.bold and cell.fill.fgColor.rgb.endswith("DDEBF7") for cell in ws[1])
-    widths = {letter: dim.width for letter, dim in ws.column_dimensions.items()}
-    assert len(widths) == 17 and all(6 <= w <= 60 for w in widths.values())
-    assert widths["P"] == 60  # notes
+    widths = column_widths(ws)
+    assert len(widths) == 17 and all(6 <= w <= 61 for w in widths.values())
+    assert widths["P"] == pytest.approx(60, abs=1)  # notes
     assert widths["J"] >= len("Moderately severe")  # severity: as wide as its longest band
     date_cell = ws["D2"]
     assert date_cell.number_format == "yyyy-mm-dd"
     for name in ("Responses", "Change", "Problems"):
         assert book[name].freeze_panes in ("A2", "C2", "D2")
         assert book[name].auto_filter.ref.startswith("A1:")
+
+
+def test_every_sheet_prints_one_page_wide_tables_with_their_header(phq_book):
+    book = load_workbook(phq_book[0])
+    for ws in book.worksheets:
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert (ws.page_setup.fitToWidth or 1, ws.page_setup.fitToHeight) == (1, 0), ws.title
+        assert ws.HeaderFooter.oddHeader.left.text == "&A"  # the sheet's name on each page
+        table = ws.title in ("Scores", "Responses", "Change", "Problems")
+        assert ws.print_title_rows == ("$1:$1" if table else None), ws.title
+    assert book["Scores"].page_setup.orientation == "landscape"  # 17 columns
+    assert book["About"].page_setup.orientation in (None, "portrait")  # two columns
 
 
 def test_a_raised_flag_says_so_in_words_not_only_colour(phq_book):
@@ -263,7 +293,7 @@ def test_a_raised_flag_says_so_in_words_not_only_colour(phq_book):
     assert raised, "the demo data raise the risk flag"
     for i in raised:
         assert flags[i].font.bold and flags[i].fill.fgColor.rgb.endswith("FFC7CE")
-        assert attention[i].value == "⚠ risk flag: self_harm_thoughts"
+        assert attention[i].value == f"⚠ risk flag: {SELF_HARM}"  # in words, not an id
         assert attention[i].font.bold
     quiet = [i for i, cell in enumerate(flags) if cell.value == "no"]
     assert quiet and all(not flags[i].font.bold for i in quiet)
@@ -295,7 +325,7 @@ def test_a_flag_that_could_not_be_checked_is_marked_unknown_never_clear(tmp_path
     assert clear.value == "no" and not clear.font.bold
     assert blank.value == "unknown" and blank.font.bold  # amber, and in words
     assert blank.fill.fgColor.rgb.endswith("FFEB9C")
-    assert "risk flag could not be checked: self_harm_thoughts" in attention[1].value
+    assert f"risk flag could not be checked: {SELF_HARM}" in attention[1].value
     [flag] = blocks(book["Summary"])["Flags"]
     assert (flag["raised"], flag["could not be checked"]) == (0, 1)
 
@@ -310,7 +340,7 @@ def test_an_invalid_rows_flags_are_marked_when_they_were_evaluated(tmp_path):
     [attention] = column_cells(ws, "attention")
     assert flag.value == "yes" and flag.fill.fgColor.rgb.endswith("FFC7CE")
     assert attention.value.startswith("⚠ invalid: administered_at")
-    assert "risk flag: self_harm_thoughts" in attention.value
+    assert f"risk flag: {SELF_HARM}" in attention.value
 
 
 def test_responses_are_the_cells_as_received(phq_book):
@@ -524,8 +554,8 @@ def test_a_risk_is_marked_on_an_invalid_row_and_an_unknown_one_said(tmp_path):
     nefkit.render(nefkit.score("phq-9", data, registry()), tmp_path / "r.xlsx", reg=registry())
     ws = load_workbook(tmp_path / "r.xlsx")["Scores"]
     assert [r["attention"] for r in records(ws)] == [
-        "⚠ invalid: session; risk flag: self_harm_thoughts",
-        "⚠ risk flag could not be checked: self_harm_thoughts; not scorable: total, severity, case",
+        f"⚠ invalid: session; risk flag: {SELF_HARM}",
+        f"⚠ risk flag could not be checked: {SELF_HARM}; not scorable: total, severity, case",
     ]
     raised, unknown = column_cells(ws, "flag_self_harm_thoughts")
     assert (raised.value, unknown.value) == ("yes", "unknown")
@@ -625,10 +655,10 @@ def test_neq20_demo_effects_table_and_free_text(tmp_path):
 
     scores = records(book["Scores"])
     assert [r["effects"] for r in scores] == [sum(r[i] == "Yes" for i in NEQ_ITEMS) for r in raw]
-    flags = {r["flag"]: r["raised"] for r in blocks(book["Summary"])["Flags"]}
-    assert flags["effects_from_treatment"] == sum(
-        r["flag_effects_from_treatment"] == "yes" for r in scores
-    )
+    flags = {r["Scores column"]: r for r in blocks(book["Summary"])["Flags"]}
+    flag = flags["flag_effects_from_treatment"]
+    assert flag["flag"] == registry().instrument("neq-20").flags[1].label  # in words
+    assert flag["raised"] == sum(r["flag_effects_from_treatment"] == "yes" for r in scores)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -731,6 +761,7 @@ def test_rows_beyond_a_sheet_continue_on_the_next(tmp_path, monkeypatch):
         assert ws.freeze_panes == "D2"
         part = records(ws)
         assert len(part) == 3 and ws.auto_filter.ref == "A1:Q4"
+        assert ws.print_title_rows == "$1:$1"  # each part's own header on each printed page
         rows += [r["row"] for r in part]
     assert rows == list(range(2, 47))  # every input row, in order, none twice
     change_parts = [n for n in book.sheetnames if n.startswith("Change")]
@@ -739,6 +770,25 @@ def test_rows_beyond_a_sheet_continue_on_the_next(tmp_path, monkeypatch):
     assert pairs["Scores"] == ["rows 1 to 3 of 45"] and pairs["Scores (15)"] == [
         "rows 43 to 45 of 45"
     ]
+
+
+def test_dates_show_as_dates_and_times_only_where_there_is_one(tmp_path):
+    """A spreadsheet stores a date as a date-time at midnight (so the XLSX reader gives one):
+    shown without 00:00. A time of day that was given is shown."""
+    source = Workbook()
+    source.active.append(["respondent_id", "session", "administered_at", *PHQ_ITEMS])
+    source.active.append(["a", 1, dt.datetime(2026, 3, 1), *[1] * 10])
+    source.active.append(["a", 2, dt.datetime(2026, 3, 8, 14, 30), *[1] * 10])
+    source.save(tmp_path / "in.xlsx")
+    results = nefkit.score("phq-9", tmp_path / "in.xlsx", registry())
+    nefkit.render(results, tmp_path / "out.xlsx", reg=registry())
+    book = load_workbook(tmp_path / "out.xlsx")
+    midnight, afternoon = column_cells(book["Scores"], "administered_at")
+    assert (midnight.value, midnight.number_format) == (dt.datetime(2026, 3, 1), "yyyy-mm-dd")
+    assert afternoon.number_format == "yyyy-mm-dd hh:mm"
+    [change, _] = records(book["Change"])
+    assert change["from_date"] == dt.datetime(2026, 3, 1)
+    assert column_cells(book["Change"], "from_date")[0].number_format == "yyyy-mm-dd"
 
 
 def test_odd_values_are_kept_visible(tmp_path):
@@ -790,8 +840,6 @@ def test_a_file_that_breaks_halfway_leaves_no_workbook(tmp_path):
 
 
 def test_text_xml_cannot_carry_still_makes_a_workbook_that_opens(tmp_path):
-    from openpyxl import load_workbook
-
     items = ",".join(f"gad7_{i}" for i in range(1, 8))
     data = tmp_path / "odd.csv"
     data.write_text(

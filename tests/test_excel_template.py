@@ -19,6 +19,10 @@ from nefkit.renderers import RenderOptions
 
 BUNDLED = ["gad-7", "neq-20", "neq-32", "phq-9", "therapy-reflection"]
 FIXED = ["respondent_id", "administered_at", "session"]
+# What a data validation without these attributes does (the file format's defaults, which
+# XlsxWriter leaves out): stop at a wrong value; a range is "between".
+DEFAULT_STYLE = "stop"
+DEFAULT_OPERATOR = "between"
 
 
 def write_template(instrument, path: Path) -> Path:
@@ -96,7 +100,7 @@ def test_each_column_checks_what_is_typed(bundled):
             labels = [label for _, label in instrument.choices(item)]
             assert check.type == "list"
             assert check.formula1 == '"' + ",".join(labels) + '"'
-            assert check.showErrorMessage and check.errorStyle == "stop"
+            assert check.showErrorMessage and (check.errorStyle or DEFAULT_STYLE) == "stop"
             assert check.showDropDown in (None, False)  # True would hide the arrow
         else:
             assert check.type is None, item.id  # free text and several answers: any value
@@ -346,8 +350,9 @@ def test_number_items_are_checked_against_their_range(custom):
     _, path = custom
     checks = validations(load_workbook(path)["Entry"])
     age, hours = checks["age"], checks["hours"]
-    assert (age.type, age.operator, age.formula1, age.formula2) == ("whole", "between", "18", "120")
-    assert (hours.type, hours.operator, hours.formula1) == ("decimal", "between", "0")
+    operators = [check.operator or DEFAULT_OPERATOR for check in (age, hours)]
+    assert (age.type, operators[0], age.formula1, age.formula2) == ("whole", "between", "18", "120")
+    assert (hours.type, operators[1], hours.formula1) == ("decimal", "between", "0")
     assert age.error == "A whole number from 18 to 120."
     assert hours.error == "A number from 0."
 

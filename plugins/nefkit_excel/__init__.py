@@ -1,5 +1,5 @@
-"""Excel workbooks (.xlsx) in and out, and Excel data-entry templates. openpyxl is imported only
-when a workbook is actually read or written."""
+"""Excel workbooks (.xlsx) in and out, and Excel data-entry templates. openpyxl (which reads) and
+XlsxWriter (which writes) are imported only when a workbook is actually read or written."""
 
 from nefkit import hookimpl
 

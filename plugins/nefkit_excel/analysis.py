@@ -20,18 +20,18 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Optional
 
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
-
 from nefkit import __version__
 from nefkit.documents import Analysis, ItemAnalysis, Reliability, ScoreAnalysis
 
-from .report import Lines
-from .styles import DECIMAL, MARK, PERCENT, alert, styled
+from .book import Book, open_book
+from .paper import PROSE
+from .report import table
+from .styles import MARK, alert, number, styled
 
-R = "0.00"  # correlations, item-total r, loadings
-ALPHA = "0.000"  # alpha, its interval, alpha if deleted, omega
+R = "r"  # correlations, item-total r, loadings: 0.00
+ALPHA = "alpha"  # alpha, its interval, alpha if deleted, omega: 0.000
+PERCENT = "percent"
+DECIMAL = "decimal"
 
 # Diverging shades for a correlation, by the size of r as shown (two decimals): blue for
 # positive, orange for negative, deeper for stronger. The same as the HTML report's. Every
@@ -41,8 +41,8 @@ _SHADES = {
     "pos": ("DEEBF7", "B9D4EC", "8FBBE0", "2F6FAE", "0B3D74"),
     "neg": ("FDE4D6", "F8C4A6", "F0A07A", "B8432C", "7F1D12"),
 }
-_DIAGONAL = PatternFill("solid", fgColor="EEEEEE")
-_WHITE = Font(color="FFFFFF")
+_DIAGONAL = "fill:#EEEEEE"
+_WHITE = "font:#FFFFFF"
 _NOT_COMPUTED = "not computed"
 SHADE_KEY = (
     "Shades: blue for a positive r, orange for a negative one, deeper for a stronger one"
@@ -66,41 +66,25 @@ def shade(r: Optional[float]) -> Optional[tuple[str, int]]:
 
 
 def write_analysis(analysis: Analysis, path: Path) -> None:
-    book = Workbook()
-    book.remove(book.active)
-    scales = [s for s in analysis.scores if s.reliability is not None]
-    _items(book, analysis, scales)
-    _answers(book, analysis)
-    if analysis.effects:
-        _effects(book, analysis)
-    _scores(book, analysis)
-    if any(s.distribution for s in analysis.scores):
-        _categories(book, analysis)
-    _correlations(book, scales)
-    _methods(book, analysis)
-    book.save(path)
-
-
-def table(ws, columns: list[str], rows: list[list[Any]], freeze: str) -> None:
-    """One table filling the sheet from A1: its header frozen and filtered, widths from what
-    the columns hold."""
-    lines = Lines(ws)
-    lines.table(columns, rows)
-    lines.write()
-    ws.freeze_panes = freeze
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
-
-
-def _number(ws, value: Optional[float], number_format: str) -> Any:
-    return None if value is None else styled(ws, value, number_format=number_format)
+    with open_book(path) as book:
+        scales = [s for s in analysis.scores if s.reliability is not None]
+        _items(book, analysis, scales)
+        _answers(book, analysis)
+        if analysis.effects:
+            _effects(book, analysis)
+        _scores(book, analysis)
+        if any(s.distribution for s in analysis.scores):
+            _categories(book, analysis)
+        _correlations(book, scales)
+        _methods(book, analysis)
 
 
 def _answer(code, label: str) -> str:
     return label if label == str(code) else f"{code} = {label}"
 
 
-def _items(book: Workbook, analysis: Analysis, scales: list[ScoreAnalysis]) -> None:
-    ws = book.create_sheet("Items")
+def _items(book: Book, analysis: Analysis, scales: list[ScoreAnalysis]) -> None:
+    lines = book.lines("Items")
     widest = max((len(i.distribution) for i in analysis.items), default=0)
     columns = ["item", "question", "type", "asked", "n", "missing", "missing %", "not asked"]
     columns += ["mean", "SD", "min", "max", "floor %", "ceiling %"]
@@ -118,28 +102,28 @@ def _items(book: Workbook, analysis: Analysis, scales: list[ScoreAnalysis]) -> N
             item.asked,
             item.answered,
             item.missing,
-            _number(ws, item.missing_percent, PERCENT),
+            number(item.missing_percent, PERCENT),
             item.not_asked,
-            _number(ws, item.mean, DECIMAL),
-            _number(ws, item.sd, DECIMAL),
+            number(item.mean, DECIMAL),
+            number(item.sd, DECIMAL),
             item.minimum,
             item.maximum,
-            _number(ws, item.floor_percent, PERCENT),
-            _number(ws, item.ceiling_percent, PERCENT),
+            number(item.floor_percent, PERCENT),
+            number(item.ceiling_percent, PERCENT),
         ]
         for score in scales:
-            row += _item_total(ws, item, score.reliability)
+            row += _item_total(item, score.reliability)
         for category in item.distribution:
             row += [
                 _answer(category.code, category.label),
                 category.count,
-                _number(ws, category.percent, PERCENT),
+                number(category.percent, PERCENT),
             ]
         rows.append(row)
-    table(ws, columns, rows, "B2")
+    table(lines, columns, rows, 1)
 
 
-def _item_total(ws, item: ItemAnalysis, reliability: Reliability) -> list[Any]:
+def _item_total(item: ItemAnalysis, reliability: Reliability) -> list[Any]:
     """Item-total r, alpha if deleted and loading of ``item`` in one scale (blank if not in it)."""
     if item.item_id not in reliability.items:
         return [None, None, None]
@@ -147,31 +131,31 @@ def _item_total(ws, item: ItemAnalysis, reliability: Reliability) -> list[Any]:
     index = reliability.items.index(item.item_id)
     loading = reliability.loadings[index] if reliability.loadings else None
     return [
-        _number(ws, entry.corrected_r, R),
-        _number(ws, entry.alpha_if_deleted, ALPHA),
-        _number(ws, loading, R),
+        number(entry.corrected_r, R),
+        number(entry.alpha_if_deleted, ALPHA),
+        number(loading, R),
     ]
 
 
-def _answers(book: Workbook, analysis: Analysis) -> None:
-    ws = book.create_sheet("Answers")
+def _answers(book: Book, analysis: Analysis) -> None:
+    lines = book.lines("Answers")
     rows = [
         [
             item.item_id,
             category.code,
             category.label,
             category.count,
-            _number(ws, category.percent, PERCENT),
+            number(category.percent, PERCENT),
             item.type.replace("_", "/"),
         ]
         for item in analysis.items
         for category in item.distribution
     ]
-    table(ws, ["item", "code", "answer", "n", "% of answered", "type"], rows, "B2")
+    table(lines, ["item", "code", "answer", "n", "% of answered", "type"], rows, 1)
 
 
-def _effects(book: Workbook, analysis: Analysis) -> None:
-    ws = book.create_sheet("Effects")
+def _effects(book: Book, analysis: Analysis) -> None:
+    lines = book.lines("Effects")
     columns = [
         "item",
         "effect",
@@ -192,18 +176,18 @@ def _effects(book: Workbook, analysis: Analysis) -> None:
             e.text,
             e.answered,
             e.experienced,
-            _number(ws, e.percent_experienced, PERCENT),
+            number(e.percent_experienced, PERCENT),
             e.treatment,
-            _number(ws, e.percent_treatment, PERCENT),
-            _number(ws, e.percent_treatment_of_experienced, PERCENT),
+            number(e.percent_treatment, PERCENT),
+            number(e.percent_treatment_of_experienced, PERCENT),
             e.cause_missing,
             e.impact_n,
-            _number(ws, e.impact_mean, DECIMAL),
-            _number(ws, e.impact_sd, DECIMAL),
+            number(e.impact_mean, DECIMAL),
+            number(e.impact_sd, DECIMAL),
         ]
         for e in analysis.effects
     ]
-    table(ws, columns, rows, "C2")
+    table(lines, columns, rows, 2)
 
 
 def _interval(analysis: Analysis) -> str:
@@ -213,8 +197,8 @@ def _interval(analysis: Analysis) -> str:
     return f"alpha {100 * levels.pop():g}% CI" if len(levels) == 1 else "alpha CI"
 
 
-def _scores(book: Workbook, analysis: Analysis) -> None:
-    ws = book.create_sheet("Scores")
+def _scores(book: Book, analysis: Analysis) -> None:
+    lines = book.lines("Scores")
     interval = _interval(analysis)
     columns = ["score", "label", "rule", "kind", "n", "complete", "prorated", "not scorable"]
     columns += ["mean", "SD", "min", "max", "items", "reversed items", "complete cases"]
@@ -232,8 +216,8 @@ def _scores(book: Workbook, analysis: Analysis) -> None:
             s.complete,
             s.prorated,
             s.not_scorable,
-            _number(ws, s.mean, DECIMAL),
-            _number(ws, s.sd, DECIMAL),
+            number(s.mean, DECIMAL),
+            number(s.sd, DECIMAL),
             s.minimum,
             s.maximum,
         ]
@@ -244,49 +228,48 @@ def _scores(book: Workbook, analysis: Analysis) -> None:
                 len(rel.items),
                 ", ".join(rel.reversed),
                 rel.n_complete,
-                _number(ws, rel.alpha, ALPHA),
-                _number(ws, rel.alpha_ci_low, ALPHA),
-                _number(ws, rel.alpha_ci_high, ALPHA),
-                _number(ws, rel.omega, ALPHA),
+                number(rel.alpha, ALPHA),
+                number(rel.alpha_ci_low, ALPHA),
+                number(rel.alpha_ci_high, ALPHA),
+                number(rel.omega, ALPHA),
                 rel.alpha_note,
                 rel.omega_note,
             ]
         rows.append(row)
-    table(ws, columns, rows, "B2")
+    table(lines, columns, rows, 1)
 
 
-def _categories(book: Workbook, analysis: Analysis) -> None:
-    ws = book.create_sheet("Score categories")
+def _categories(book: Book, analysis: Analysis) -> None:
+    lines = book.lines("Score categories")
     rows = [
         [
             s.score_id,
             ("yes" if c.value else "no") if isinstance(c.value, bool) else c.value,
             c.count,
-            _number(ws, c.percent, PERCENT),
+            number(c.percent, PERCENT),
         ]
         for s in analysis.scores
         for c in s.distribution
     ]
-    table(ws, ["score", "category", "n", "% of scored"], rows, "B2")
+    table(lines, ["score", "category", "n", "% of scored"], rows, 1)
 
 
-def correlation_cell(ws, r: Optional[float], diagonal: bool) -> Any:
+def correlation_cell(r: Optional[float], diagonal: bool) -> Any:
     """r as a number shaded by its size and sign; the diagonal grey; text where none."""
     if r is None:
-        return alert(ws, _NOT_COMPUTED)
+        return alert(_NOT_COMPUTED)
     if diagonal:
-        return styled(ws, r, fill=_DIAGONAL, number_format=R)
+        return styled(r, R, _DIAGONAL)
     found = shade(r)
     if found is None:
-        return styled(ws, r, number_format=R)
+        return styled(r, R)
     sign, level = found
-    fill = PatternFill("solid", fgColor=_SHADES[sign][level - 1])
-    return styled(ws, r, fill=fill, font=_WHITE if level >= 4 else None, number_format=R)
+    fill = f"fill:#{_SHADES[sign][level - 1]}"
+    return styled(r, R, fill, *((_WHITE,) if level >= 4 else ()))
 
 
-def _correlations(book: Workbook, scales: list[ScoreAnalysis]) -> None:
-    ws = book.create_sheet("Correlations")
-    lines = Lines(ws)
+def _correlations(book: Book, scales: list[ScoreAnalysis]) -> None:
+    lines = book.lines("Correlations")
     lines.title("Inter-item correlations")
     if not scales:
         lines.note(
@@ -308,7 +291,7 @@ def _correlations(book: Workbook, scales: list[ScoreAnalysis]) -> None:
         lines.table(
             ["r", *names],
             [
-                [names[i], *(correlation_cell(ws, r, i == j) for j, r in enumerate(row))]
+                [names[i], *(correlation_cell(r, i == j) for j, r in enumerate(row))]
                 for i, row in enumerate(matrix.r)
             ],
         )
@@ -316,12 +299,11 @@ def _correlations(book: Workbook, scales: list[ScoreAnalysis]) -> None:
         lines.table(["n", *names], [[names[i], *row] for i, row in enumerate(matrix.n)])
         lines.note("n: the administrations behind each r (the diagonal: those answering the item).")
     lines.write()
-    ws.freeze_panes = "B1"
+    lines.ws.freeze_panes(0, 1)
 
 
-def _methods(book: Workbook, analysis: Analysis) -> None:
-    ws = book.create_sheet("Methods")
-    lines = Lines(ws, most=100)
+def _methods(book: Book, analysis: Analysis) -> None:
+    lines = book.lines("Methods", most=PROSE)
     provenance = analysis.provenance
     lines.title(f"{provenance.instrument_id}: item and scale analysis")
     lines.note(analysis.instrument_title)
@@ -329,7 +311,7 @@ def _methods(book: Workbook, analysis: Analysis) -> None:
     if analysis.notes:
         lines.table(
             ["#", "note"],
-            [[n, alert(ws, MARK + note)] for n, note in enumerate(analysis.notes, 1)],
+            [[n, alert(MARK + note)] for n, note in enumerate(analysis.notes, 1)],
         )
     else:
         lines.note("None: every row was valid, analysed, and from a different respondent.")

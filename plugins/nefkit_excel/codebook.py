@@ -13,13 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-
 from nefkit import Instrument, Plan, __version__
 from nefkit.codebook import codebook, norm_table
 
-from .analysis import table
-from .report import Lines
+from .book import open_book
+from .paper import PROSE
+from .report import Lines, table
 from .styles import alert
 
 # Plain words for a norm's statistic.
@@ -38,24 +37,21 @@ def write_codebook(plan: Plan, path: Path) -> None:
     instrument = plan.instrument
     tables: dict[str, list[dict[str, Any]]] = codebook(plan)
     tables["norms"] = norm_table(instrument)
-    book = Workbook()
-    book.remove(book.active)
-    _about(Lines(book.create_sheet("About"), most=100), instrument, tables)
-    for name, rows in tables.items():
-        ws = book.create_sheet(name.capitalize())
-        if not rows:
-            lines = Lines(ws, most=100)
-            lines.note(f"No {name}: the definition gives none.")
-            lines.write()
-            continue
-        cells = [[_cell(ws, key, value) for key, value in row.items()] for row in rows]
-        table(ws, list(rows[0]), cells, "B2")
-    book.save(path)
+    with open_book(path) as book:
+        _about(book.lines("About", most=PROSE), instrument, tables)
+        for name, rows in tables.items():
+            lines = book.lines(name.capitalize())
+            if not rows:
+                lines.note(f"No {name}: the definition gives none.")
+                lines.write()
+                continue
+            cells = [[_cell(key, value) for key, value in row.items()] for row in rows]
+            table(lines, list(rows[0]), cells, 1)
 
 
-def _cell(ws, key: str, value: Any) -> Any:
+def _cell(key: str, value: Any) -> Any:
     if key == "verified":
-        return VERIFIED if value else alert(ws, UNVERIFIED)
+        return VERIFIED if value else alert(UNVERIFIED)
     return value
 
 

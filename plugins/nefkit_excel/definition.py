@@ -33,7 +33,7 @@ Cells: a blank cell means "not given" (the definition's default: optional no, sc
 integer yes, type choice, level warning); but a note row, or a translations row, with a blank
 text gives an empty text. yes/no columns take yes, no, true or false. Numbers are Excel numbers
 (a whole number is an integer, never 1.0); a decimal that a number cell would change (40.0,
-which comes back 40; one with 17 significant digits, which openpyxl rounds to 16; inf) and an
+which comes back 40; one with 17 significant digits, which is written with 16; inf) and an
 integer beyond 2^53 are written as text, which is read back exactly. params, answers, expected
 and flags hold a TOML inline table, e.g. ``{ score = "total", at_least = 10 }``, with straight
 quotes. Texts are kept exactly as written, spaces and line breaks included; ids, names and words
@@ -858,24 +858,23 @@ def _rows_text(sheet: str, numbers: list[int], column: str | None) -> str | None
 
 # Beyond this an Excel number loses digits: such integers are written as text.
 _EXACT = 2**53
-# Characters a workbook's XML cannot carry (openpyxl would write a workbook that cannot be
+# Characters a workbook's XML cannot carry (a workbook holding them could not be
 # opened). Tab and line feed are fine; a carriage return is read back as a line feed.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def write_definition(instrument: Instrument, path: Path) -> None:
     """A workbook holding ``instrument`` exactly, for editing and :func:`read_definition`."""
-    from openpyxl import Workbook
+    from .book import open_book
 
     writer = _Writer(instrument)
     sheets = writer.sheets()
     if writer.problems:
         raise DefinitionError(writer.problems)
-    book = Workbook()
-    _read_me(book.active, instrument)
-    for sheet in SHEETS:
-        _write_sheet(book.create_sheet(sheet.name), sheet, sheets[sheet.name])
-    book.save(path)
+    with open_book(path) as book:
+        _read_me(book, instrument)
+        for sheet in SHEETS:
+            _write_sheet(book, sheet, sheets[sheet.name])
 
 
 class _Writer:
@@ -933,7 +932,7 @@ class _Writer:
     def number(value: Any) -> Any:
         """Integers as numbers (as text beyond 2^53, which Excel would round); decimals as
         numbers, except those a number cell would give back different: as an integer (40.0),
-        rounded (openpyxl writes 16 significant digits: 0.30000000000000004 would come back
+        rounded (XlsxWriter writes 16 significant digits: 0.30000000000000004 would come back
         0.3), or not at all (inf, nan). Those are written as text, which the reader turns back
         into the same decimal."""
         if value is None:
@@ -1110,67 +1109,53 @@ class _AsText(str):
 _WRAP_AT = 50
 
 
-def _write_sheet(ws, sheet: Sheet, rows: list[list[Any]]) -> None:
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment
-    from openpyxl.utils import get_column_letter
+def _write_sheet(book, sheet: Sheet, rows: list[list[Any]]) -> None:
+    from .paper import page_setup
+    from .styles import width_for, write_text, write_value
 
-    from .styles import header, set_widths, text_cell, width_for
-
-    ws.append(header(ws, [c.name for c in sheet.columns]))
-    ws.freeze_panes = "A2"
-    top = Alignment(vertical="top")
-    wrap = Alignment(vertical="top", wrap_text=True)
+    ws, styles = book.sheet(sheet.name), book.styles
+    for index, column in enumerate(sheet.columns):
+        write_text(ws, styles, 0, index, column.name, ("header",))
+    ws.freeze_panes(1, 0)
     widths = []
     for index, column in enumerate(sheet.columns):
         values = [row[index] for row in rows]
         width = width_for(column.name, *values, least=8, most=_WRAP_AT + 10)
         widths.append(width)
-        letter = get_column_letter(index + 1)
-        if column.kind not in ("int", "number", "fill"):
-            # Typed into later, the column keeps text as typed: 1.10 stays 1.10, =x stays text.
-            ws.column_dimensions[letter].number_format = "@"
+        # Typed into later, a text column keeps text as typed: 1.10 stays 1.10, =x stays text.
+        typed = "text" if column.kind not in ("int", "number", "fill") else None
+        ws.set_column(index, index, width, styles(typed) if typed else None)
         if column.words:
-            _drop_down(ws, f"{letter}2:{letter}1048576", column)
-    set_widths(ws, widths)
-    for row in rows:
-        cells = []
+            ws.data_validation(1, index, 1_048_575, index, _drop_down(column))
+    for number, row in enumerate(rows, 1):
         for index, value in enumerate(row):
             if value is None or value == "":
-                cells.append(None)
                 continue
-            if isinstance(value, str):
-                cell = text_cell(ws, str(value))  # a text cell: never a formula or an error
-                cell.number_format = "@"
+            if isinstance(value, str):  # a text cell: never a formula or an error
+                long = len(value) > widths[index] - 2 or "\n" in value
+                write_text(ws, styles, number, index, value, ("text", "wrap" if long else "top"))
             else:
-                cell = WriteOnlyCell(ws, value)
-            long = isinstance(value, str) and (len(value) > widths[index] - 2 or "\n" in value)
-            cell.alignment = wrap if long else top
-            cells.append(cell)
-        ws.append(cells)
+                write_value(ws, styles, number, index, value, ("top",))
+    page_setup(ws, widths, header_rows=1)
 
 
-def _drop_down(ws, cells: str, column: Column) -> None:
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    check = DataValidation(type="list", formula1='"' + ",".join(column.words) + '"')
-    check.allow_blank = True
-    check.showInputMessage = True
-    check.promptTitle = column.name[:32]
-    check.prompt = column.help[:255]
-    check.showErrorMessage = True
-    check.errorStyle = "stop"
-    check.errorTitle = f"Not a {column.name}"[:32]
-    check.error = f"Choose one of: {', '.join(column.words)}."[:255]
-    check.sqref = cells
-    ws.add_data_validation(check)
+def _drop_down(column: Column) -> dict[str, Any]:
+    return {
+        "validate": "list",
+        "source": list(column.words),
+        "ignore_blank": True,
+        "input_title": column.name[:32],
+        "input_message": column.help[:255],
+        "error_type": "stop",
+        "error_title": f"Not a {column.name}"[:32],
+        "error_message": f"Choose one of: {', '.join(column.words)}."[:255],
+    }
 
 
-def _read_me(ws, instrument: Instrument) -> None:
-    from .report import Lines
+def _read_me(book, instrument: Instrument) -> None:
+    from .paper import PROSE
 
-    ws.title = READ_ME
-    lines = Lines(ws, most=90)
+    lines = book.lines(READ_ME, most=PROSE)
     lines.title(f"{instrument.id}: instrument definition")
     lines.note(instrument.title)
     lines.note(

@@ -1,16 +1,12 @@
 """The Excel renderer as nefkit sees it. The work is in :mod:`.workbook` and :mod:`.template`,
-imported when a workbook is written, so that choosing another format never loads openpyxl."""
+imported when a workbook is written, so that choosing another format never loads XlsxWriter."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from nefkit.documents import Codebook, Definition, Document, Psychometrics, Scores, Template
 from nefkit.renderers import Renderer, RenderOptions
-
-if TYPE_CHECKING:
-    pass
 
 
 class XlsxRenderer(Renderer):

@@ -6,25 +6,23 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from openpyxl.styles import Alignment
+from xlsxwriter.worksheet import Worksheet
 
 from nefkit import Instrument, Plan, __version__
 from nefkit.codebook import codebook
 from nefkit.summary import GroupedSummary, Summary
 
+from .paper import fit_row, lines_needed, page_setup
 from .styles import (
-    DECIMAL,
-    HEADER_FONT,
-    HEADING_FONT,
-    NOTE_FONT,
-    PERCENT,
-    TITLE_FONT,
+    Styled,
+    Styles,
     alert,
-    header,
-    row_values,
+    bold,
+    number,
     set_widths,
     styled,
     width_for,
+    write_value,
 )
 
 PRIVACY = "Respondent ids are pseudonyms chosen by the clinic; nefkit stores no names."
@@ -34,38 +32,36 @@ DETERIORATED = "reliably deteriorated"
 class Lines:
     """A small sheet, line by line: titles and headings, tables, notes and key-value pairs."""
 
-    def __init__(self, ws, most: int = 60):
+    def __init__(self, ws: Worksheet, styles: Styles, most: int = 60):
         self.ws = ws
+        self.styles = styles
         self.most = most
         self.lines: list[tuple[str, list]] = []
 
     def title(self, text: str) -> None:
-        self.lines.append(("title", [styled(self.ws, text, font=TITLE_FONT)]))
+        self.lines.append(("title", [styled(text, "title")]))
 
     def heading(self, text: str) -> None:
         if self.lines:
             self.lines.append(("blank", []))
-        self.lines.append(("heading", [styled(self.ws, text, font=HEADING_FONT)]))
+        self.lines.append(("heading", [styled(text, "heading")]))
 
     def note(self, text: str) -> None:
-        self.lines.append(("note", [styled(self.ws, text, font=NOTE_FONT)]))
+        self.lines.append(("note", [styled(text, "note")]))
 
     def table(self, columns: list[str], rows: list[list[Any]]) -> None:
-        self.lines.append(("header", header(self.ws, columns)))
+        self.lines.append(("header", [styled(name, "header") for name in columns]))
         for row in rows:
-            self.lines.append(("row", row_values(self.ws, row)))
+            self.lines.append(("row", list(row)))
 
     def pair(self, key: str, value: Any) -> None:
-        self.lines.append(
-            ("pair", [styled(self.ws, key, font=HEADER_FONT), *row_values(self.ws, [value])])
-        )
+        self.lines.append(("pair", [styled(key, "key"), value]))
 
-    def number(self, value: Optional[float], number_format: str) -> Any:
-        return None if value is None else styled(self.ws, value, number_format=number_format)
-
-    def write(self) -> None:
+    def write(self, header_rows: int = 0) -> list[float]:
         """Widths from the tables' contents (not titles or notes, which may run across), then
-        every line; text wider than its column wraps."""
+        every line; text wider than its column wraps, and every cell of a table row is aligned
+        to the top, so that a row whose text wraps still reads across. The sheet prints one
+        page wide, its first ``header_rows`` rows on every page. Returns the widths."""
         measured = [cells for kind, cells in self.lines if kind in ("header", "row", "pair")]
         columns = max((len(cells) for cells in measured), default=0)
         widths = [
@@ -73,26 +69,33 @@ class Lines:
             for i in range(columns)
         ]
         set_widths(self.ws, widths)
-        for kind, cells in self.lines:
-            if kind in ("row", "pair"):
-                left = kind == "pair"  # a value under a value, number or text, reads down
-                cells = [_aligned(self.ws, c, widths[i], left) for i, c in enumerate(cells)]
-            self.ws.append(cells)
+        ws, styles = self.ws, self.styles
+        for row, (kind, cells) in enumerate(self.lines):
+            in_table = kind in ("row", "pair", "header")
+            lines = 1
+            for col, cell in enumerate(cells):
+                names: tuple[str, ...] = ()
+                if in_table:
+                    text = cell.value if type(cell) is Styled else cell
+                    long = isinstance(text, str) and (len(text) > widths[col] - 2 or "\n" in text)
+                    names = ("wrap",) if long or kind == "header" else ("top",)
+                    if isinstance(text, str) and names == ("wrap",):
+                        lines = max(lines, lines_needed(text, widths[col], bold(cell)))
+                    if kind == "pair":
+                        names += ("left",)  # a value under a value, number or text, reads down
+                write_value(ws, styles, row, col, cell, names)
+            fit_row(ws, row, lines)
+        page_setup(ws, widths, header_rows)
+        return widths
 
 
-def _aligned(ws, cell: Any, width: float, left: bool) -> Any:
-    """Every cell of a table row aligned to the top, so that a row whose text wraps still reads
-    across; text wider than its column wraps."""
-    if cell is None:
-        return None
-    text = getattr(cell, "value", cell)
-    wrap = isinstance(text, str) and (len(text) > width - 2 or "\n" in text)
-    if not hasattr(cell, "value"):
-        cell = styled(ws, cell)
-    cell.alignment = Alignment(
-        horizontal="left" if left else None, vertical="top", wrap_text=wrap or None
-    )
-    return cell
+def table(lines: Lines, columns: list[str], rows: list[list[Any]], freeze: int) -> None:
+    """One table filling the sheet from A1: its header frozen, filtered and printed on every
+    page, widths from what the columns hold; the first ``freeze`` columns stay in view."""
+    lines.table(columns, rows)
+    lines.write(header_rows=1)
+    lines.ws.freeze_panes(1, freeze)
+    lines.ws.autofilter(0, 0, len(rows), len(columns) - 1)
 
 
 def codebook_lines(lines: Lines, plan: Plan) -> None:
@@ -169,10 +172,10 @@ def summary_lines(
                     stats.item.text,
                     stats.answered,
                     stats.missing,
-                    lines.number(stats.missing_percent, PERCENT),
+                    number(stats.missing_percent, "percent"),
                     stats.not_asked,
-                    lines.number(stats.moments.average, DECIMAL),
-                    lines.number(stats.moments.sd, DECIMAL),
+                    number(stats.moments.average, "decimal"),
+                    number(stats.moments.sd, "decimal"),
                     *(stats.counts[c] if c in item_codes else None for c in codes),
                 ]
             )
@@ -195,12 +198,12 @@ def summary_lines(
                     e.text,
                     e.answered,
                     e.experienced,
-                    lines.number(e.percent_experienced, PERCENT),
+                    number(e.percent_experienced, "percent"),
                     e.treatment_count,
-                    lines.number(e.percent_treatment, PERCENT),
+                    number(e.percent_treatment, "percent"),
                     e.impact.n,
-                    lines.number(e.impact.average, DECIMAL),
-                    lines.number(e.impact.sd, DECIMAL),
+                    number(e.impact.average, "decimal"),
+                    number(e.impact.sd, "decimal"),
                 ]
                 for g, s in groups
                 for e in s.effects
@@ -222,8 +225,8 @@ def summary_lines(
                     st.step.score.label,
                     st.scored,
                     st.not_scorable,
-                    lines.number(st.moments.average, DECIMAL),
-                    lines.number(st.moments.sd, DECIMAL),
+                    number(st.moments.average, "decimal"),
+                    number(st.moments.sd, "decimal"),
                 ]
                 for g, s in groups
                 for st in s.scores.values()
@@ -240,7 +243,7 @@ def summary_lines(
                             st.step.score.id,
                             _shown(category),
                             count,
-                            lines.number(100 * count / st.scored if st.scored else None, PERCENT),
+                            number(100 * count / st.scored if st.scored else None, "percent"),
                         ]
                     )
         if categories:
@@ -263,9 +266,9 @@ def summary_lines(
                             *_g(by, g),
                             step.change.id,
                             step.change.label,
-                            alert(lines.ws, classification, risk=True) if worse else classification,
-                            alert(lines.ws, count, risk=True) if worse and count else count,
-                            lines.number(100 * count / total, PERCENT),
+                            alert(classification, risk=True) if worse else classification,
+                            alert(count, risk=True) if worse and count else count,
+                            number(100 * count / total, "percent"),
                         ]
                     )
         lines.table(
@@ -281,21 +284,22 @@ def summary_lines(
         for g, s in groups:
             scored = s.rows - s.invalid
             for step in plan.flags:
-                raised, unknown = s.flags[step.flag.id], s.unknown_flags[step.flag.id]
+                flag = step.flag
+                raised, unknown = s.flags[flag.id], s.unknown_flags[flag.id]
                 rows.append(
                     [
                         *_g(by, g),
-                        step.flag.id,
-                        step.flag.label,
-                        step.flag.level,
-                        alert(lines.ws, raised, risk=step.flag.level == "risk") if raised else 0,
-                        alert(lines.ws, unknown) if unknown else 0,
-                        lines.number(100 * raised / scored if scored else None, PERCENT),
+                        flag.label,
+                        flag.level,
+                        alert(raised, risk=flag.level == "risk") if raised else 0,
+                        alert(unknown) if unknown else 0,
+                        number(100 * raised / scored if scored else None, "percent"),
+                        f"flag_{flag.id}",
                     ]
                 )
         lines.table(
-            [*lead, "flag", "label", "level", "raised", "could not be checked"]
-            + ["% of scored administrations"],
+            [*lead, "flag", "level", "raised", "could not be checked"]
+            + ["% of scored administrations", "Scores column"],
             rows,
         )
         lines.note(

@@ -11,96 +11,94 @@ instrument comes from.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter, quote_sheetname
-from openpyxl.worksheet.datavalidation import DataValidation
+from xlsxwriter.utility import xl_col_to_name
 
 from nefkit import Instrument, Item, Plan
 
+from .book import Book, open_book
+from .paper import PROSE, page_setup
 from .report import PRIVACY, Lines, codebook_lines, instrument_pairs
-from .styles import DATE, header, row_values, set_widths, width_for
+from .styles import width_for, write_row, write_text
 
 FIXED = ("respondent_id", "administered_at", "session")
 # Excel's limits: an inline list of choices, an input or error message, and their titles.
 MAX_LIST = 255
 MAX_MESSAGE = 255
 MAX_TITLE = 32
-LAST_ROW = 1_048_576
+LAST_ROW = 1_048_575  # counted from 0
 
 
 def write_template(plan: Plan, path: Path) -> None:
     """The entry sheet, and the codebook beside it (which describes the plan's scores)."""
     instrument = plan.instrument
-    book = Workbook()
-    entry = book.active
-    entry.title = "Entry"
-    columns = [*FIXED, *(item.id for item in instrument.items)]
-    entry.append(header(entry, columns))
-    entry.freeze_panes = "B2"
-    lists = _Lists(book)
-    widths = []
-    for index, name in enumerate(columns, 1):
-        letter = get_column_letter(index)
-        item = instrument.item_map.get(name) if name not in FIXED else None
-        labels = [label for _, label in instrument.choices(item)] if item is not None else []
-        widths.append(width_for(name, *labels, least=12, most=40))
-        check = _fixed_check(name) if item is None else _item_check(instrument, item, lists)
-        check.sqref = f"{letter}2:{letter}{LAST_ROW}"
-        entry.add_data_validation(check)
-        number_format = _column_format(name, item)
-        if number_format is not None:
-            entry.column_dimensions[letter].number_format = number_format
-    set_widths(entry, widths)
+    with open_book(path) as book:
+        entry = book.sheet("Entry")
+        columns = [*FIXED, *(item.id for item in instrument.items)]
+        for col, name in enumerate(columns):
+            write_text(entry, book.styles, 0, col, name, ("header",))
+        entry.freeze_panes(1, 1)
+        lists = _Lists(book)
+        widths = []
+        for col, name in enumerate(columns):
+            item = instrument.item_map.get(name) if name not in FIXED else None
+            labels = [label for _, label in instrument.choices(item)] if item is not None else []
+            widths.append(width_for(name, *labels, least=12, most=40))
+            check = _fixed_check(name) if item is None else _item_check(instrument, item, lists)
+            entry.data_validation(1, col, LAST_ROW, col, check)
+            style = _column_style(name, item)
+            entry.set_column(col, col, widths[-1], book.styles(style) if style else None)
+        page_setup(entry, widths, header_rows=1)
 
-    lines = Lines(book.create_sheet("Codebook"))
-    codebook_lines(lines, plan)
-    lines.write()
-    _about(Lines(book.create_sheet("About"), most=100), instrument)
-    lists.finish()
-    book.save(path)
+        lines = book.lines("Codebook")
+        codebook_lines(lines, plan)
+        lines.write()
+        _about(book.lines("About", most=PROSE), instrument)
+        lists.finish()
 
 
-def _column_format(name: str, item: Item | None) -> str | None:
+def _column_style(name: str, item: Item | None) -> str | None:
     """Text format where a typed value must stay as typed: respondent ids keep leading zeros
     (007), and free text starting with = is never taken for a formula."""
     if name == "respondent_id" or (item is not None and item.type == "text"):
-        return "@"
+        return "text"
     if name == "administered_at":
-        return DATE
+        return "date"
     return None
 
 
-def _fixed_check(name: str) -> DataValidation:
+def _fixed_check(name: str) -> dict[str, Any]:
     if name == "respondent_id":
         return _check(
-            None,
+            {"validate": "any"},
             "respondent_id",
             "A pseudonym the clinic chose for the client (e.g. C001), never a name. "
             "One row per administration.",
         )
     if name == "administered_at":
         return _check(
-            DataValidation(
-                type="date",
-                operator="between",
-                formula1="DATE(1900,1,1)",
-                formula2="DATE(9999,12,31)",
-            ),
+            {
+                "validate": "date",
+                "criteria": "between",
+                "minimum": dt.date(1900, 1, 1),
+                "maximum": dt.date(9999, 12, 31),
+            },
             "administered_at",
             "The date of the administration, e.g. 2026-03-01. May be left blank.",
             "A date, such as 2026-03-01.",
         )
     return _check(
-        DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0"),
+        {"validate": "integer", "criteria": ">=", "value": 0},
         "session",
         "The session number: 0, 1, 2, ... Change scores follow the session order.",
         "A session is a whole number: 0, 1, 2, ...",
     )
 
 
-def _item_check(instrument: Instrument, item: Item, lists: _Lists) -> DataValidation:
+def _item_check(instrument: Instrument, item: Item, lists: _Lists) -> dict[str, Any]:
     question = item.text + (f" (Asked only when {item.when}.)" if item.when else "")
     choices = instrument.choices(item)
     if item.type in ("choice", "yes_no"):
@@ -108,24 +106,22 @@ def _item_check(instrument: Instrument, item: Item, lists: _Lists) -> DataValida
         inline = '"' + ",".join(labels) + '"'
         fits = len(inline) <= MAX_LIST and not any("," in lb or '"' in lb for lb in labels)
         return _check(
-            DataValidation(type="list", formula1=inline if fits else lists.range(item.id, labels)),
+            {"validate": "list", "source": labels if fits else lists.range(item.id, labels)},
             item.id,
             question,
             f"Choose one of the answers in the list: {'; '.join(labels)}.",
         )
     if item.type == "number":
         kind = "whole number" if item.integer else "number"
-        low = "-1E+300" if item.min is None else str(item.min)
-        high = "1E+300" if item.max is None else str(item.max)
         within = f" from {item.min}" if item.min is not None else ""
         within += f" to {item.max}" if item.max is not None else ""
         return _check(
-            DataValidation(
-                type="whole" if item.integer else "decimal",
-                operator="between",
-                formula1=low,
-                formula2=high,
-            ),
+            {
+                "validate": "integer" if item.integer else "decimal",
+                "criteria": "between",
+                "minimum": -1e300 if item.min is None else item.min,
+                "maximum": 1e300 if item.max is None else item.max,
+            },
             item.id,
             question,
             f"A {kind}{within}.",
@@ -133,23 +129,24 @@ def _item_check(instrument: Instrument, item: Item, lists: _Lists) -> DataValida
     if item.type == "multiple":
         answers = "; ".join(f"{code} = {label}" for code, label in choices)
         question += f" Several answers: codes or labels separated by ; (e.g. 1; 3). {answers}"
-    return _check(None, item.id, question)
+    return _check({"validate": "any"}, item.id, question)
 
 
 def _check(
-    rule: DataValidation | None, title: str, prompt: str, error: str | None = None
-) -> DataValidation:
-    """``rule`` (or "any value") with the column's question shown when a cell is selected."""
-    rule = rule or DataValidation()
-    rule.allow_blank = True
-    rule.showInputMessage = True
-    rule.promptTitle = _fit(title, MAX_TITLE)
-    rule.prompt = _fit(prompt, MAX_MESSAGE)
+    rule: dict[str, Any], title: str, prompt: str, error: str | None = None
+) -> dict[str, Any]:
+    """``rule`` with the column's question shown when a cell is selected, and a blank allowed."""
+    rule = {
+        **rule,
+        "ignore_blank": True,
+        "input_title": _fit(title, MAX_TITLE),
+        "input_message": _fit(prompt, MAX_MESSAGE),
+        "show_error": error is not None,
+    }
     if error is not None:
-        rule.showErrorMessage = True
-        rule.errorStyle = "stop"
-        rule.errorTitle = _fit(f"Not an answer to {title}", MAX_TITLE)
-        rule.error = _fit(error, MAX_MESSAGE)
+        rule["error_type"] = "stop"
+        rule["error_title"] = _fit(f"Not an answer to {title}", MAX_TITLE)
+        rule["error_message"] = _fit(error, MAX_MESSAGE)
     return rule
 
 
@@ -163,7 +160,7 @@ class _Lists:
 
     TITLE = "Lists"
 
-    def __init__(self, book: Workbook):
+    def __init__(self, book: Book):
         self.book = book
         self.columns: dict[tuple[str, ...], str] = {}  # labels: the range that holds them
         self.names: list[str] = []
@@ -172,21 +169,20 @@ class _Lists:
         key = tuple(labels)
         if key not in self.columns:
             self.names.append(name)
-            letter = get_column_letter(len(self.columns) + 1)
-            self.columns[key] = (
-                f"{quote_sheetname(self.TITLE)}!${letter}$2:${letter}${len(labels) + 1}"
-            )
+            letter = xl_col_to_name(len(self.columns))
+            self.columns[key] = f"='{self.TITLE}'!${letter}$2:${letter}${len(labels) + 1}"
         return self.columns[key]
 
     def finish(self) -> None:
         if not self.columns:
             return
-        sheet = self.book.create_sheet(self.TITLE)
-        sheet.sheet_state = "hidden"
+        sheet = self.book.sheet(self.TITLE)
+        sheet.hide()
         lists = list(self.columns)
-        sheet.append(row_values(sheet, self.names))
+        styles = self.book.styles
+        write_row(sheet, styles, 0, self.names)
         for row in range(max(len(labels) for labels in lists)):
-            sheet.append(row_values(sheet, [lb[row] if row < len(lb) else None for lb in lists]))
+            write_row(sheet, styles, row + 1, [lb[row] if row < len(lb) else None for lb in lists])
 
 
 def _about(lines: Lines, instrument: Instrument) -> None:
