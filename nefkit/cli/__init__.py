@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -160,17 +161,13 @@ def _provided(registry) -> dict[str, dict[str, list[str]]]:
 @json_option
 def instruments_command(instrument_paths, as_json: bool) -> None:
     """List the instruments nefkit knows, from plugins and your own directories."""
-    registry = registry_for(instrument_paths)
+    from ..registry import Registry
+
+    # Only the rules and the instruments are collected, and each from the definitions cache
+    # where it can be: listing them needs no renderer, engine or instrument model.
     rows = [
-        {
-            "id": entry.value.id,
-            "version": entry.value.version,
-            "title": entry.value.title,
-            "items": len(entry.value.items),
-            "scores": len(entry.value.scores),
-            "from": entry.origin,
-        }
-        for _, entry in sorted(registry.instruments.items())
+        {**asdict(entry.summary), "from": entry.origin}
+        for _, entry in sorted(Registry(instrument_paths).instruments.items())
     ]
     if as_json:
         _print_json(rows)
@@ -190,8 +187,9 @@ def instruments_command(instrument_paths, as_json: bool) -> None:
 def show_command(instrument_id: str, lang, instrument_paths, as_json: bool) -> None:
     """Show an instrument: items, scales, scores, citation and licence."""
     from ..definitions.describe import describe_instrument
+    from ..registry import Registry
 
-    registry = registry_for(instrument_paths)
+    registry = Registry(instrument_paths)  # only the rules and the instruments are collected
     instrument = registry.instrument(instrument_id).in_language(lang)
     if as_json:
         data = instrument.model_dump(mode="json")
