@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import shutil
 import statistics
@@ -46,10 +47,14 @@ def commands(nefkit: str) -> dict[str, list[str]]:
     }
 
 
-def with_hyperfine(cmds: dict[str, list[str]], runs: int, warmup: int, env: dict) -> dict:
-    """Each command's times, measured by hyperfine without a shell in between, in ROUNDS
-    rounds that take turns, so that a busy spell of the machine does not fall on one command."""
-    times: dict[str, list[float]] = {name: [] for name in cmds}
+Times = dict[str, tuple[list[float], list[float]]]  # command: wall times, CPU times (s)
+
+
+def with_hyperfine(cmds: dict[str, list[str]], runs: int, warmup: int, env: dict) -> Times:
+    """Each command's wall times, measured by hyperfine without a shell in between, and its
+    mean CPU time (user and system) in each of ROUNDS rounds that take turns, so that a busy
+    spell of the machine does not fall on one command."""
+    times: Times = {name: ([], []) for name in cmds}
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "hyperfine.json"
         for _ in range(ROUNDS):
@@ -59,19 +64,25 @@ def with_hyperfine(cmds: dict[str, list[str]], runs: int, warmup: int, env: dict
                 args += ["--command-name", name, shlex.join(cmd)]
             subprocess.run(args, check=True, env=env, stdout=subprocess.DEVNULL)
             for result in json.loads(report.read_text())["results"]:
-                times[result["command"]] += result["times"]
+                wall, cpu = times[result["command"]]
+                wall += result["times"]
+                cpu.append(result["user"] + result["system"])
     return times
 
 
-def by_hand(cmds: dict[str, list[str]], runs: int, warmup: int, env: dict) -> dict:
-    """Each command's times, taken here around ``subprocess.run``; the commands take turns."""
-    times: dict[str, list[float]] = {name: [] for name in cmds}
+def by_hand(cmds: dict[str, list[str]], runs: int, warmup: int, env: dict) -> Times:
+    """Each command's wall and CPU times, taken here around ``subprocess.run``; the commands
+    take turns."""
+    times: Times = {name: ([], []) for name in cmds}
     for turn in range(warmup + runs):
         for name, cmd in cmds.items():
-            start = time.perf_counter()
+            before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
             subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+            wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
             if turn >= warmup:
-                times[name].append(time.perf_counter() - start)
+                times[name][0].append(wall)
+                cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+                times[name][1].append(cpu)
     return times
 
 
@@ -97,17 +108,21 @@ def main() -> int:
         env["XDG_CACHE_HOME"] = cache
         timer = with_hyperfine if hyperfine else by_hand
         times = timer(commands(str(nefkit)), args.runs, max(args.warmup, 1), env)
-    medians = {name: statistics.median(t) for name, t in times.items()}
-    runs = len(next(iter(times.values())))
+    medians = {name: statistics.median(wall) for name, (wall, _) in times.items()}
+    cpus = {name: statistics.median(cpu) for name, (_, cpu) in times.items()}
+    runs = len(times[BASELINE][0])
     print(f"timer: {'hyperfine' if hyperfine else 'python'}, {runs} runs each, medians")
     if "PYTHONDONTWRITEBYTECODE" in os.environ:
         print("(PYTHONDONTWRITEBYTECODE was set; the runs here write bytecode all the same)")
-    base = medians[BASELINE]
-    print(f"{'command':<30} {'median ms':>10} {'vs --help ms':>13} {'ratio':>7}")
+    base, base_cpu = medians[BASELINE], cpus[BASELINE]
+    print(
+        f"{'command':<30} {'wall ms':>8} {'vs --help':>10} {'ratio':>6} {'CPU ms':>8} {'vs --help':>10}"
+    )
     for name, seconds in medians.items():
         print(
-            f"{name:<30} {seconds * 1000:>10.1f} {(seconds - base) * 1000:>+13.1f}"
-            f" {seconds / base:>6.2f}x"
+            f"{name:<30} {seconds * 1000:>8.1f} {(seconds - base) * 1000:>+10.1f}"
+            f" {seconds / base:>5.2f}x {cpus[name] * 1000:>8.1f}"
+            f" {(cpus[name] - base_cpu) * 1000:>+10.1f}"
         )
     late = [
         name

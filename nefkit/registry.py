@@ -8,7 +8,6 @@ problem whichever kind it is in.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import warnings
@@ -310,6 +309,8 @@ def _by_format(
 
 
 def _unknown(noun: str, name: str, known: Iterable[str]) -> str:
+    import difflib  # only when a name is not found
+
     known = sorted(known)
     hint = difflib.get_close_matches(name, known, n=1)
     suggestion = f" Did you mean '{hint[0]}'?" if hint else ""
