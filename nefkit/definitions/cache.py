@@ -8,9 +8,10 @@ under a key of everything the verdict depends on:
 
 - the file's path (problems name it) and the SHA-256 of its bytes;
 - the versions of Python and pydantic (whose messages problems quote) and nefkit's;
-- each registered rule's name, class and state, and the path, modification time and size of
-  every Python file of nefkit and of each package a rule's class comes from: editing a check
-  or a rule, even without a new version, changes the key.
+- each registered rule's name, class and state (a state that prints differently on each run
+  only keeps the cache from being used), and the path, modification time and size of every
+  file of code of nefkit and of each package a rule's class comes from: editing a check or a
+  rule, even without a new version, changes the key.
 
 An entry whose key differs, or that cannot be read or understood, is ignored and written
 again; a cache directory that cannot be made or written leaves nefkit as slow as without one,
@@ -22,14 +23,13 @@ model as on any run, only when a command asks for it; ``nefkit validate`` never 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import importlib.machinery
 import json
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,12 +69,12 @@ class Summary:
     @classmethod
     def from_json(cls, value: Any) -> Summary | None:
         """The summary a cache entry holds, or None if it is not one."""
-        types = {f.name: f.type for f in dataclasses.fields(cls)}  # names: "str", "int"
-        if not isinstance(value, dict) or set(value) != set(types):
+        texts, counts = ("id", "version", "title"), ("items", "scores")
+        if not isinstance(value, dict) or set(value) != {*texts, *counts}:
             return None
-        if not all(type(value[name]).__name__ == kind for name, kind in types.items()):
-            return None
-        return cls(**value)
+        if all(type(value[k]) is str for k in texts) and all(type(value[k]) is int for k in counts):
+            return cls(**value)
+        return None
 
 
 class Definition:
@@ -131,7 +131,7 @@ class DefinitionCache:
                 return None, errors
             return Definition(summary, lambda: self._from_data(data, source, content)), []
         definition, errors, data = self._checked(source, content)
-        summary = dataclasses.asdict(definition.summary) if definition else None
+        summary = asdict(definition.summary) if definition else None
         _write(entry, {"key": key, "summary": summary, "errors": errors, "data": data})
         return definition, errors
 
@@ -189,28 +189,31 @@ def code_stamp(rules: Mapping[str, Rule]) -> str | None:
         files = _code_files(sys.modules.get(root))
         if not files:
             return None
-        for path in files:
-            status = os.stat(path)
-            parts.append([path, status.st_mtime_ns, status.st_size])
+        parts += files
     return _sha256(parts)
 
 
 _CODE = tuple(importlib.machinery.all_suffixes())
 
 
-def _code_files(module: Any) -> list[str]:
-    """Every file of code in a package (or the module's own file)."""
+def _code_files(module: Any) -> list[tuple[str, int, int]]:
+    """Path, modification time and size of every file of code in a package (or of the
+    module's own file); none if one cannot be read."""
     if module is None:
         return []
-    if not hasattr(module, "__path__"):
-        file = getattr(module, "__file__", None)
-        return [file] if file else []
-    files = []
-    for top in module.__path__:
-        for folder, subfolders, names in os.walk(top):
-            subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
-            files += [os.path.join(folder, n) for n in sorted(names) if n.endswith(_CODE)]
-    return files
+    if hasattr(module, "__path__"):
+        paths = []
+        for top in module.__path__:
+            for folder, subfolders, names in os.walk(top):
+                subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
+                paths += [os.path.join(folder, n) for n in sorted(names) if n.endswith(_CODE)]
+    else:
+        paths = [module.__file__] if getattr(module, "__file__", None) else []
+    try:
+        statuses = [os.stat(path) for path in paths]
+    except OSError:
+        return []
+    return [(path, st.st_mtime_ns, st.st_size) for path, st in zip(paths, statuses)]
 
 
 def _sha256(value: Any) -> str:
