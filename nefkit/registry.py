@@ -79,7 +79,17 @@ class Registry:
 
     @cached_property
     def rules(self) -> dict[str, Entry[Rule]]:
-        return self._collect("register_scoring_rules", "scoring rule", _check_rule, "name")
+        failures = self.host.failure_count
+        rules = self._collect("register_scoring_rules", "scoring rule", _check_rule, "name")
+        self._rules_without_failures = self.host.failure_count == failures
+        return rules
+
+    @cached_property
+    def _definitions(self) -> DefinitionCache:
+        """Definition files read through the cache, which asks for the rules only if it must."""
+        from .definitions.cache import DefinitionCache
+
+        return DefinitionCache(self.host, lambda: (self.rules, self._rules_without_failures))
 
     @cached_property
     def renderers(self) -> dict[str, Entry[Renderer]]:
@@ -115,15 +125,12 @@ class Registry:
     def instruments(self) -> dict[str, InstrumentEntry]:
         """The plugins' instruments, then the user's own; a definition with errors is left out
         with a warning (a plugin's is counted against it)."""
-        from .definitions.cache import DefinitionCache
-
-        rules = self.rule_map
-        cache = DefinitionCache(rules)
+        cache = self._definitions
         table: dict[str, InstrumentEntry] = {}
 
         def commit(collector: _Collector) -> None:
             for source in collector.pending:
-                definition, errors = _definition_from(source, rules, cache)
+                definition, errors = _definition_from(source, cache)
                 if definition is None:
                     details = "; ".join(errors)
                     self.host.fail(collector.info, f"registered an invalid instrument: {details}")
@@ -174,7 +181,8 @@ class Registry:
 
     @property
     def rule_origins(self) -> dict[str, str]:
-        return {name: entry.origin for name, entry in self.rules.items()}
+        """The plugin each rule comes from (from the definitions cache when it knows)."""
+        return self._definitions.rule_origins
 
     def instrument(self, instrument_id: str) -> Instrument:
         entry = self.instruments.get(instrument_id)
@@ -449,9 +457,7 @@ def _is_file(source: Any) -> bool:
     return hasattr(source, "read_bytes") and hasattr(source, "name")
 
 
-def _definition_from(
-    source: Any, rules: dict[str, Rule], cache: DefinitionCache
-) -> tuple[Definition | None, list[str]]:
+def _definition_from(source: Any, cache: DefinitionCache) -> tuple[Definition | None, list[str]]:
     """A definition a plugin registered, if it has no errors, else its errors."""
     if _is_file(source):
         return cache.load(source)
@@ -459,7 +465,7 @@ def _definition_from(
     from .definitions.checks import check_instrument
 
     # A model built in Python has no file to key a cache entry by: it is checked every time.
-    problems = check_instrument(source, rules, f"instrument {source.id}")
+    problems = check_instrument(source, cache.rules, f"instrument {source.id}")
     errors = [str(p) for p in problems if p.level == "error"]
     return (None if errors else Definition.of(source)), errors
 

@@ -97,6 +97,11 @@ def built(instrument_paths=()) -> tuple[dict, list[str]]:
     return instruments, [str(w.message) for w in caught]
 
 
+def entries(cache: Path) -> list[Path]:
+    """The cache's entries, one per definition file (rules.json records the rules)."""
+    return [path for path in cache.glob("*.json") if path.name != "rules.json"]
+
+
 @pytest.fixture
 def cache(tmp_path, monkeypatch) -> Path:
     """An empty cache of this test's own."""
@@ -138,7 +143,7 @@ def test_instruments_and_show_import_no_renderer_reader_or_engine(args, tmp_path
         assert {"nefkit.renderers", "nefkit.scoring.rows", "nefkit.engines"} & modules == set()
 
 
-def test_a_second_listing_reads_no_definition(tmp_path, my_dir):
+def test_a_second_listing_reads_no_definition_and_imports_no_rule(tmp_path, my_dir):
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "NEFKIT_INSTRUMENTS_PATH": str(my_dir)}
     first, loaded_first = run_nefkit("instruments", **env)
     second, loaded_second = run_nefkit("instruments", **env)
@@ -146,9 +151,21 @@ def test_a_second_listing_reads_no_definition(tmp_path, my_dir):
     assert "my-scale            My own scale (version 0.9, 1 questions)" in first.stdout
     assert second.stdout == first.stdout
     assert second.stderr == first.stderr == ""
-    model = {"tomllib", "nefkit.definitions.checks", "nefkit.definitions.instrument"}
-    assert model <= loaded_first
-    assert model & loaded_second == set()  # neither read nor checked nor built: from the cache
+    work = {"tomllib", "nefkit.definitions.checks", "nefkit.definitions.instrument", "pydantic"}
+    assert work | {"nefkit_rules.aggregate"} <= loaded_first
+    # neither read nor checked nor built, and the rules not asked for: all from the cache
+    assert {m for m in loaded_second if m.partition(".")[0] in {*work, "nefkit_rules"}} == set()
+
+
+def test_a_second_show_imports_no_rule_and_says_the_same(tmp_path):
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    first, loaded_first = run_nefkit("show", "phq-9", **env)
+    second, loaded_second = run_nefkit("show", "phq-9", **env)
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert "rule from nefkit 0.1.0 (built-in plugin rules)" in first.stdout
+    assert second.stdout == first.stdout
+    assert "nefkit_rules.aggregate" in loaded_first
+    assert not any(m.startswith("nefkit_rules.") for m in loaded_second)
 
 
 # --------------------------------------------------------------------------------------------
@@ -157,7 +174,7 @@ def test_a_second_listing_reads_no_definition(tmp_path, my_dir):
 
 def test_instruments_from_the_cache_equal_those_read_in_full(cache):
     built()  # fills the cache
-    assert len(list(cache.glob("*.json"))) == len(BUNDLED)
+    assert len(list(entries(cache))) == len(BUNDLED)
     registry = Registry()
     rules = registry.rule_map
     for path in BUNDLED:
@@ -219,6 +236,98 @@ def test_the_key_follows_the_rules(cache, my_dir, register_plugin):
     assert instruments["my-scale"].value.scores[0].rule == "highest"
 
 
+PEAK_PLUGIN = """\
+import nefkit
+
+CALLS = []
+
+
+class Peak(nefkit.ScoringRule):
+    name = "highest"
+    summary = "The highest of the answers."
+
+    def output(self, score, params, instrument, outputs):
+        return nefkit.Output("number", 0, 1, integer=True)
+
+    def compute(self, values, params, names):
+        return nefkit.ScoreValue(max(values), "complete", len(values))
+
+
+@nefkit.hookimpl
+def register_scoring_rules(register):
+    CALLS.append(1)
+    register(Peak())
+"""
+
+
+@pytest.fixture
+def peak_plugin(tmp_path, monkeypatch, register_plugin):
+    """A rule plugin installed as a module, as an entry point loads one: ``make(extra)``
+    writes it (``extra`` ends its hook), registers it and gives the module."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def make(extra: str = ""):
+        (tmp_path / "nefkit_peak.py").write_text(PEAK_PLUGIN + extra)
+        module = importlib.import_module("nefkit_peak")
+        return register_plugin(module, name="peak", distribution="nefkit-peak", version="1.0")
+
+    try:
+        yield make
+    finally:
+        sys.modules.pop("nefkit_peak", None)
+
+
+def test_the_rules_come_from_the_cache_until_their_code_changes(cache, my_dir, peak_plugin):
+    plugin = peak_plugin()
+    (my_dir / "my-scale.toml").write_text(my_scale(rule="highest"))
+    assert listed(built([my_dir])[0])["my-scale"] == "My own scale"
+    assert plugin.CALLS == [1]
+    instruments, warned = built([my_dir])
+    assert (listed(instruments)["my-scale"], warned) == ("My own scale", [])
+    assert Registry().rule_origins["highest"] == "nefkit-peak 1.0 (plugin peak)"
+    assert plugin.CALLS == [1]  # the plugin was not asked again
+    status = Path(plugin.__file__).stat()
+    os.utime(plugin.__file__, ns=(status.st_atime_ns, status.st_mtime_ns + 10**9))
+    assert listed(built([my_dir])[0])["my-scale"] == "My own scale"
+    assert plugin.CALLS == [1, 1]
+
+
+def test_a_rule_plugin_that_fails_is_asked_and_reported_every_time(cache, my_dir, peak_plugin):
+    plugin = peak_plugin("    raise RuntimeError('boom')\n")
+    (my_dir / "my-scale.toml").write_text(my_scale(rule="highest"))
+    for calls in (1, 2):
+        instruments, warned = built([my_dir])
+        assert "my-scale" not in instruments
+        assert warned[0].startswith(
+            "nefkit-peak 1.0 (plugin peak) raised an error in register_scoring_rules:"
+        )
+        assert "unknown scoring rule 'highest'" in warned[1]
+        assert plugin.CALLS == [1] * calls
+    assert not (cache / "rules.json").exists()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda record: "{",
+        lambda record: json.dumps({**record, "providers": []}),
+        lambda record: json.dumps(
+            {**record, "files": [[path, 0, 0] for path, *_ in record["files"]]}
+        ),
+        lambda record: json.dumps({**record, "origins": {"highest": 1}}),
+    ],
+)
+def test_a_damaged_rules_record_is_not_believed(cache, my_dir, peak_plugin, damage):
+    plugin = peak_plugin()
+    (my_dir / "my-scale.toml").write_text(my_scale(rule="highest"))
+    built([my_dir])
+    record = cache / "rules.json"
+    record.write_text(damage(json.loads(record.read_text())))
+    assert Registry().rule_origins["highest"] == "nefkit-peak 1.0 (plugin peak)"
+    assert listed(built([my_dir])[0])["my-scale"] == "My own scale"
+    assert len(plugin.CALLS) > 1
+
+
 def test_a_rules_code_and_state_are_in_the_key(tmp_path, monkeypatch):
     module = tmp_path / "nefkit_steep.py"
     module.write_text(
@@ -236,14 +345,14 @@ def test_a_rules_code_and_state_are_in_the_key(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     steep = importlib.import_module("nefkit_steep").Steep
     try:
-        before = code_stamp({"highest": steep()})
-        assert before == code_stamp({"highest": steep()})
+        before = code_stamp({"highest": steep()})[0]
+        assert before == code_stamp({"highest": steep()})[0]
         status = module.stat()
         os.utime(module, ns=(status.st_atime_ns, status.st_mtime_ns + 10**9))
-        assert code_stamp({"highest": steep()}) != before
+        assert code_stamp({"highest": steep()})[0] != before
         tuned = steep()
         tuned.factor = 2
-        assert code_stamp({"highest": tuned}) != code_stamp({"highest": steep()})
+        assert code_stamp({"highest": tuned})[0] != code_stamp({"highest": steep()})[0]
     finally:
         sys.modules.pop("nefkit_steep", None)
 
@@ -252,7 +361,7 @@ def test_nothing_is_cached_for_a_rule_made_inside_a_function(cache, my_dir, regi
     class Local(HighestRule):  # its code may differ from one call of this function to the next
         pass
 
-    assert code_stamp({"highest": Local()}) is None
+    assert code_stamp({"highest": Local()})[0] is None
 
     class Plugin:
         @nefkit.hookimpl
@@ -274,7 +383,7 @@ def test_a_definition_json_cannot_hold_is_read_every_time(cache, my_dir):
         assert warned == []
         answers = instruments["my-scale"].value.examples[0].answers
         assert str(answers["felt_worse"]) == "2026-01-05"
-    assert len(list(cache.glob("*.json"))) == len(BUNDLED)  # the bundled ones only
+    assert len(list(entries(cache))) == len(BUNDLED)  # the bundled ones only
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,7 +409,7 @@ def _tamper_key_kept(record):
 )
 def test_a_damaged_entry_is_not_believed(cache, damage):
     expected = {key: entry.value.model_dump() for key, entry in built()[0].items()}
-    for entry in cache.glob("*.json"):
+    for entry in entries(cache):
         entry.write_text(damage(json.loads(entry.read_text())))
     instruments, warned = built()
     assert warned == []
@@ -312,12 +421,12 @@ def test_a_damaged_entry_is_not_believed(cache, damage):
 
 def test_entries_that_cannot_be_read_or_written_change_nothing(cache):
     expected = listed(built()[0])
-    for entry in cache.glob("*.json"):
+    for entry in entries(cache):
         entry.unlink()
         entry.mkdir()  # neither readable as a file nor replaceable by one
     instruments, warned = built()
     assert (listed(instruments), warned) == (expected, [])
-    assert all(entry.is_dir() for entry in cache.glob("*.json"))
+    assert all(entry.is_dir() for entry in entries(cache))
 
 
 def test_a_cache_directory_that_cannot_be_made_changes_nothing(tmp_path, my_dir):

@@ -163,8 +163,8 @@ def instruments_command(instrument_paths, as_json: bool) -> None:
     """List the instruments nefkit knows, from plugins and your own directories."""
     from ..registry import Registry
 
-    # Only the rules and the instruments are collected, and each from the definitions cache
-    # where it can be: listing them needs no renderer, engine or instrument model.
+    # Only the instruments are collected, from the definitions cache where it can be: listing
+    # them needs no renderer, engine, rule plugin or instrument model.
     rows = [
         {**asdict(entry.summary), "from": entry.origin}
         for _, entry in sorted(Registry(instrument_paths).instruments.items())
@@ -189,14 +189,14 @@ def show_command(instrument_id: str, lang, instrument_paths, as_json: bool) -> N
     from ..definitions.describe import describe_instrument
     from ..registry import Registry
 
-    registry = Registry(instrument_paths)  # only the rules and the instruments are collected
+    registry = Registry(instrument_paths)  # only the instruments (and rules if it must)
     instrument = registry.instrument(instrument_id).in_language(lang)
     if as_json:
         data = instrument.model_dump(mode="json")
         data["content_hash"] = instrument.content_hash
         data["from"] = registry.instruments[instrument_id].origin
         used = {*(s.rule for s in instrument.scores), *(c.rule for c in instrument.changes)}
-        data["rules"] = {name: registry.rules[name].origin for name in sorted(used)}
+        data["rules"] = {name: registry.rule_origins[name] for name in sorted(used)}
         _print_json(data)
         return
     click.echo(describe_instrument(instrument, registry))

@@ -1,17 +1,24 @@
 """What the registry keeps of a definition file, and a cache of it so start-up stays fast.
 
 Reading, validating and checking every installed definition takes longer than the rest of a
-command such as ``nefkit instruments`` (the models alone need pydantic's schemas built). So
-the verdict on each file (its errors, or its summary and its TOML table) is kept in
-``$XDG_CACHE_HOME/nefkit/definitions`` (``~/.cache/...``), one JSON file per definition file,
-under a key of everything the verdict depends on:
+command such as ``nefkit instruments`` (the models need pydantic, about 60 ms to import, and
+their schemas built). So the verdict on each file (its errors, or its summary and its TOML
+table) is kept in ``$XDG_CACHE_HOME/nefkit/definitions`` (``~/.cache/...``), one JSON file per
+definition file, under a key of everything the verdict depends on:
 
 - the file's path (problems name it) and the SHA-256 of its bytes;
-- the versions of Python and pydantic (whose messages problems quote) and nefkit's;
+- the versions of Python, pydantic (whose messages problems quote) and nefkit;
 - each registered rule's name, class and state (a state that prints differently on each run
   only keeps the cache from being used), and the path, modification time and size of every
-  file of code of nefkit and of each package a rule's class comes from: editing a check or a
-  rule, even without a new version, changes the key.
+  file of code of nefkit, pydantic and each package a rule's class or a rule plugin comes
+  from: editing a check or a rule, even without a new version, changes the key.
+
+The part of the key that depends on the rules, with each rule's plugin, is kept too
+(``rules.json``), with the plugins that provided the rules and the files of code it was made
+from. While the same plugins provide rules (each a module, at the same version) and none of
+those files has changed, it stands in for the rules, so that no rule plugin, and no pydantic,
+is imported to list the instruments. It is kept only when collecting the rules went without a
+plugin failing: a failing plugin is asked, and reported, every time.
 
 An entry whose key differs, or that cannot be read or understood, is ignored and written
 again; a cache directory that cannot be made or written leaves nefkit as slow as without one,
@@ -19,6 +26,8 @@ never broken. Nothing is cached when a rule's code cannot be told from files (a 
 inside a function, or without a module file), or for a definition a JSON file cannot hold (a
 TOML date). A valid definition's instrument is built from the cached table, validated by the
 model as on any run, only when a command asks for it; ``nefkit validate`` never uses the cache.
+What a plugin registers is taken to follow from its code and version: a plugin whose rules
+change with, say, an environment variable would need its cache entries removed by hand.
 """
 
 from __future__ import annotations
@@ -28,16 +37,19 @@ import importlib.machinery
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import DefinitionError, NefkitError
 
 if TYPE_CHECKING:
+    from ..plugins import PluginHost
+    from ..registry import Entry
     from ..rules import Rule
     from .instrument import Instrument
     from .loading import Source
@@ -99,16 +111,75 @@ def cache_directory() -> Path:
     return Path(cache_home).expanduser() / "nefkit" / "definitions"
 
 
-class DefinitionCache:
-    """Definition files read through the cache, checked against ``rules``."""
+# Where the rules were last collected: who provided them, the files of code they depend on,
+# their digest and their origins.
+RULES = "rules.json"
 
-    def __init__(self, rules: Mapping[str, Rule]):
-        self.rules = rules
+
+class DefinitionCache:
+    """Definition files read through the cache. ``collect`` collects the registered rules (it
+    calls the plugins' hook) and says whether every plugin did so without failing; it is called
+    only when the cache cannot answer without the rules."""
+
+    def __init__(
+        self, host: PluginHost, collect: Callable[[], tuple[Mapping[str, Entry[Rule]], bool]]
+    ):
+        self.host = host
+        self.collect = collect
         self.directory = cache_directory()
 
     @cached_property
+    def rules(self) -> dict[str, Rule]:
+        return {name: entry.value for name, entry in self.collect()[0].items()}
+
+    @cached_property
+    def rule_origins(self) -> dict[str, str]:
+        """The plugin each rule comes from."""
+        if self.record is not None:
+            return self.record["origins"]
+        return {name: entry.origin for name, entry in self.collect()[0].items()}
+
+    @cached_property
+    def record(self) -> dict[str, Any] | None:
+        """The rules' digest and origins as last collected, if the same plugins provide them
+        and no file of code they depend on has changed since: then no rule plugin is imported."""
+        providers = rule_providers(self.host)
+        try:
+            record = json.loads((self.directory / RULES).read_bytes())
+        except (OSError, ValueError):
+            return None
+        if (
+            providers is None
+            or not isinstance(record, dict)
+            or record.get("providers") != providers
+        ):
+            return None
+        stamp, origins, files = record.get("stamp"), record.get("origins"), record.get("files")
+        if not (
+            isinstance(stamp, str)
+            and isinstance(origins, dict)
+            and all(isinstance(o, str) for o in origins.values())
+            and isinstance(files, list)
+            and all(isinstance(f, list) and len(f) == 3 and isinstance(f[0], str) for f in files)
+        ):
+            return None
+        return record if files and _statuses([f[0] for f in files]) == files else None
+
+    @cached_property
     def stamp(self) -> str | None:
-        return code_stamp(self.rules)
+        """The part of every entry's key that is not the file's own (see the module's
+        description); None when nothing may be cached."""
+        if self.record is not None:
+            return self.record["stamp"]
+        entries, clean = self.collect()
+        providers = rule_providers(self.host)
+        modules = [module for _, _, module in providers[3:]] if providers else []
+        stamp, files = code_stamp(self.rules, modules)
+        if stamp is not None and providers is not None and clean:
+            origins = {name: entry.origin for name, entry in entries.items()}
+            record = {"providers": providers, "files": files, "stamp": stamp, "origins": origins}
+            _write(self.directory / RULES, record)
+        return stamp
 
     def load(self, source: Source) -> tuple[Definition | None, list[str]]:
         """The definition in a file if it has no errors, else its errors (as
@@ -170,50 +241,71 @@ class DefinitionCache:
             return definition.instrument
 
 
-def code_stamp(rules: Mapping[str, Rule]) -> str | None:
-    """A digest of the code a definition's verdict depends on, or None where it cannot be
-    told from files (see the module's description)."""
+def rule_providers(host: PluginHost) -> list[Any] | None:
+    """Who provides the rules, told without calling on them: nefkit's and Python's versions and
+    each plugin implementing ``register_scoring_rules`` as installed; None unless each is a
+    module (what a plugin object registers may depend on its state)."""
+    providers: list[Any] = [FORMAT, sys.version, __version__]
+    for hook in host.pm.hook.register_scoring_rules.get_hookimpls():
+        if not isinstance(hook.plugin, ModuleType):
+            return None
+        info = host.info.get(hook.plugin_name)
+        providers.append([hook.plugin_name, info.label if info else "", hook.plugin.__name__])
+    return providers
+
+
+def code_stamp(
+    rules: Mapping[str, Rule], modules: Iterable[str] = ()
+) -> tuple[str | None, list[list[Any]]]:
+    """A digest of the code a definition's verdict depends on and the files of that code:
+    nefkit's, pydantic's, the rules' and those of ``modules``; no digest where the code cannot
+    be told from files (see the module's description)."""
     import pydantic.version
 
     parts: list[Any] = [sys.version, pydantic.version.VERSION, __version__]
-    roots = {"nefkit"}
+    roots = {"nefkit", "pydantic", "pydantic_core", *(m.partition(".")[0] for m in modules)}
     for name, rule in sorted(rules.items()):
         classes = [c for c in type(rule).__mro__ if c.__module__ != "builtins"]
         state = getattr(rule, "__dict__", None)
         if state is None or any("<locals>" in c.__qualname__ for c in classes):
-            return None
+            return None, []
         parts.append([name, [f"{c.__module__}.{c.__qualname__}" for c in classes]])
         parts.append(repr(sorted(state.items())))
         roots |= {c.__module__.partition(".")[0] for c in classes}
+    files = []
     for root in sorted(roots - sys.stdlib_module_names):
-        files = _code_files(sys.modules.get(root))
-        if not files:
-            return None
-        parts += files
-    return _sha256(parts)
+        found = _code_files(sys.modules.get(root))
+        if not found:
+            return None, []
+        files += found
+    return _sha256([parts, files]), files
 
 
 _CODE = tuple(importlib.machinery.all_suffixes())
 
 
-def _code_files(module: Any) -> list[tuple[str, int, int]]:
+def _code_files(module: Any) -> list[list[Any]]:
     """Path, modification time and size of every file of code in a package (or of the
     module's own file); none if one cannot be read."""
     if module is None:
         return []
-    if hasattr(module, "__path__"):
-        paths = []
-        for top in module.__path__:
-            for folder, subfolders, names in os.walk(top):
-                subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
-                paths += [os.path.join(folder, n) for n in sorted(names) if n.endswith(_CODE)]
-    else:
-        paths = [module.__file__] if getattr(module, "__file__", None) else []
+    if not hasattr(module, "__path__"):
+        file = getattr(module, "__file__", None)
+        return (_statuses([file]) or []) if file else []
+    paths = []
+    for top in module.__path__:
+        for folder, subfolders, names in os.walk(top):
+            subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
+            paths += [os.path.join(folder, n) for n in sorted(names) if n.endswith(_CODE)]
+    return _statuses(paths) or []
+
+
+def _statuses(paths: list[str]) -> list[list[Any]] | None:
+    """``[path, modification time, size]`` of each file, or None if one cannot be read."""
     try:
-        statuses = [os.stat(path) for path in paths]
+        return [[path, (st := os.stat(path)).st_mtime_ns, st.st_size] for path in paths]
     except OSError:
-        return []
-    return [(path, st.st_mtime_ns, st.st_size) for path, st in zip(paths, statuses)]
+        return None
 
 
 def _sha256(value: Any) -> str:
