@@ -142,6 +142,11 @@ class PluginHost:
             raise PluginError(text)
         warnings.warn(text, PluginWarning, stacklevel=2)
 
+    @property
+    def failure_count(self) -> int:
+        """How many failures of plugins have been reported so far."""
+        return sum(len(info.failures) for info in self.info.values())
+
     def hook_names(self) -> list[str]:
         return sorted(
             name

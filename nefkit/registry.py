@@ -1,33 +1,35 @@
-"""Everything the plugins registered, checked and attributed to the plugin that sent it."""
+"""Everything the plugins registered, checked and attributed to the plugin that sent it.
+
+Each kind (rules, renderers, readers, engines, templates, instruments) is collected from the
+plugins when a command first asks for it, so that ``nefkit instruments`` never imports a
+renderer; :func:`build_registry` collects them all at once, and so reports every plugin's
+problem whichever kind it is in.
+"""
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import __version__
-from .definitions.checks import check_instrument
-from .definitions.instrument import Instrument
-from .definitions.loading import load_definition
-from .definitions.problems import Problem
-from .documents import Document
-from .engines import Engine, Workload
 from .errors import DuplicateRegistration, NefkitError, PluginError, blamed
 from .plugins import PluginHost, PluginInfo, PluginWarning
 from .plugins import host as default_host
 from .readers import Reader, Table
-from .renderers import Renderer
-from .rules import Rule
-from .scoring.rows import RowEngine
 
 if TYPE_CHECKING:
+    from .definitions.cache import Definition, DefinitionCache, Summary
+    from .definitions.instrument import Instrument
     from .definitions.plan import Plan
+    from .engines import Engine
+    from .renderers import Renderer
+    from .rules import Rule
 
 T = TypeVar("T")
 ROW_ENGINE = "python"  # nefkit's own, always registered: the reference and the fallback
@@ -47,14 +49,131 @@ class Entry(Generic[T]):
     path: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
+class InstrumentEntry:
+    """A registered instrument: its summary at once, the model (``value``) when first used."""
+
+    definition: Definition
+    origin: str
+    path: str | None = None
+
+    @property
+    def summary(self) -> Summary:
+        return self.definition.summary
+
+    @property
+    def value(self) -> Instrument:
+        return self.definition.instrument
+
+
 class Registry:
-    instruments: dict[str, Entry[Instrument]] = field(default_factory=dict)
-    rules: dict[str, Entry[Rule]] = field(default_factory=dict)
-    renderers: dict[str, Entry[Renderer]] = field(default_factory=dict)
-    readers: dict[str, Entry[Reader]] = field(default_factory=dict)
-    engines: dict[str, Entry[Engine]] = field(default_factory=dict)
-    templates: list[Entry[Any]] = field(default_factory=list)  # directories, in load order
+    """What the plugins registered, each kind collected when first asked for; the user's own
+    definitions come from ``instrument_paths`` and ``NEFKIT_INSTRUMENTS_PATH``."""
+
+    def __init__(
+        self, instrument_paths: Sequence[Path] = (), plugin_host: PluginHost = default_host
+    ) -> None:
+        plugin_host.load()
+        self.host = plugin_host
+        self.instrument_paths = [*instrument_paths, *_environment_paths()]
+
+    @cached_property
+    def rules(self) -> dict[str, Entry[Rule]]:
+        failures = self.host.failure_count
+        rules = self._collect("register_scoring_rules", "scoring rule", _check_rule, "name")
+        self._rules_without_failures = self.host.failure_count == failures
+        return rules
+
+    @cached_property
+    def _definitions(self) -> DefinitionCache:
+        """Definition files read through the cache, which asks for the rules only if it must."""
+        from .definitions.cache import DefinitionCache
+
+        return DefinitionCache(self.host, lambda: (self.rules, self._rules_without_failures))
+
+    @cached_property
+    def renderers(self) -> dict[str, Entry[Renderer]]:
+        table = self._collect("register_renderers", "renderer format", _check_renderer, "format")
+        _warn_shared_extensions(table)
+        return table
+
+    @cached_property
+    def readers(self) -> dict[str, Entry[Reader]]:
+        table = self._collect("register_readers", "reader format", _check_reader, "format")
+        _warn_shared_extensions(table)
+        return table
+
+    @cached_property
+    def engines(self) -> dict[str, Entry[Engine]]:
+        from .scoring.rows import RowEngine
+
+        table = {ROW_ENGINE: Entry(RowEngine(), f"nefkit {__version__} (core)")}
+        return self._collect("register_engines", "engine", _check_engine, "name", table)
+
+    @cached_property
+    def templates(self) -> list[Entry[Any]]:
+        """Template directories, in load order."""
+        templates: list[Entry[Any]] = []
+        self.host.call_each(
+            "register_templates",
+            lambda info: _Collector(info, _check_directory),
+            lambda c: templates.extend(Entry(d, c.info.label) for d in c.pending),
+        )
+        return templates
+
+    @cached_property
+    def instruments(self) -> dict[str, InstrumentEntry]:
+        """The plugins' instruments, then the user's own; a definition with errors is left out
+        with a warning (a plugin's is counted against it)."""
+        cache = self._definitions
+        table: dict[str, InstrumentEntry] = {}
+
+        def commit(collector: _Collector) -> None:
+            for source in collector.pending:
+                definition, errors = _definition_from(source, cache)
+                if definition is None:
+                    details = "; ".join(errors)
+                    self.host.fail(collector.info, f"registered an invalid instrument: {details}")
+                    continue
+                path = str(source) if _is_file(source) else None
+                entry = InstrumentEntry(definition, collector.info.label, path)
+                self.add("instrument", table, definition.summary.id, entry)
+
+        self.host.call_each(
+            "register_instruments", lambda info: _Collector(info, _check_source), commit
+        )
+        for path in _definition_files(self.instrument_paths):
+            definition, errors = cache.load(path)
+            if definition is None:
+                details = "\n  ".join(errors)
+                warnings.warn(
+                    f"{path} was left out because it has errors (run nefkit validate {path}):\n  {details}",
+                    DefinitionWarning,
+                    stacklevel=2,
+                )
+                continue
+            entry = InstrumentEntry(definition, f"your file {path}", str(path))
+            self.add("instrument", table, definition.summary.id, entry)
+        return table
+
+    def _collect(
+        self,
+        hook: str,
+        kind: str,
+        check,
+        key: str,
+        table: dict[str, Entry[Any]] | None = None,
+    ) -> dict[str, Entry[Any]]:
+        """Call ``hook`` of every plugin, checking each registration, and keep them by the
+        attribute ``key``: a name taken twice is an error naming both plugins."""
+        table = {} if table is None else table
+
+        def commit(collector: _Collector) -> None:
+            for thing in collector.pending:
+                self.add(kind, table, getattr(thing, key), Entry(thing, collector.info.label))
+
+        self.host.call_each(hook, lambda info: _Collector(info, check), commit)
+        return table
 
     @property
     def rule_map(self) -> dict[str, Rule]:
@@ -62,7 +181,8 @@ class Registry:
 
     @property
     def rule_origins(self) -> dict[str, str]:
-        return {name: entry.origin for name, entry in self.rules.items()}
+        """The plugin each rule comes from (from the definitions cache when it knows)."""
+        return self._definitions.rule_origins
 
     def instrument(self, instrument_id: str) -> Instrument:
         entry = self.instruments.get(instrument_id)
@@ -97,6 +217,8 @@ class Registry:
         """The engine to score ``data`` with ``plan``, and why: the one ``requested``, or for
         "auto" the one expected to be quickest (:meth:`Engine.cost` of each engine that reads
         the input, on the reader's estimate of its rows), else the row engine."""
+        from .engines import Workload
+
         reader = _by_format("input", self.readers, data, format)
         fmt = reader.value.format
         if requested != "auto":
@@ -138,7 +260,9 @@ class Registry:
             estimates += f"; not for this input: {', '.join(left)}"
         return {ROW_ENGINE: row_engine, **others}[ranked[0]], f"{work}: {estimates}"
 
-    def add(self, kind: str, table: dict[str, Entry[Any]], key: str, entry: Entry[Any]) -> None:
+    def add(
+        self, kind: str, table: dict[str, Any], key: str, entry: Entry | InstrumentEntry
+    ) -> None:
         if key in table:
             raise DuplicateRegistration(
                 f"{kind} '{key}' is registered twice: by {table[key].origin} and by {entry.origin}."
@@ -197,6 +321,8 @@ def _by_format(
 
 
 def _unknown(noun: str, name: str, known: Iterable[str]) -> str:
+    import difflib  # only when a name is not found
+
     known = sorted(known)
     hint = difflib.get_close_matches(name, known, n=1)
     suggestion = f" Did you mean '{hint[0]}'?" if hint else ""
@@ -217,6 +343,8 @@ class _Collector:
 
 
 def _check_rule(rule: Any) -> Rule:
+    from .rules import Rule
+
     if not isinstance(rule, Rule):
         raise PluginError(
             f"registered {rule!r}, which is not a nefkit.ScoringRule or ChangeRule instance"
@@ -230,6 +358,8 @@ def _check_rule(rule: Any) -> Rule:
 
 
 def _check_engine(engine: Any) -> Engine:
+    from .engines import Engine
+
     if not isinstance(engine, Engine):
         raise PluginError(f"registered {engine!r}, which is not a nefkit.Engine instance")
     name, formats = getattr(engine, "name", None), getattr(engine, "formats", None)
@@ -242,116 +372,54 @@ def _check_engine(engine: Any) -> Engine:
     return engine
 
 
-def _format_checker(kind: type, noun: str):
-    def check(thing: Any):
-        if not isinstance(thing, kind):
-            raise PluginError(
-                f"registered {thing!r}, which is not a nefkit.{kind.__name__} instance"
-            )
-        fmt, extensions = getattr(thing, "format", None), getattr(thing, "extensions", None)
-        if not isinstance(fmt, str) or not _NAME.match(fmt):
-            raise PluginError(
-                f"registered a {noun} whose format {fmt!r} is not lowercase letters, digits and _"
-            )
-        if not isinstance(extensions, tuple) or not all(
-            isinstance(e, str) and e.startswith(".") and e == e.lower() for e in extensions
-        ):
-            raise PluginError(
-                f"{noun} '{fmt}' has extensions {extensions!r}; give a tuple like ('.csv',)"
-            )
-        writes = getattr(thing, "writes", ())
-        if kind is Renderer and not (
-            isinstance(writes, tuple)
-            and writes
-            and all(isinstance(w, type) and issubclass(w, Document) for w in writes)
-        ):
-            raise PluginError(
-                f"renderer '{fmt}' writes {writes!r}; give a tuple of the kinds of document it"
-                " writes, like (nefkit.documents.Scores,)"
-            )
-        return thing
+def _check_reader(reader: Any) -> Reader:
+    return _check_format(reader, Reader, "reader")
 
-    return check
+
+def _check_renderer(renderer: Any) -> Renderer:
+    from .documents import Document
+    from .renderers import Renderer
+
+    _check_format(renderer, Renderer, "renderer")
+    writes = getattr(renderer, "writes", ())
+    if not (
+        isinstance(writes, tuple)
+        and writes
+        and all(isinstance(w, type) and issubclass(w, Document) for w in writes)
+    ):
+        raise PluginError(
+            f"renderer '{renderer.format}' writes {writes!r}; give a tuple of the kinds of"
+            " document it writes, like (nefkit.documents.Scores,)"
+        )
+    return renderer
+
+
+def _check_format(thing: Any, kind: type, noun: str) -> Any:
+    if not isinstance(thing, kind):
+        raise PluginError(f"registered {thing!r}, which is not a nefkit.{kind.__name__} instance")
+    fmt, extensions = getattr(thing, "format", None), getattr(thing, "extensions", None)
+    if not isinstance(fmt, str) or not _NAME.match(fmt):
+        raise PluginError(
+            f"registered a {noun} whose format {fmt!r} is not lowercase letters, digits and _"
+        )
+    if not isinstance(extensions, tuple) or not all(
+        isinstance(e, str) and e.startswith(".") and e == e.lower() for e in extensions
+    ):
+        raise PluginError(
+            f"{noun} '{fmt}' has extensions {extensions!r}; give a tuple like ('.csv',)"
+        )
+    return thing
 
 
 def build_registry(
     instrument_paths: Sequence[Path] = (), plugin_host: PluginHost = default_host
 ) -> Registry:
-    """Collect rules, renderers and instruments from every plugin, then the user's own
-    definitions from ``instrument_paths`` and ``NEFKIT_INSTRUMENTS_PATH``."""
-    plugin_host.load()
-    registry = Registry()
-
-    def committer(kind: str, table: dict, key):
-        def commit(collector: _Collector) -> None:
-            for thing in collector.pending:
-                registry.add(kind, table, key(thing), Entry(thing, collector.info.label))
-
-        return commit
-
-    plugin_host.call_each(
-        "register_scoring_rules",
-        lambda info: _Collector(info, _check_rule),
-        committer("scoring rule", registry.rules, lambda r: r.name),
-    )
-    plugin_host.call_each(
-        "register_renderers",
-        lambda info: _Collector(info, _format_checker(Renderer, "renderer")),
-        committer("renderer format", registry.renderers, lambda r: r.format),
-    )
-    plugin_host.call_each(
-        "register_readers",
-        lambda info: _Collector(info, _format_checker(Reader, "reader")),
-        committer("reader format", registry.readers, lambda r: r.format),
-    )
-    registry.engines[ROW_ENGINE] = Entry(RowEngine(), f"nefkit {__version__} (core)")
-    plugin_host.call_each(
-        "register_engines",
-        lambda info: _Collector(info, _check_engine),
-        committer("engine", registry.engines, lambda e: e.name),
-    )
-    plugin_host.call_each(
-        "register_templates",
-        lambda info: _Collector(info, _check_directory),
-        lambda c: registry.templates.extend(Entry(d, c.info.label) for d in c.pending),
-    )
-    for table in (registry.renderers, registry.readers):
-        _warn_shared_extensions(table)
-    rules = registry.rule_map
-
-    def commit_instruments(collector: _Collector) -> None:
-        for source in collector.pending:
-            instrument, problems, path = _instrument_from(source, rules)
-            if instrument is None:
-                details = "; ".join(str(p) for p in problems if p.level == "error")
-                plugin_host.fail(collector.info, f"registered an invalid instrument: {details}")
-                continue
-            registry.add(
-                "instrument",
-                registry.instruments,
-                instrument.id,
-                Entry(instrument, collector.info.label, path),
-            )
-
-    plugin_host.call_each(
-        "register_instruments", lambda info: _Collector(info, _check_source), commit_instruments
-    )
-    for path in _definition_files([*instrument_paths, *_environment_paths()]):
-        instrument, problems = load_definition(path, rules)
-        if instrument is None:
-            details = "\n  ".join(str(p) for p in problems if p.level == "error")
-            warnings.warn(
-                f"{path} was left out because it has errors (run nefkit validate {path}):\n  {details}",
-                DefinitionWarning,
-                stacklevel=2,
-            )
-            continue
-        registry.add(
-            "instrument",
-            registry.instruments,
-            instrument.id,
-            Entry(instrument, f"your file {path}", str(path)),
-        )
+    """A registry with every kind collected now: rules, renderers, readers, engines and
+    templates from every plugin, then the instruments, the user's own definitions from
+    ``instrument_paths`` and ``NEFKIT_INSTRUMENTS_PATH`` included."""
+    registry = Registry(instrument_paths, plugin_host)
+    for kind in ("rules", "renderers", "readers", "engines", "templates", "instruments"):
+        getattr(registry, kind)
     return registry
 
 
@@ -377,22 +445,33 @@ def _check_directory(directory: Any) -> Any:
 
 
 def _check_source(source: Any) -> Any:
-    if isinstance(source, Instrument) or (
-        hasattr(source, "read_bytes") and hasattr(source, "name")
-    ):
+    if _is_file(source):
+        return source
+    from .definitions.instrument import Instrument
+
+    if isinstance(source, Instrument):
         return source
     raise PluginError(
         f"registered {source!r}; give a path to a TOML definition or a nefkit.Instrument"
     )
 
 
-def _instrument_from(source: Any, rules) -> tuple[Instrument | None, list[Problem], str | None]:
-    if isinstance(source, Instrument):
-        problems = check_instrument(source, rules, f"instrument {source.id}")
-        bad = any(p.level == "error" for p in problems)
-        return (None if bad else source), problems, None
-    instrument, problems = load_definition(source, rules)
-    return instrument, problems, str(source)
+def _is_file(source: Any) -> bool:
+    """A definition file (a ``Path`` or an ``importlib.resources`` file), not a model."""
+    return hasattr(source, "read_bytes") and hasattr(source, "name")
+
+
+def _definition_from(source: Any, cache: DefinitionCache) -> tuple[Definition | None, list[str]]:
+    """A definition a plugin registered, if it has no errors, else its errors."""
+    if _is_file(source):
+        return cache.load(source)
+    from .definitions.cache import Definition
+    from .definitions.checks import check_instrument
+
+    # A model built in Python has no file to key a cache entry by: it is checked every time.
+    problems = check_instrument(source, cache.rules, f"instrument {source.id}")
+    errors = [str(p) for p in problems if p.level == "error"]
+    return (None if errors else Definition.of(source)), errors
 
 
 def _environment_paths() -> list[Path]:

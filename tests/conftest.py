@@ -1,4 +1,6 @@
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -8,13 +10,15 @@ import pytest
 os.environ["NEFKIT_LOAD_PLUGINS"] = ""
 for variable in ("NEFKIT_DISABLE_PLUGINS", "NEFKIT_STRICT_PLUGINS", "NEFKIT_INSTRUMENTS_PATH"):
     os.environ.pop(variable, None)
-# ... and never the settings file or clinic database of whoever runs them: a folder that is not
-# there holds none.
+# ... and never the settings file, clinic database or definitions cache of whoever runs them: a
+# folder that is not there holds none.
 os.environ.pop("NEFKIT_CONFIG", None)
 os.environ.pop("NEFKIT_DB", None)
 _ISOLATED = os.path.join(tempfile.gettempdir(), f"nefkit-tests-{os.getpid()}")
 os.environ["XDG_CONFIG_HOME"] = _ISOLATED
 os.environ["XDG_DATA_HOME"] = os.path.join(_ISOLATED, "data")
+os.environ["XDG_CACHE_HOME"] = os.path.join(_ISOLATED, "cache")
+atexit.register(shutil.rmtree, _ISOLATED, ignore_errors=True)  # the cache is made there
 
 
 @pytest.fixture

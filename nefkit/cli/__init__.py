@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -159,17 +160,13 @@ def _provided(registry) -> dict[str, dict[str, list[str]]]:
 @json_option
 def instruments_command(instrument_paths, as_json: bool) -> None:
     """List the instruments nefkit knows, from plugins and your own directories."""
-    registry = registry_for(instrument_paths)
+    from ..registry import Registry
+
+    # Only the instruments are collected, from the definitions cache where it can be: listing
+    # them needs no renderer, engine, rule plugin or instrument model.
     rows = [
-        {
-            "id": entry.value.id,
-            "version": entry.value.version,
-            "title": entry.value.title,
-            "items": len(entry.value.items),
-            "scores": len(entry.value.scores),
-            "from": entry.origin,
-        }
-        for _, entry in sorted(registry.instruments.items())
+        {**asdict(entry.summary), "from": entry.origin}
+        for _, entry in sorted(Registry(instrument_paths).instruments.items())
     ]
     if as_json:
         _print_json(rows)
@@ -189,15 +186,16 @@ def instruments_command(instrument_paths, as_json: bool) -> None:
 def show_command(instrument_id: str, lang, instrument_paths, as_json: bool) -> None:
     """Show an instrument: items, scales, scores, citation and licence."""
     from ..definitions.describe import describe_instrument
+    from ..registry import Registry
 
-    registry = registry_for(instrument_paths)
+    registry = Registry(instrument_paths)  # only the instruments (and rules if it must)
     instrument = registry.instrument(instrument_id).in_language(lang)
     if as_json:
         data = instrument.model_dump(mode="json")
         data["content_hash"] = instrument.content_hash
         data["from"] = registry.instruments[instrument_id].origin
         used = {*(s.rule for s in instrument.scores), *(c.rule for c in instrument.changes)}
-        data["rules"] = {name: registry.rules[name].origin for name in sorted(used)}
+        data["rules"] = {name: registry.rule_origins[name] for name in sorted(used)}
         _print_json(data)
         return
     click.echo(describe_instrument(instrument, registry))

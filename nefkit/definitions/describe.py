@@ -86,5 +86,4 @@ def _items_summary(items: list[str]) -> str:
 
 def _rule_origin(registry: Registry, name: str) -> str:
     """The plugin (and its version) that provides a rule: who to ask about its numbers."""
-    entry = registry.rules.get(name)
-    return entry.origin if entry else "no installed plugin"
+    return registry.rule_origins.get(name, "no installed plugin")

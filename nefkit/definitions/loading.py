@@ -32,15 +32,22 @@ _PATTERNS = {
 
 
 def read_toml(source: Source) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """The TOML table in a file, or a problem saying where the syntax broke."""
+    """The TOML table in a file, or a problem saying why it could not be read."""
     try:
-        return tomllib.loads(source.read_bytes().decode("utf-8")), []
-    except UnicodeDecodeError as e:
-        return None, [Problem(file=str(source), message=f"is not UTF-8 text ({e.reason})")]
-    except tomllib.TOMLDecodeError as e:
-        return None, [Problem(file=str(source), message=f"is not valid TOML: {e}")]
+        content = source.read_bytes()
     except OSError as e:
         return None, [Problem(file=str(source), message=f"cannot be read: {e.strerror or e}")]
+    return parse_toml(content, str(source))
+
+
+def parse_toml(content: bytes, file: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """The TOML table in a file's bytes, or a problem saying where the syntax broke."""
+    try:
+        return tomllib.loads(content.decode("utf-8")), []
+    except UnicodeDecodeError as e:
+        return None, [Problem(file=file, message=f"is not UTF-8 text ({e.reason})")]
+    except tomllib.TOMLDecodeError as e:
+        return None, [Problem(file=file, message=f"is not valid TOML: {e}")]
 
 
 def parse_instrument(
