@@ -233,12 +233,12 @@ class Registry:
                 )
             return entry, "asked for"
         row_engine = self.engines[ROW_ENGINE]
-        others = {
+        candidates = {  # the row engine first: it reads every format
             name: entry
             for name, entry in self.engines.items()
-            if name != ROW_ENGINE and (not entry.value.formats or fmt in entry.value.formats)
+            if name == ROW_ENGINE or not entry.value.formats or fmt in entry.value.formats
         }
-        if not others:
+        if len(candidates) == 1:
             return row_engine, f"no other engine reads {fmt}"
         with blamed(f"{fmt} reader from {reader.origin}", f"counting the rows of {data}"):
             rows = reader.value.count_rows(data)
@@ -246,7 +246,7 @@ class Registry:
             return row_engine, f"the {fmt} reader cannot tell how large the file is"
         work = Workload(rows, len(plan.items), bool(plan.changes), fmt)
         costs: dict[str, float] = {}
-        for name, entry in {ROW_ENGINE: row_engine, **others}.items():
+        for name, entry in candidates.items():
             with blamed(f"engine '{name}' from {entry.origin}", f"weighing {data}"):
                 cost = entry.value.cost(work)
             if cost is not None:
@@ -255,10 +255,10 @@ class Registry:
             return row_engine, f"{work}; no engine gave an estimate"
         ranked = sorted(costs, key=costs.__getitem__)
         estimates = ", ".join(f"{name} ~{_seconds(costs[name])}" for name in ranked)
-        left = [name for name in [ROW_ENGINE, *others] if name not in costs]
+        left = [name for name in candidates if name not in costs]
         if left:
             estimates += f"; not for this input: {', '.join(left)}"
-        return {ROW_ENGINE: row_engine, **others}[ranked[0]], f"{work}: {estimates}"
+        return candidates[ranked[0]], f"{work}: {estimates}"
 
     def add(
         self, kind: str, table: dict[str, Any], key: str, entry: Entry | InstrumentEntry
