@@ -1,6 +1,11 @@
 """Cohort figures and the codebook, checked against counts made by hand."""
 
 import math
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import nefkit
 from nefkit.codebook import codebook
@@ -90,3 +95,182 @@ def test_codebook_states_every_missing_data_policy():
     assert flag["raised when"] == "phq9_9 > 0" and flag["level"] == "risk"
     functional = next(row for row in book["items"] if row["column"] == "phq9_10")
     assert functional["scored"] == "no" and functional["asked when"].startswith("phq9_1 > 0 or")
+
+
+# The cohort figures are counted a column at a time; here they are counted again the plain way,
+# one answer at a time, for both engines (whose rows hold their answers differently).
+# An effect not experienced (or not answered) has its follow-ups left blank, as they are not asked.
+_EFFECT = st.one_of(
+    st.sampled_from([("0", "", ""), ("", "", "")]),
+    st.tuples(
+        st.just("1"),
+        st.sampled_from(["0", "1", "2", "3", "4", ""]),
+        st.sampled_from(["0", "1", ""]),
+    ),
+)
+_ROW = st.tuples(
+    st.sampled_from(["a", "b", "c", "d", "e"]),
+    st.sampled_from(["north", "south"]),
+    st.lists(_EFFECT, min_size=20, max_size=20),
+    st.sampled_from([False, False, False, True]),  # an unreadable impact: an invalid row
+)
+
+
+def _plain_figures(summary):
+    """What the per-row count would say, from the rows themselves: see _by_hand."""
+    items = {
+        item_id: (
+            s.answered,
+            s.missing,
+            s.not_asked,
+            dict(s.counts),
+            s.moments.n,
+            s.moments.average,
+            s.moments.sd,
+        )
+        for item_id, s in summary.items.items()
+    }
+    effects = [
+        (
+            e.item_id,
+            e.answered,
+            e.experienced,
+            e.treatment_count,
+            e.impact.n,
+            e.impact.average,
+            e.impact.sd,
+        )
+        for e in summary.effects
+    ]
+    scores = {
+        sid: (s.scored, s.not_scorable, dict(s.counts), s.moments.average, s.moments.sd)
+        for sid, s in summary.scores.items()
+    }
+    return (
+        summary.rows,
+        summary.invalid,
+        set(summary.respondents),
+        items,
+        effects,
+        scores,
+        dict(summary.flags),
+        dict(summary.unknown_flags),
+    )
+
+
+def _by_hand(rows, plan):
+    """The figures of ``rows`` counted one answer at a time."""
+    import statistics
+
+    from nefkit.rules import NOT_ASKED
+    from nefkit.summary import effect_items
+
+    def moments(values):
+        return (
+            len(values),
+            statistics.fmean(values) if values else None,
+            statistics.stdev(values) if len(values) > 1 else None,
+        )
+
+    valid = [row for row in rows if row.valid]
+    items = {}
+    for item in plan.items:
+        if item.type == "text":
+            continue
+        answers = [row.answers.get(item.id) for row in valid]
+        given = [a for a in answers if a is not None and a is not NOT_ASKED]
+        items[item.id] = (
+            len(given),
+            answers.count(None),
+            sum(a is NOT_ASKED for a in answers),
+            dict(Counter(given)),
+            *moments([a for a in given if isinstance(a, (int, float))]),
+        )
+    effects = []
+    for effect in effect_items(plan):
+        answered = [row.answers for row in valid if row.answers.get(effect.item_id) is not None]
+        yes = [a for a in answered if a.get(effect.item_id) == 1]
+        impacts = [a.get(effect.impact_id) for a in yes]
+        effects.append(
+            (
+                effect.item_id,
+                len(answered),
+                len(yes),
+                sum(a.get(effect.cause_id) == effect.treatment for a in yes),
+                *moments([i for i in impacts if isinstance(i, (int, float))]),
+            )
+        )
+    scores = {}
+    for step in plan.steps:
+        values = [row.scores[step.score.id].value for row in valid]
+        given = [v for v in values if v is not None]
+        words = [v for v in given if isinstance(v, (bool, str))]
+        numbers = [v for v in given if not isinstance(v, (bool, str))]
+        scores[step.score.id] = (
+            len(given),
+            values.count(None),
+            dict(Counter(words)),
+            *moments(numbers)[1:],
+        )
+    flags = Counter(f for row in valid for f, raised in row.flags.items() if raised)
+    unknown = Counter(f for row in valid for f, raised in row.flags.items() if raised is None)
+    return (
+        len(rows),
+        len(rows) - len(valid),
+        {row.respondent_id for row in valid},
+        items,
+        effects,
+        scores,
+        dict(flags),
+        dict(unknown),
+    )
+
+
+def _close(a, b):
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    return a == b
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(_ROW, min_size=1, max_size=20),
+    copies=st.integers(2, 3),  # the same answers again: counts above one
+    batch=st.sampled_from([1, 5, 4096]),
+)
+def test_column_counts_agree_with_counting_one_answer_at_a_time(
+    tmp_path, engine, rows, copies, batch
+):
+    rows = rows * copies
+    header = ["respondent_id", "site"]
+    for item in NEQ_ITEMS:
+        header += [item, f"{item}_impact", f"{item}_cause"]
+    lines = [",".join(header)]
+    for respondent, site, answers, broken in rows:
+        cells = [cell for triple in answers for cell in triple]
+        if broken:
+            cells[1] = "x"  # neq01's impact
+        lines.append(",".join([respondent, site, *cells]))
+    path = tmp_path / "neq.csv"
+    path.write_text("\n".join(lines) + "\n")
+    results = nefkit.score("neq-20", path, engine=engine)
+    scored = list(results.rows)
+    summary = GroupedSummary(results.plan, "site")
+    summary.BATCH = batch  # batches that split the engine's chunks, and one that holds them all
+    for row in scored:
+        summary.add(row)
+    assert _close(_plain_figures(summary.overall), _by_hand(scored, results.plan))
+    for site, group in summary.groups.items():
+        first_site = {}
+        for row in scored:
+            if row.valid:
+                first_site.setdefault(row.respondent_id, row.context["site"])
+        members = [r for r in scored if r.valid and first_site[r.respondent_id] == site]
+        assert _close(_plain_figures(group)[2:], _by_hand(members, results.plan)[2:])
