@@ -33,15 +33,21 @@ Progress = Callable[[int], None]  # told how many rows are scored so far
 class Workload:
     """What ``--engine auto`` weighs engines on: about how many rows the input has (its
     reader's estimate), how many items the plan reads from each, whether it computes change
-    scores (which need every administration's scores until the end), and the input's format."""
+    scores (which need every administration's scores until the end), the input's format, and
+    whether every scored row goes to Python (``rendered``: iterated, or written by a renderer)
+    rather than written by the engine itself in a renderer's place (see
+    :meth:`Results.write_native`)."""
 
     rows: int
     items: int
     changes: bool
     format: str
+    rendered: bool = True
 
     def __str__(self) -> str:
-        return f"about {self.rows:,} rows of {self.items} items"
+        return f"about {self.rows:,} rows of {self.items} items" + (
+            ", written row by row" if self.rendered else ""
+        )
 
 
 class Engine(ABC):

@@ -212,11 +212,18 @@ class Registry:
         return _BlamedReader(_by_format("input", self.readers, path, format))
 
     def engine_for(
-        self, requested: str, data: Path, plan: Plan, format: str | None = None
+        self,
+        requested: str,
+        data: Path,
+        plan: Plan,
+        format: str | None = None,
+        rendered: bool = True,
     ) -> tuple[Entry[Engine], str]:
         """The engine to score ``data`` with ``plan``, and why: the one ``requested``, or for
         "auto" the one expected to be quickest (:meth:`Engine.cost` of each engine that reads
-        the input, on the reader's estimate of its rows), else the row engine."""
+        the input, on the reader's estimate of its rows), else the row engine. ``rendered``:
+        every scored row will go to Python (false only when the output's renderer lets an
+        engine write it in its place)."""
         from .engines import Workload
 
         reader = _by_format("input", self.readers, data, format)
@@ -244,7 +251,7 @@ class Registry:
             rows = reader.value.count_rows(data)
         if rows is None:
             return row_engine, f"the {fmt} reader cannot tell how large the file is"
-        work = Workload(rows, len(plan.items), bool(plan.changes), fmt)
+        work = Workload(rows, len(plan.items), bool(plan.changes), fmt, rendered)
         costs: dict[str, float] = {}
         for name, entry in candidates.items():
             with blamed(f"engine '{name}' from {entry.origin}", f"weighing {data}"):

@@ -55,22 +55,52 @@ def test_auto_takes_python_for_small_files_and_says_why(tmp_path):
 def test_auto_weighs_rows_items_and_change_scores(tmp_path, monkeypatch):
     """The measured models: small files to the row engine (DuckDB's start costs more than it
     saves), large ones to DuckDB; a large file with change scores never to the row engine,
-    whose memory grows with them."""
+    whose memory grows with them. When every row goes to Python (a workbook, a report), DuckDB
+    makes each an object at more cost than the row engine scores it: the row engine, where it
+    may."""
     registry = nefkit.get_registry()
     data = phq_csv(tmp_path / "in.csv")
     reader = type(registry.readers["csv"].value)
 
-    def choose(instrument, rows):
+    def choose(instrument, rows, rendered=False):
         monkeypatch.setattr(reader, "count_rows", lambda self, path: rows)
-        entry, reason = registry.engine_for("auto", data, nefkit.get_plan(instrument, registry))
+        plan = nefkit.get_plan(instrument, registry)
+        entry, reason = registry.engine_for("auto", data, plan, rendered=rendered)
         return entry.value.name, reason
 
     for instrument in ("phq-9", "neq-20"):
         assert choose(instrument, 1_000)[0] == "python"
         assert choose(instrument, 1_000_000)[0] == "duckdb"
+        assert choose(instrument, 100_000, rendered=True)[0] == "python"
     name, reason = choose("phq-9", 5_000_000)
     assert name == "duckdb" and reason.endswith("; not for this input: python")
+    assert choose("phq-9", 5_000_000, rendered=True)[0] == "duckdb"  # python: not offered
     assert choose("neq-20", 5_000_000)[1].startswith("about 5,000,000 rows of 61 items: duckdb ~")
+    name, reason = choose("neq-20", 1_000_000, rendered=True)
+    assert name == "python"
+    assert reason.startswith("about 1,000,000 rows of 61 items, written row by row: python ~")
+
+
+def test_auto_weighs_the_output(tmp_path, monkeypatch):
+    """A workbook is written from every row; CSV may be written by DuckDB itself, unless only
+    one respondent's rows are wanted."""
+    data = phq_csv(tmp_path / "in.csv")
+    registry = nefkit.get_registry()
+    monkeypatch.setattr(type(registry.readers["csv"].value), "count_rows", lambda s, p: 150_000)
+    monkeypatch.setattr("nefkit.cli.registry_for", lambda paths: registry)
+
+    def chose(*args):
+        result = run("phq-9", data, *args)
+        [line] = [line for line in result.output.splitlines() if line.startswith("Engine:")]
+        return line
+
+    assert chose("-o", tmp_path / "out.csv").startswith(
+        "Engine: duckdb (about 150,000 rows of 10 items:"
+    )
+    assert chose("-o", tmp_path / "out.xlsx").startswith(
+        "Engine: python (about 150,000 rows of 10 items, written row by row:"
+    )
+    assert chose("-o", tmp_path / "a.csv", "--respondent", "a").startswith("Engine: python")
 
 
 def test_auto_counts_rows_from_a_sample(tmp_path):

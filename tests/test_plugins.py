@@ -242,7 +242,7 @@ def test_hook_register_engines(register_plugin, tmp_path):
     gad7 = nefkit.get_plan("gad-7", registry)
     entry, reason = registry.engine_for("auto", tmp_path / "big.csv", gad7)
     assert entry.value.name == "reversed"
-    assert reason.startswith("about 400 rows of 7 items: reversed ~0.0 s, ")
+    assert reason.startswith("about 400 rows of 7 items, written row by row: reversed ~0.0 s, ")
     entry, reason = registry.engine_for("auto", tmp_path / "small.csv", gad7)
     assert entry.value.name == "python" and "not for this input: reversed" in reason
     (tmp_path / "big.csv").write_text(header + "C1,1,2,3,0,1,2,3\nC2,0,0,0,0,0,0,0\n")

@@ -352,10 +352,12 @@ def score_command(
 
     registry = registry_for(instrument_paths)
     plan = api.get_plan(instrument_id, registry, lang)
-    chosen, reason = registry.engine_for(engine, data, plan, input_format)
+    # An unknown format fails before any work; one an engine may write itself weighs engines.
+    writer = writer_for(registry, output, output_format, Scores)
+    rendered = not (writer.value.native and respondent is None)
+    chosen, reason = registry.engine_for(engine, data, plan, input_format, rendered)
     if engine == "auto":
         click.echo(f"Engine: {chosen.value.name} ({reason})", err=True)
-    writer_for(registry, output, output_format, Scores)  # an unknown format fails before any work
     options = RenderOptions(respondent=respondent, by=by, min_cell=min_cell, templates=templates)
     with ProgressBar("Scoring", expected_rows(registry, data, input_format)) as progress:
         results = api.score(

@@ -100,6 +100,9 @@ BATCH = 8192
 # machine (2 cores); per row relative to CSV for the other formats (benchmarks/engines.py).
 START, PER_ROW, PER_ITEM, PER_CHANGE_ROW = 0.45, 1.5e-6, 0.04e-6, 4e-6
 FORMAT_COST = {"csv": 1.0, "parquet": 0.7, "jsonl": 1.8}
+# Each row made a Python object, for a renderer that reads rows (a workbook, a report): more
+# than the row engine spends scoring it, so such outputs go to the row engine where it may.
+ROW_OBJECT, ROW_OBJECT_ITEM = 22e-6, 0.31e-6
 # The shares of a file's writing that the progress bar gives each stage, as they were measured
 # (1M NEQ-20 rows, 300,000 PHQ-9 rows): scoring into a temporary file or table is 85 % of the
 # scoring, writing from it the rest; with change scores, the scoring is half the work,
@@ -1487,9 +1490,13 @@ class DuckDBEngine(Engine):
 
     def cost(self, work: Workload) -> float:
         """Starting (importing DuckDB, the plan as SQL, a database) plus the rows, per item
-        and per row of a plan with change scores; fitted to benchmarks/auto_engine.py."""
+        and per row of a plan with change scores, and each row made a Python object when the
+        output is rendered from rows; fitted to benchmarks/auto_engine.py."""
         per_row = PER_ROW + PER_ITEM * work.items + PER_CHANGE_ROW * work.changes
-        return START + work.rows * per_row * FORMAT_COST.get(work.format, 1.0)
+        cost = START + work.rows * per_row * FORMAT_COST.get(work.format, 1.0)
+        if work.rendered:
+            cost += work.rows * (ROW_OBJECT + ROW_OBJECT_ITEM * work.items)
+        return cost
 
     def score(
         self, plan: Plan, data: Path, reader: Reader, progress: Optional[Progress] = None

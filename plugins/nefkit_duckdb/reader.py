@@ -41,7 +41,9 @@ class ParquetReader(Reader):
             cursor = con.execute("SELECT * FROM read_parquet(?)", [str(path)])
         except duckdb.Error as e:
             con.close()
-            raise NefkitError(f"{path}: cannot be read as Parquet ({str(e).splitlines()[0]})") from None
+            raise NefkitError(
+                f"{path}: cannot be read as Parquet ({str(e).splitlines()[0]})"
+            ) from None
         columns = [column[0] for column in cursor.description]
         return Table(str(path), columns, _rows(con, cursor))
 
