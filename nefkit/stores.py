@@ -119,6 +119,59 @@ class Alert:
         return self.closed_at is None and self.acknowledged_at is None
 
 
+@dataclass
+class User:
+    """Someone who signs in to ``nefkit serve``'s clinician pages. ``secret`` is the password's
+    hash (see :mod:`nefkit.clinic.users`), never the password."""
+
+    name: str
+    secret: str
+    created_at: dt.datetime
+    failed_logins: int = 0
+    locked_until: Optional[dt.datetime] = None
+
+
+@dataclass
+class WebSession:
+    """A browser signed in: a clinician (``user``), or a client filling in the forms of an
+    ``invitation``. Only a hash of its cookie is stored."""
+
+    user: Optional[str]
+    invitation: Optional[int]
+    csrf: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+
+
+@dataclass
+class Invitation:
+    """A one-time link (and a short code to type) that opens ``instruments`` for ``client`` and
+    nothing else. Only hashes of the link's token and of the code are stored. Its forms are
+    started, in one session, when the client first opens it."""
+
+    id: int
+    client: str
+    instruments: list[str]
+    language: Optional[str]
+    layout: str  # "question": one question a screen; "page": one instrument a screen
+    created_at: dt.datetime
+    created_by: str
+    expires_at: dt.datetime
+    opened_at: Optional[dt.datetime] = None
+    finished_at: Optional[dt.datetime] = None
+    revoked_at: Optional[dt.datetime] = None
+    administrations: list[int] = field(default_factory=list)
+
+    def status(self, at: dt.datetime) -> str:
+        if self.revoked_at:
+            return "revoked"
+        if self.finished_at:
+            return "finished"
+        if at >= self.expires_at:
+            return "expired"
+        return "opened" if self.opened_at else "waiting"
+
+
 class Store(ABC):
     """The operations nefkit needs from a database of administrations.
 
@@ -259,6 +312,72 @@ class Store(ABC):
     def finish_erasure(self) -> None:
         """Remove data deleted earlier from the file, verified; raises
         :class:`ErasureUnfinished` while another program's use of the database prevents it."""
+
+    # -- the web front door (nefkit serve) ---------------------------------------------------
+
+    @abstractmethod
+    def add_user(self, name: str, secret: str, by: str) -> None:
+        """A clinician who may sign in; raises NefkitError if ``name`` is taken."""
+
+    @abstractmethod
+    def set_secret(self, name: str, secret: str, by: str) -> None:
+        """A new password hash; unlocks the user."""
+
+    @abstractmethod
+    def user(self, name: str) -> Optional[User]: ...
+
+    @abstractmethod
+    def users(self) -> list[User]: ...
+
+    @abstractmethod
+    def login_attempt(
+        self, name: str, succeeded: bool, locked_until: Optional[dt.datetime], detail: str
+    ) -> None:
+        """Count a failed sign-in (with the lock it brings, if any) or clear the count; audited
+        either way, ``detail`` saying from where."""
+
+    @abstractmethod
+    def open_session(self, key: str, session: WebSession) -> None:
+        """``key``: the hash of the session's cookie."""
+
+    @abstractmethod
+    def web_session(self, key: str, at: dt.datetime) -> Optional[WebSession]:
+        """The session of a cookie's hash, unless it has expired by ``at``."""
+
+    @abstractmethod
+    def close_session(self, key: str) -> None: ...
+
+    @abstractmethod
+    def invite(
+        self,
+        token: str,
+        code: str,
+        client: str,
+        instruments: list[str],
+        language: Optional[str],
+        layout: str,
+        expires_at: dt.datetime,
+        by: str,
+    ) -> int:
+        """A new invitation; ``token`` and ``code`` are their hashes. Returns its id."""
+
+    @abstractmethod
+    def invitation(
+        self, id: Optional[int] = None, token: Optional[str] = None, code: Optional[str] = None
+    ) -> Optional[Invitation]:
+        """The invitation with this id, or the hash of its token or of its code."""
+
+    @abstractmethod
+    def invitations(self, client: Optional[str] = None) -> list[Invitation]:
+        """Newest first."""
+
+    @abstractmethod
+    def open_invitation(self, invitation: int, administrations: list[int]) -> None:
+        """The first opening: the forms started for it."""
+
+    @abstractmethod
+    def end_invitation(self, invitation: int, how: str, by: str) -> None:
+        """``how``: "finished" (the client submitted; the link is used) or "revoked"."""
 
     @abstractmethod
     def close(self) -> None: ...

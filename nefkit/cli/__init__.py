@@ -13,7 +13,7 @@ import click
 from .. import __version__
 from ..errors import NefkitError, PluginError, debugging, describe
 from ..plugins import host
-from . import clinic, db, research, sql
+from . import clinic, db, research, sql, web
 from .common import registry_for
 from .options import format_option, instruments_option, json_option, lang_option, output_option
 
@@ -451,7 +451,7 @@ def uninstall_command(packages, yes) -> None:
     _pip("uninstall", *packages, *(["-y"] if yes else []))
 
 
-for module in (clinic, db, research, sql):
+for module in (clinic, db, research, sql, web):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -144,7 +143,7 @@ def administer(instrument_ids, client, session, context, handback, db, by, lang,
 
 def _ask(clinic, sitting, handback: bool) -> list[str]:
     """Each unfinished form of the sitting asked and finished; the clinician's summaries."""
-    from ..clinic.administer import Conversation, patiently
+    from ..clinic.administer import Conversation
 
     summaries = []
     for plan, administration in sitting:
@@ -162,12 +161,7 @@ def _ask(clinic, sitting, handback: bool) -> list[str]:
                 )
                 _stopped(clinic, sitting, handback)
                 sys.exit(0)
-            patiently(
-                clinic.store,
-                click.echo,
-                partial(clinic.finish, administration),
-                f"the finish of {plan.instrument.title} (its answers are saved)",
-            )
+            conversation.form.finish()
         summaries += clinic.summary(plan, administration.id)
     return summaries
 

@@ -13,14 +13,13 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
-from ..definitions import conditions
 from ..definitions.instrument import Item
 from ..definitions.plan import Plan
-from ..definitions.responses import AnswerParser, CellError
-from ..rules import NOT_ASKED
+from ..definitions.responses import CellError
 from ..stores import Administration, DatabaseBusy, Store
 from ..terminal import safe
 from .alerts import Clinic
+from .form import Form
 
 HELP = (
     "Type the number of your answer, or its words. You can also type:\n"
@@ -67,37 +66,6 @@ def patiently(
         raise
 
 
-def numbering(plan: Plan) -> dict[str, str]:
-    """Each item's number as the client sees it: "3" for a question, "3a", "3b" for the
-    follow-ups that come right after it and depend on nothing else (the NEQ's "how negatively?"
-    and "caused by?"). Counting only questions keeps the total the same whichever follow-ups
-    apply. A follow-up that looks further back (the PHQ-9's difficulty question, asked when any
-    problem was ticked) is a question of its own."""
-    conditions_of = {item.id: condition for item, condition in plan.follow_ups}
-    numbers: dict[str, str] = {}
-    question, parts, group = 0, 0, set()
-    for item in plan.items:
-        condition = conditions_of.get(item.id)
-        refs = {t.ref for t in conditions.tests(condition)} if condition is not None else set()
-        if refs and refs <= group:
-            parts += 1
-            numbers[item.id] = f"{question}{_letters(parts)}"
-            group.add(item.id)
-        else:
-            question, parts, group = question + 1, 0, {item.id}
-            numbers[item.id] = str(question)
-    return numbers
-
-
-def _letters(n: int) -> str:
-    """1 → a, 26 → z, 27 → aa: a part's letter, however many parts."""
-    letters = ""
-    while n:
-        n, rest = divmod(n - 1, 26)
-        letters = chr(ord("a") + rest) + letters
-    return letters
-
-
 def _wrap(text: str, indent: str = "", hanging: str | None = None) -> str:
     """Text laid out in lines of 78: its own line breaks and tabs are spaces, as for any
     whitespace; any other control character is shown as its escape."""
@@ -107,9 +75,9 @@ def _wrap(text: str, indent: str = "", hanging: str | None = None) -> str:
 
 
 class Conversation:
-    """One administration of one instrument. ``ask`` reads a line (it may raise EOFError or
-    KeyboardInterrupt: every answer given so far is already stored, with the alerts it raises);
-    ``say`` prints."""
+    """One administration of one instrument in the terminal. ``ask`` reads a line (it may raise
+    EOFError or KeyboardInterrupt: every answer given so far is already stored, with the alerts
+    it raises); ``say`` prints. What applies and how answers are saved is the :class:`Form`'s."""
 
     def __init__(
         self,
@@ -120,52 +88,19 @@ class Conversation:
         say: Callable[[str], None],
     ):
         self.plan = plan
-        self.clinic = clinic
-        self.administration = administration
-        self.answers = dict(administration.answers)  # item id: stored value (None = skipped)
         self.ask = ask
         self.say = say
-        self.parsers = {item.id: AnswerParser(plan.instrument, item) for item in plan.items}
-        self.conditions = {item.id: cond for item, cond in plan.follow_ups}
-        self.numbers = numbering(plan)
-        self.total = sum(number.isdigit() for number in self.numbers.values())
+        self.form = Form(plan, clinic, administration, self._patiently)
+        self.answers = self.form.answers
+        self.numbers = self.form.numbers
+        self.total = self.form.total
 
-    # -- which questions apply -------------------------------------------------------------
+    def _patiently(self, save: Callable[[], None], what: str) -> None:
+        patiently(self.form.clinic.store, self.say, save, what)
 
-    def _values(self) -> dict[str, Any]:
-        """The answers, with NOT_ASKED for every follow-up the conversation leaves out: it asks
-        one only when its condition holds, not after a skipped gate (scoring then counts that
-        follow-up as missing, see nefkit/definitions/plan.py)."""
-        values: dict[str, Any] = {}
-        for item in self.plan.items:
-            condition = self.conditions.get(item.id)
-            if condition is not None and condition.evaluate(values) is not True:
-                values[item.id] = NOT_ASKED
-            else:
-                values[item.id] = self.answers.get(item.id)
-        return values
-
-    def asked(self) -> list[Item]:
-        values = self._values()
-        return [item for item in self.plan.items if values[item.id] is not NOT_ASKED]
-
-    def _withdraw_unasked(self) -> None:
-        """An answer to a follow-up that no longer applies (its question was answered
-        differently since) is withdrawn by a new record, so history keeps both."""
-        values = self._values()
-        for item in self.plan.items:
-            if values[item.id] is NOT_ASKED and self.answers.get(item.id) is not None:
-                self._store(item, None, reason="no longer asked after an earlier answer changed")
-
-    def _store(self, item: Item, value: Any, reason: str | None = None) -> None:
-        shown = "skipped" if value is None else self._describe(item, value)
-        patiently(
-            self.clinic.store,
-            self.say,
-            lambda: self.clinic.answer(self.administration, item.id, value, reason),
-            f"the answer to question {self.numbers[item.id]} ({shown})",
-        )
-        self.answers[item.id] = value
+    def _store(self, item: Item, value: Any) -> None:
+        shown = self._describe(item, value)
+        self.form.save(item, value, f"the answer to question {self.numbers[item.id]} ({shown})")
 
     # -- the conversation ------------------------------------------------------------------
 
@@ -176,10 +111,8 @@ class Conversation:
         if instrument.instructions:
             self.say(_wrap(instrument.instructions))
         self.say(HELP)
-        asked = self.asked()
-        position = next(
-            (i for i, item in enumerate(asked) if item.id not in self.answers), len(asked)
-        )
+        asked = self.form.asked()
+        position = self.form.first_open()
         if position == len(asked) and asked:
             self.say("\nEvery question is answered already; the answers are kept.")
         elif position:
@@ -187,7 +120,7 @@ class Conversation:
             self.say(f"\nCarrying on from question {number}; the earlier answers are kept.")
         reviewing = False
         while True:
-            asked = self.asked()
+            asked = self.form.asked()
             if position >= len(asked):
                 change = self.review(asked)
                 if change is None:
@@ -201,7 +134,7 @@ class Conversation:
             if reviewing and step == 1:
                 # After a change from the review, ask only what the change made newly
                 # applicable, then show the review again.
-                asked = self.asked()
+                asked = self.form.asked()
                 position = next(
                     (i for i in range(position, len(asked)) if asked[i].id not in self.answers),
                     len(asked),
@@ -225,8 +158,9 @@ class Conversation:
             self.say("Type your answer on one line (or press Enter to leave it).")
         current = self.answers.get(item.id)
         if item.id in self.answers:
-            shown = "skipped" if current is None else self._describe(item, current)
-            self.say(f"(Your answer so far: {shown}. Press Enter to keep it.)")
+            self.say(
+                f"(Your answer so far: {self._describe(item, current)}. Press Enter to keep it.)"
+            )
         while True:
             reply = self.ask("Your answer: ").strip()
             command = reply.lower()
@@ -252,12 +186,11 @@ class Conversation:
                 self.say("Please type an answer (or ? for help).")
                 continue
             try:
-                value = self.parsers[item.id].parse(reply)
+                value = self.form.parsers[item.id].parse(reply)
             except CellError:
                 self.say(self._refusal(item))
                 continue
             self._store(item, value)
-            self._withdraw_unasked()
             return 1
 
     def review(self, asked: list[Item]) -> int | None:
@@ -266,10 +199,8 @@ class Conversation:
         self.say("Please check your answers:")
         positions = {self.numbers[item.id]: index for index, item in enumerate(asked)}
         for item in asked:
-            value = self.answers.get(item.id)
-            shown = "skipped" if value is None else self._describe(item, value)
             self.say(_wrap(f"{self.numbers[item.id]}. {item.text}", "", "    "))
-            self.say(f"     {shown}")
+            self.say(f"     {self._describe(item, self.answers.get(item.id))}")
         while True:
             reply = self.ask(
                 "Type a question number to change it, or press Enter to finish: "
@@ -281,23 +212,12 @@ class Conversation:
             self.say("Type the number of a question shown above, or press Enter to finish.")
 
     def _parent_text(self, item: Item) -> str | None:
-        condition = self.conditions.get(item.id)
-        if condition is None:
-            return None
-        refs = [t.ref for t in conditions.tests(condition)]
-        parent = self.plan.instrument.item_map.get(refs[0]) if len(set(refs)) == 1 else None
+        parent = self.form.parent(item)
         return parent.text if parent else None
 
     def _describe(self, item: Item, value: Any) -> str:
-        """An answer for the screen: its code and label, or the words the client typed."""
-        labels = dict(self.plan.instrument.choices(item))
-        if isinstance(value, (list, tuple)):
-            shown = "; ".join(labels.get(v, str(v)) for v in value) or "none"
-        elif value in labels:
-            shown = f"{value} {labels[value]}"
-        else:
-            shown = str(value)
-        return safe(shown)
+        """An answer for the screen (see :meth:`Form.describe`), as text, never a command."""
+        return safe(self.form.describe(item, value))
 
     def _refusal(self, item: Item) -> str:
         choices = self.plan.instrument.choices(item)

@@ -23,7 +23,10 @@ from ..stores import (
     AnswerRecord,
     DatabaseBusy,
     ErasureUnfinished,
+    Invitation,
     Store,
+    User,
+    WebSession,
     now,
 )
 from . import sqlite_file
@@ -91,6 +94,43 @@ MIGRATIONS = (
     UPDATE alerts SET key = 'legacy:' || id;
     CREATE INDEX alerts_administration ON alerts (administration, closed_at);
     CREATE INDEX administrations_session ON administrations (client, session);
+    """,
+    # nefkit serve: clinicians who sign in, browsers signed in, and clients' one-time links.
+    # Secrets are stored as hashes only.
+    """
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        secret TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        failed_logins INTEGER NOT NULL DEFAULT 0,
+        locked_until TEXT
+    );
+    CREATE TABLE invitations (
+        id INTEGER PRIMARY KEY,
+        token TEXT NOT NULL UNIQUE,
+        code TEXT NOT NULL UNIQUE,
+        client TEXT NOT NULL,
+        instruments TEXT NOT NULL,
+        language TEXT,
+        layout TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        opened_at TEXT,
+        finished_at TEXT,
+        revoked_at TEXT,
+        administrations TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE INDEX invitations_client ON invitations (client);
+    CREATE TABLE web_sessions (
+        key TEXT PRIMARY KEY,
+        user TEXT REFERENCES users (name),
+        invitation INTEGER REFERENCES invitations (id),
+        csrf TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
     """,
 )
 
@@ -646,6 +686,14 @@ class SqliteStore(Store):
                     f"DELETE FROM alerts WHERE administration IN ({marks})", ids
                 ).rowcount,
             }
+            self._write(
+                "DELETE FROM web_sessions WHERE invitation IN"
+                " (SELECT id FROM invitations WHERE client = ?)",
+                (client,),
+            )
+            links = self._write("DELETE FROM invitations WHERE client = ?", (client,)).rowcount
+            if links:  # said only where nefkit serve was used
+                counts["invitations"] = links
             self._write(f"DELETE FROM administrations WHERE id IN ({marks})", ids)
             # Earlier audit entries keep what was done and when, not about whom.
             self._write(
@@ -693,6 +741,170 @@ class SqliteStore(Store):
         if busy or log != copied or not emptied:
             return "until other programs using it close"
         return None
+
+    # -- the web front door -----------------------------------------------------------------
+
+    def add_user(self, name, secret, by) -> None:
+        with self.transaction():
+            if self.user(name) is not None:
+                raise NefkitError(
+                    f"there is a user {name!r} already; give another name, or a new password"
+                    f" with `nefkit user password {name}`"
+                )
+            self._write(
+                "INSERT INTO users (name, secret, created_at, created_by) VALUES (?, ?, ?, ?)",
+                (name, secret, now().isoformat(), by),
+            )
+            self._audit(by, "user add", None, None, f"user {name}")
+
+    def set_secret(self, name, secret, by) -> None:
+        with self.transaction():
+            if self.user(name) is None:
+                raise NefkitError(f"there is no user {name!r}; add one with `nefkit user add`")
+            self._write(
+                "UPDATE users SET secret = ?, failed_logins = 0, locked_until = NULL"
+                " WHERE name = ?",
+                (secret, name),
+            )
+            self._write("DELETE FROM web_sessions WHERE user = ?", (name,))
+            self._audit(by, "user password", None, None, f"user {name}")
+
+    def user(self, name) -> Optional[User]:
+        row = self.db.execute(
+            "SELECT name, secret, created_at, failed_logins, locked_until FROM users"
+            " WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None:
+            return None
+        return User(row[0], row[1], _time(row[2]), row[3], _time(row[4]))
+
+    def users(self) -> list[User]:
+        names = [r[0] for r in self.db.execute("SELECT name FROM users ORDER BY name")]
+        return [self.user(name) for name in names]
+
+    def login_attempt(self, name, succeeded, locked_until, detail) -> None:
+        with self.transaction():
+            if succeeded:
+                self._write(
+                    "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = ?",
+                    (name,),
+                )
+            else:
+                self._write(
+                    "UPDATE users SET failed_logins = failed_logins + 1, locked_until = ?"
+                    " WHERE name = ?",
+                    (locked_until.isoformat() if locked_until else None, name),
+                )
+            self._audit(name, "sign-in" if succeeded else "sign-in refused", None, None, detail)
+
+    def open_session(self, key, session) -> None:
+        with self.transaction():
+            self._write(
+                "INSERT INTO web_sessions (key, user, invitation, csrf, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    session.user,
+                    session.invitation,
+                    session.csrf,
+                    session.created_at.isoformat(),
+                    session.expires_at.isoformat(),
+                ),
+            )
+            # Expired sessions are of no use to anyone: cleared as new ones begin.
+            self._write("DELETE FROM web_sessions WHERE expires_at < ?", (now().isoformat(),))
+
+    def web_session(self, key, at) -> Optional[WebSession]:
+        row = self.db.execute(
+            "SELECT user, invitation, csrf, created_at, expires_at FROM web_sessions WHERE key = ?",
+            (key,),
+        ).fetchone()
+        if row is None or _time(row[4]) <= at:
+            return None
+        return WebSession(row[0], row[1], row[2], _time(row[3]), _time(row[4]))
+
+    def close_session(self, key) -> None:
+        with self.transaction():
+            self._write("DELETE FROM web_sessions WHERE key = ?", (key,))
+
+    def invite(self, token, code, client, instruments, language, layout, expires_at, by) -> int:
+        with self.transaction():
+            cursor = self._write(
+                "INSERT INTO invitations (token, code, client, instruments, language, layout,"
+                " created_at, created_by, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    token,
+                    code,
+                    client,
+                    json.dumps(instruments),
+                    language,
+                    layout,
+                    now().isoformat(),
+                    by,
+                    expires_at.isoformat(),
+                ),
+            )
+            self._audit(
+                by,
+                "invite",
+                client,
+                None,
+                f"invitation {cursor.lastrowid}: {', '.join(instruments)} until {expires_at:%Y-%m-%d %H:%M} UTC",
+            )
+        return cursor.lastrowid
+
+    _INVITATION = (
+        "SELECT id, client, instruments, language, layout, created_at, created_by, expires_at,"
+        " opened_at, finished_at, revoked_at, administrations FROM invitations"
+    )
+
+    def _invitation(self, row) -> Invitation:
+        return Invitation(
+            row[0],
+            row[1],
+            json.loads(row[2]),
+            row[3],
+            row[4],
+            _time(row[5]),
+            row[6],
+            _time(row[7]),
+            _time(row[8]),
+            _time(row[9]),
+            _time(row[10]),
+            json.loads(row[11]),
+        )
+
+    def invitation(self, id=None, token=None, code=None) -> Optional[Invitation]:
+        column, value = next(
+            (c, v) for c, v in (("id", id), ("token", token), ("code", code)) if v is not None
+        )
+        row = self.db.execute(f"{self._INVITATION} WHERE {column} = ?", (value,)).fetchone()
+        return None if row is None else self._invitation(row)
+
+    def invitations(self, client=None) -> list[Invitation]:
+        where, args = ("", ()) if client is None else (" WHERE client = ?", (client,))
+        rows = self.db.execute(f"{self._INVITATION}{where} ORDER BY id DESC", args)
+        return [self._invitation(row) for row in rows]
+
+    def open_invitation(self, invitation, administrations) -> None:
+        with self.transaction():
+            self._write(
+                "UPDATE invitations SET opened_at = ?, administrations = ? WHERE id = ?",
+                (now().isoformat(), json.dumps(administrations), invitation),
+            )
+
+    def end_invitation(self, invitation, how, by) -> None:
+        column = {"finished": "finished_at", "revoked": "revoked_at"}[how]
+        with self.transaction():
+            row = self._write(
+                f"UPDATE invitations SET {column} = ? WHERE id = ? RETURNING client",
+                (now().isoformat(), invitation),
+            ).fetchone()
+            if row is None:
+                raise NefkitError(f"there is no invitation {invitation}")
+            self._write("DELETE FROM web_sessions WHERE invitation = ?", (invitation,))
+            self._audit(by, f"invitation {how}", row[0], None, f"invitation {invitation}")
 
     def close(self) -> None:
         self.db.close()

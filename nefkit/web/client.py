@@ -1,0 +1,300 @@
+"""The client's side: a link (or a code typed in) opens the forms of one invitation, one
+question a screen; every answer is saved the moment it is sent, so a closed tab or a dead
+battery loses at most the answer on screen, and the same link carries on. The client sees
+questions, their own answers and a thank-you: never scores, flags or what the clinician does.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from ..clinic.form import Form
+from ..clinic.invitations import code_digest, digest, forms, usable
+from ..definitions.instrument import Item
+from ..definitions.responses import CellError
+from ..stores import Invitation
+from . import security
+from .site import Site, address
+
+NOT_VALID = (
+    "This link cannot be used: it has been used already, it has expired, or it was not typed"
+    " in full. Please ask your clinician for a new one."
+)
+
+
+def routes(site: Site) -> list[Route]:
+    def invited(request: Request) -> Response:
+        invitation = usable(site.store().invitation(token=digest(request.path_params["token"])))
+        if invitation is None:
+            return site.page("client/message.html", 404, title="Link not valid", text=NOT_VALID)
+        return _enter(site, invitation)
+
+    def code(request: Request) -> Response:
+        return site.page("client/code.html", problem=None)
+
+    async def code_sent(request: Request) -> Response:
+        fields = await request.form()
+        where = address(request)
+        if not site.codes.allowed(where):
+            return site.page(
+                "client/code.html",
+                429,
+                problem="Too many codes were tried from here. Please wait ten minutes, or ask"
+                " your clinician for help.",
+            )
+        invitation = usable(site.store().invitation(code=code_digest(str(fields.get("code", "")))))
+        if invitation is None:
+            site.codes.failed(where)
+            return site.page(
+                "client/code.html",
+                400,
+                problem="That code is not valid. Please check it and type it again.",
+            )
+        return _enter(site, invitation)
+
+    def form(request: Request) -> Response:
+        opened = _opened(site, request)
+        if isinstance(opened, Response):
+            return opened
+        invitation, session = opened
+        current = _current(site, invitation)
+        if current is None:
+            return _finished(site, request, invitation)
+        form, index, count = current
+        asked = form.asked()
+        item_id = request.query_params.get("item")
+        position = next((i for i, item in enumerate(asked) if item.id == item_id), None)
+        if position is None:
+            position = form.first_open()
+        if request.query_params.get("review") or position >= len(asked):
+            return _review(site, form, session.csrf, index, count)
+        return _question(site, form, asked, position, session.csrf, index, count, None)
+
+    async def answered(request: Request) -> Response:
+        opened = _opened(site, request)
+        if isinstance(opened, Response):
+            return opened
+        invitation, session = opened
+        fields = await request.form()
+        if not security.csrf_ok(session, fields.get("csrf")):
+            return _refused(site)
+        current = _current(site, invitation)
+        if current is None:
+            return _finished(site, request, invitation)
+        form, index, count = current
+        asked = form.asked()
+        position = next((i for i, item in enumerate(asked) if item.id == fields.get("item")), None)
+        if position is None:  # a question that no longer applies, or a stale page
+            return RedirectResponse("/form", 303)
+        item = asked[position]
+        action = fields.get("action")
+        if action == "back":
+            target = asked[position - 1].id if position else item.id
+            return RedirectResponse(f"/form?item={target}", 303)
+        if action == "skip":
+            if not item.optional:
+                return _question(
+                    site,
+                    form,
+                    asked,
+                    position,
+                    session.csrf,
+                    index,
+                    count,
+                    "This question needs an answer.",
+                )
+            value = None
+        else:
+            reply = _reply(item, fields)
+            if reply is None:
+                if item.id in form.answers:  # kept as it was
+                    return _next(form, item)
+                return _question(
+                    site,
+                    form,
+                    asked,
+                    position,
+                    session.csrf,
+                    index,
+                    count,
+                    "Please choose an answer."
+                    if form.plan.instrument.choices(item)
+                    else "Please type an answer.",
+                )
+            try:
+                value = form.parsers[item.id].parse(reply)
+            except CellError:
+                return _question(
+                    site, form, asked, position, session.csrf, index, count, _refusal(form, item)
+                )
+        form.save(item, value, f"the answer to question {form.numbers[item.id]}")
+        return _next(form, item)
+
+    async def submitted(request: Request) -> Response:
+        opened = _opened(site, request)
+        if isinstance(opened, Response):
+            return opened
+        invitation, session = opened
+        fields = await request.form()
+        if not security.csrf_ok(session, fields.get("csrf")):
+            return _refused(site)
+        current = _current(site, invitation)
+        if current is None:
+            return _finished(site, request, invitation)
+        form, _, _ = current
+        if form.first_open() < len(form.asked()):  # an answer still missing: back to it
+            return RedirectResponse("/form", 303)
+        form.finish()
+        return RedirectResponse("/form", 303)
+
+    def thanks(request: Request) -> Response:
+        return site.page(
+            "client/message.html",
+            title="Thank you",
+            text="Your answers are saved and sent to your clinician. You can close this page.",
+        )
+
+    return [
+        Route("/f/{token}", invited),
+        Route("/code", code),
+        Route("/code", code_sent, methods=["POST"]),
+        Route("/form", form),
+        Route("/form", answered, methods=["POST"]),
+        Route("/form/submit", submitted, methods=["POST"]),
+        Route("/thanks", thanks),
+    ]
+
+
+def _by(invitation: Invitation) -> str:
+    """Who answers, for the audit trail: the client, through their invitation."""
+    return f"client-link-{invitation.id}"
+
+
+def _enter(site: Site, invitation: Invitation) -> Response:
+    response = RedirectResponse("/form", 303)
+    security.begin(
+        site.store(),
+        response,
+        security.CLIENT_COOKIE,
+        security.CLIENT_HOURS,
+        site.secure,
+        invitation=invitation.id,
+    )
+    return response
+
+
+def _opened(site: Site, request: Request):
+    """The invitation and session of this browser, or the page saying the link is not valid."""
+    store = site.store()
+    session = security.current(store, request, security.CLIENT_COOKIE)
+    invitation = None
+    if session is not None and session.invitation is not None:
+        invitation = usable(store.invitation(id=session.invitation))
+    if invitation is None:
+        return site.page("client/message.html", 404, title="Link not valid", text=NOT_VALID)
+    return invitation, session
+
+
+def _current(site: Site, invitation: Invitation) -> Optional[tuple[Form, int, int]]:
+    """The first form of the invitation not finished yet, its place and how many there are."""
+    clinic = site.clinic(_by(invitation))
+    opened = forms(clinic, invitation)
+    for index, (plan, administration) in enumerate(opened):
+        if not administration.finished_at and not administration.voided_at:
+            return Form(plan, clinic, administration), index, len(opened)
+    return None
+
+
+def _finished(site: Site, request: Request, invitation: Invitation) -> Response:
+    store = site.store()
+    store.end_invitation(invitation.id, "finished", _by(invitation))
+    response = RedirectResponse("/thanks", 303)
+    response.delete_cookie(security.CLIENT_COOKIE, path="/")
+    return response
+
+
+def _next(form: Form, item: Item) -> Response:
+    asked = form.asked()  # the answer may have brought follow-ups in or taken them out
+    position = next(i for i, other in enumerate(asked) if other.id == item.id)
+    if position + 1 < len(asked):
+        return RedirectResponse(f"/form?item={asked[position + 1].id}", 303)
+    return RedirectResponse("/form?review=1", 303)
+
+
+def _reply(item: Item, fields: FormData) -> Optional[str]:
+    """The answer as the terminal would have it typed: a code, codes separated by commas, a
+    number or words; None when nothing was given."""
+    if item.type == "multiple":
+        codes = fields.getlist("answer")
+        return ",".join(str(c) for c in codes) if codes else None
+    text = str(fields.get("answer") or "").strip()
+    return text or None
+
+
+def _refusal(form: Form, item: Item) -> str:
+    if item.type == "number":
+        bounds = ""
+        if item.min is not None and item.max is not None:
+            bounds = f" between {item.min:g} and {item.max:g}"
+        return f"Please type a {'whole ' if item.integer else ''}number{bounds}."
+    return "Please choose one of the answers shown."
+
+
+def _question(site, form, asked, position, csrf, index, count, problem) -> Response:
+    item = asked[position]
+    parent = form.parent(item)
+    current = form.answers.get(item.id)
+    chosen = set(current) if isinstance(current, (list, tuple)) else {current}
+    return site.page(
+        "client/question.html",
+        400 if problem else 200,
+        instrument=form.plan.instrument,
+        item=item,
+        number=form.numbers[item.id],
+        total=form.total,
+        parent=parent.text if parent else None,
+        choices=form.plan.instrument.choices(item),
+        chosen=chosen,
+        current=current,
+        first=position == 0,
+        csrf=csrf,
+        problem=problem,
+        part=(index + 1, count),
+        lang=form.plan.instrument.languages[0],
+    )
+
+
+def _review(site, form, csrf, index, count) -> Response:
+    asked = form.asked()
+    rows = [
+        (
+            item,
+            form.numbers[item.id],
+            form.describe(item, form.answers.get(item.id)),
+            item.id in form.answers,
+        )
+        for item in asked
+    ]
+    return site.page(
+        "client/review.html",
+        instrument=form.plan.instrument,
+        rows=rows,
+        complete=all(answered for *_, answered in rows),
+        csrf=csrf,
+        part=(index + 1, count),
+        lang=form.plan.instrument.languages[0],
+    )
+
+
+def _refused(site: Site) -> Response:
+    return site.page(
+        "client/message.html",
+        403,
+        title="Please try again",
+        text="This page was out of date. Go back to the form and send your answer again.",
+    )

@@ -1,0 +1,54 @@
+"""What the routes of both sides share: the database (a store per worker thread: a SQLite
+connection belongs to the thread that opened it, and Starlette runs each request's work in a
+thread pool), the plugins, the templates and the limits on guesses."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from ..clinic.alerts import Clinic
+from ..registry import Registry
+from ..stores import Store
+from . import security
+
+
+class Site:
+    """One served database."""
+
+    def __init__(self, db: Path, registry: Registry, secure: bool):
+        self.db = db
+        self.registry = registry
+        self.secure = secure  # cookies only over HTTPS (TLS here, or at a proxy in front)
+        self.templates = Environment(
+            loader=PackageLoader("nefkit.web", "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+        )
+        self.codes = security.Guesses(most=10, seconds=600)
+        self.passwords = security.Guesses(most=20, seconds=600)
+        self._local = threading.local()
+
+    def store(self) -> Store:
+        store = getattr(self._local, "store", None)
+        if store is None:
+            from ..clinic.sqlite import open_store
+
+            store = self._local.store = open_store(self.db)
+        return store
+
+    def clinic(self, by: str) -> Clinic:
+        return Clinic(self.store(), self.registry, by)
+
+    def page(self, template: str, status: int = 200, **context: Any) -> Response:
+        nonce = security.nonce()
+        html = self.templates.get_template(template).render(nonce=nonce, **context)
+        return security.headers(HTMLResponse(html, status_code=status), nonce)
+
+
+def address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
