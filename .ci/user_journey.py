@@ -17,16 +17,21 @@ read the workbooks and Parquet files it checks).
 from __future__ import annotations
 
 import csv
+import http.cookiejar
 import json
 import os
 import random
 import re
 import shlex
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -404,6 +409,9 @@ README: dict[str, Expect | None] = {
     "nefkit db erase --finish": Expect(),
     "nefkit db erase": None,
     "nefkit validate --check-examples": None,
+    "nefkit user add dr-lee": Expect(stdin="a long enough password\n" * 2),
+    "nefkit invite phq-9 gad-7 --client C017": Expect(),
+    "nefkit serve": None,  # runs until stopped: see serve() below
 }
 PLACEHOLDER = re.compile(r"\.\.\.|\||\[|^[A-Z][A-Z_=]*$")
 
@@ -447,11 +455,72 @@ def readme() -> None:
     check(history.count("finished") == 4, f"the README's administer finished its forms:\n{history}")
 
 
+def serve() -> None:
+    """nefkit serve from the wheel alone: a clinician, an invitation, the client's link and an
+    answer over HTTP, the clinician's sign-in, then Ctrl-C."""
+    print("nefkit serve", flush=True)
+    env = {"NEFKIT_DB": str(WORK / "serve.db"), "NEFKIT_USER": "dr-journey"}
+    run("db", "init", env=env)
+    run("user", "add", "dr-web", env={**env, "NEFKIT_PASSWORD": "a long enough password"})
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    done = run("invite", "phq-9", "--client", "W1", "--url", base, "--qr", "w1.svg", env=env)
+    link = re.search(r"http://\S+/f/\S+", done.stdout)[0]
+    check((WORK / "w1.svg").read_text().startswith("<svg"), "invite --qr writes an SVG")
+    server = subprocess.Popen(
+        [NEFKIT, "serve", "--port", str(port)],
+        cwd=WORK,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        client = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        for _ in range(100):
+            try:
+                page = client.open(link, timeout=5).read().decode()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise Failed("nefkit serve did not answer")
+        check("Question 1 of 10" in page, "the link opens the PHQ-9")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)[1]
+        form = {"csrf": csrf, "item": "phq9_1", "action": "answer", "answer": "2"}
+        page = client.open(f"{base}/form", urllib.parse.urlencode(form).encode()).read().decode()
+        check("Question 2 of 10" in page, "an answer moves on to the next question")
+        clinician = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        login = {"name": "dr-web", "password": "a long enough password"}
+        page = clinician.open(f"{base}/login", urllib.parse.urlencode(login).encode()).read()
+        check(b"Open alerts" in page, "the clinician signs in")
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=30)
+    check("Traceback" not in err, f"nefkit serve stopped without a traceback:\n{err[-2000:]}")
+    history = run("history", "--client", "W1", env=env).stdout
+    check("unfinished" in history, f"the web answer is in the client's history:\n{history}")
+
+
 def main() -> int:
     print(f"nefkit: {NEFKIT}\nscratch folder: {WORK}", flush=True)
     started = time.monotonic()
     try:
-        for journey in (install, readme, clinic, research, inputs_and_outputs, scoring_at_scale):
+        for journey in (
+            install,
+            readme,
+            clinic,
+            serve,
+            research,
+            inputs_and_outputs,
+            scoring_at_scale,
+        ):
             journey()
     except Failed as failure:
         print(f"FAILED: {failure}", file=sys.stderr)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import itertools
+import json
 import os
 import shutil
 import xml.etree.ElementTree as ET
@@ -29,6 +30,10 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 DEMO = Path(str(files("nefkit_demo") / "data"))
 RISK_RED = "rgba(180, 35, 24, 1)"  # --risk in report.css
+# axe-core from npm (.ci/run installs it there, or NEFKIT_AXE_JS names it)
+AXE = os.environ.get("NEFKIT_AXE_JS") or str(
+    Path.home() / ".cache/nefkit-axe/node_modules/axe-core/axe.min.js"
+)
 
 if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
     if not os.environ.get("NEFKIT_REQUIRE_EXTERNAL"):
@@ -95,6 +100,22 @@ def open_report(browser, path: Path, width: int = 1000, height: int = 1700) -> N
     browser.set_window_size(width, height)
     browser.get(path.as_uri())
     browser.get_log("browser")  # start each page with an empty console
+
+
+def accessible(driver, page: str) -> None:
+    """axe-core's WCAG 2.1 A and AA rules find nothing on the page."""
+    if not os.path.exists(AXE):
+        if os.environ.get("NEFKIT_REQUIRE_EXTERNAL"):
+            pytest.fail(f"NEFKIT_REQUIRE_EXTERNAL is set but axe-core is missing: {AXE}")
+        return
+    driver.execute_script(Path(AXE).read_text(encoding="utf-8"))
+    result = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+        ".then(r => done(JSON.stringify(r.violations.map(v => [v.id, v.impact, v.nodes.map(n => n.target)]))))"
+        ".catch(e => done(JSON.stringify([['axe failed', String(e), []]])));"
+    )
+    assert json.loads(result) == [], f"{page}: {result}"
 
 
 def visible(element) -> None:
@@ -267,3 +288,9 @@ def test_the_client_report_prints_with_its_risk_box(browser, reports, shots):
         (shots / "client-report.pdf").write_bytes(pdf)
     finally:
         browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+
+
+@pytest.mark.parametrize("kind", ["client", "cohort"])
+def test_reports_pass_axe(browser, reports, kind):
+    open_report(browser, reports[kind])
+    accessible(browser, f"the {kind} report")

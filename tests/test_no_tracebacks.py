@@ -163,6 +163,27 @@ CASES: dict[str, list[list[str]]] = {
         ["no-such-file.toml"],
     ],
     "void": [["999", "--reason", "r"], ["1"]],
+    "invite": [
+        ["no-such", "--client", "C1"],
+        ["phq-9"],
+        ["phq-9", "--client", "C1", "--expires", "forever"],
+        ["phq-9", "--client", "C1", "--layout", "scroll"],
+        ["phq-9", "--client", "C1", "--qr", "{missing}"],
+        ["phq-9", "--client", "C1", "--db", "{not-sqlite.db}"],
+        ["phq-9", "--client", "C1", "--lang", "xx"],
+    ],
+    "serve": [
+        ["--host", "0.0.0.0"],
+        ["--db", "{not-sqlite.db}"],
+        ["--certfile", "{random.csv}"],
+        ["--port", "0"],
+    ],
+    "user": [
+        ["add", "bad name!"],
+        ["add", "dr-x", "--db", "{not-sqlite.db}"],
+        ["password", "nobody"],
+        ["frobnicate"],
+    ],
 }
 
 
@@ -191,6 +212,10 @@ def test_bad_input_is_an_error_line_not_a_traceback(args, files, monkeypatch):
     if result.exit_code == 1:
         last = result.output.rstrip().splitlines()[-1]
         assert last.startswith("Error: "), result.output
+
+
+def test_the_cases_reach_every_subcommand_of_user():
+    assert {case[0] for case in CASES["user"]} >= set(cli.commands["user"].commands)
 
 
 def test_the_cases_reach_every_subcommand_of_db():

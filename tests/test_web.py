@@ -28,12 +28,12 @@ def clinic_db(tmp_path):
     return db
 
 
-def invite(db, client="C017", *ids, expires=dt.timedelta(hours=2), lang=None):
+def invite(db, client="C017", *ids, expires=dt.timedelta(hours=2), lang=None, layout="question"):
     registry = nefkit.get_registry()
     plans = [nefkit.get_plan(i, registry, lang) for i in (ids or ("phq-9",))]
     with open_store(db) as store:
         return invitations.invite(
-            Clinic(store, registry, "dr.lee"), client, plans, lang, "question", expires
+            Clinic(store, registry, "dr.lee"), client, plans, lang, layout, expires
         )
 
 
@@ -329,3 +329,43 @@ def test_erasing_a_client_removes_their_invitations_and_links(clinic_db):
         assert counts["invitations"] == 1 and store.invitations("C040") == []
     assert b.get("/form").status_code == 404 and b.get(f"/f/{made.token}").status_code == 404
     assert b"C040" not in clinic_db.read_bytes()
+
+
+def page_fields(page) -> dict:
+    """What a browser sends with a page of questions before any answer: its hidden fields."""
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]+)"', page.text))
+    return fields | {"action": "page"}
+
+
+def test_one_questionnaire_a_page(clinic_db):
+    """--layout page: the GAD-7 and an NEQ-20 each on one page; follow-ups join the page when
+    an answer brings them in; a missing answer is said, the others are kept."""
+    made = invite(clinic_db, "C050", "gad-7", "neq-20", layout="page")
+    b = browser(clinic_db)
+    page = b.get(f"/f/{made.token}")
+    assert shown(page).count("Not at all") == 7  # every GAD-7 question on the page
+    data = page_fields(page) | {
+        f"answer-gad7_{i}": "1" for i in range(1, 7)
+    }  # the seventh left out
+    page = b.post("/form", data=data)
+    assert page.status_code == 400 and "1 answer needs your attention" in shown(page)
+    assert len(stored(clinic_db, "C050")[0].answers) == 6  # the six given are saved
+    page = b.post("/form", data=page_fields(page) | {"answer-gad7_7": "2"})
+    assert "Check your answers" in page.text
+    page = b.post("/form/submit", data={"csrf": csrf(page)})
+    assert "NEQ" in shown(page) and "Questionnaire 2 of 2" in shown(page)
+    assert "neq01_impact" not in page.text  # not asked until neq01 is answered yes
+    data = page_fields(page) | {f"answer-neq{k:02d}": "0" for k in range(1, 21)}
+    data["answer-neq01"] = "1"
+    page = b.post("/form", data=data)
+    assert page.status_code == 200 and 'name="answer-neq01_impact"' in page.text
+    data = {
+        "csrf": csrf(page),
+        "action": "page",
+        "answer-neq01_impact": "3",
+        "answer-neq01_cause": "1",
+    }
+    page = b.post("/form", data=data)
+    assert "Check your answers" in page.text, shown(page)
+    answers = stored(clinic_db, "C050")[1].answers
+    assert answers["neq01"] == 1 and answers["neq01_impact"] == 3 and answers["neq02"] == 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -59,6 +60,8 @@ def user_password(name, db, by):
     from ..clinic.users import hash_password
 
     with _open(db) as store:
+        if store.user(name) is None:
+            raise click.ClickException(f"there is no user {name!r}; add one with `nefkit user add`")
         store.set_secret(name, hash_password(_password(name)), _by(by))
     click.echo(f"{name} has a new password.")
 
@@ -98,20 +101,20 @@ def invite(instrument_ids, client, expires, layout, base_url, qr, db, by, lang, 
     from ..api import get_plan
     from ..clinic import invitations
     from ..clinic.alerts import Clinic
+    from ..outputs import written_whole
+    from ..web.qr import svg
 
     registry = registry_for(instrument_paths)
     plans = [get_plan(i, registry, lang) for i in instrument_ids]
     span = invitations.lifetime(expires)
-    with _open(db) as store:
+    # The QR file is checked before the invitation is made: a folder that does not exist
+    # fails first, leaving no link that nobody was given. It holds the link: its owner's only.
+    with _open(db) as store, written_whole(qr, private=True) if qr else nullcontext() as staged:
         made = invitations.invite(
             Clinic(store, registry, _by(by)), client, plans, lang, layout, span
         )
-    link = made.link(base_url)
-    if qr is not None:
-        from ..outputs import written_whole
-        from ..web.qr import svg
-
-        with written_whole(qr, private=True) as staged:  # the link opens the forms
+        link = made.link(base_url)
+        if staged is not None:
             staged.write_text(svg(link), encoding="utf-8")
     click.echo(f"Link for {client} (open until {made.expires_at:%Y-%m-%d %H:%M} UTC):")
     click.echo(f"  {link}")

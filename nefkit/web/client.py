@@ -71,7 +71,11 @@ def routes(site: Site) -> list[Route]:
         position = next((i for i, item in enumerate(asked) if item.id == item_id), None)
         if position is None:
             position = form.first_open()
-        if request.query_params.get("review") or position >= len(asked):
+        if request.query_params.get("review") or (position >= len(asked) and not item_id):
+            return _review(site, form, session.csrf, index, count)
+        if invitation.layout == "page":
+            return _page(site, form, session.csrf, index, count, {})
+        if position >= len(asked):
             return _review(site, form, session.csrf, index, count)
         return _question(site, form, asked, position, session.csrf, index, count, None)
 
@@ -87,6 +91,8 @@ def routes(site: Site) -> list[Route]:
         if current is None:
             return _finished(site, request, invitation)
         form, index, count = current
+        if fields.get("action") == "page":
+            return _page_sent(site, form, session.csrf, index, count, fields)
         asked = form.asked()
         position = next((i for i, item in enumerate(asked) if item.id == fields.get("item")), None)
         if position is None:  # a question that no longer applies, or a stale page
@@ -226,14 +232,71 @@ def _next(form: Form, item: Item) -> Response:
     return RedirectResponse("/form?review=1", 303)
 
 
-def _reply(item: Item, fields: FormData) -> Optional[str]:
+def _reply(item: Item, fields: FormData, name: str = "answer") -> Optional[str]:
     """The answer as the terminal would have it typed: a code, codes separated by commas, a
     number or words; None when nothing was given."""
     if item.type == "multiple":
-        codes = fields.getlist("answer")
+        codes = fields.getlist(name)
         return ",".join(str(c) for c in codes) if codes else None
-    text = str(fields.get("answer") or "").strip()
+    text = str(fields.get(name) or "").strip()
     return text or None
+
+
+def _page_sent(site, form: Form, csrf, index, count, fields: FormData) -> Response:
+    """One questionnaire a screen: every answer on the page saved in order (each with the
+    follow-ups it brings in or takes out), a blank optional one as skipped. The page comes back
+    while an answer is refused or missing, or when answers made more questions apply."""
+    problems: dict[str, str] = {}
+    for item in form.plan.items:
+        if item not in form.asked():  # left out by an answer saved just before
+            continue
+        reply = _reply(item, fields, f"answer-{item.id}")
+        if reply is None:
+            if item.optional and f"shown-{item.id}" in fields:
+                form.save(item, None, f"the answer to question {form.numbers[item.id]}")
+            elif item.id not in form.answers and f"shown-{item.id}" in fields:
+                problems[item.id] = "This question needs an answer."
+            continue
+        try:
+            value = form.parsers[item.id].parse(reply)
+        except CellError:
+            problems[item.id] = _refusal(form, item)
+            continue
+        if form.answers.get(item.id, ...) != value:
+            form.save(item, value, f"the answer to question {form.numbers[item.id]}")
+    if problems or form.first_open() < len(form.asked()):
+        return _page(site, form, csrf, index, count, problems)
+    return RedirectResponse("/form?review=1", 303)
+
+
+def _page(site, form: Form, csrf, index, count, problems: dict[str, str]) -> Response:
+    asked = form.asked()
+    questions = []
+    for item in asked:
+        current = form.answers.get(item.id)
+        parent = form.parent(item)
+        questions.append(
+            {
+                "item": item,
+                "number": form.numbers[item.id],
+                "parent": parent.text if parent else None,
+                "choices": form.plan.instrument.choices(item),
+                "chosen": set(current) if isinstance(current, (list, tuple)) else {current},
+                "current": current,
+                "problem": problems.get(item.id),
+            }
+        )
+    return site.page(
+        "client/page.html",
+        400 if problems else 200,
+        instrument=form.plan.instrument,
+        questions=questions,
+        total=form.total,
+        csrf=csrf,
+        problems=len(problems),
+        part=(index + 1, count),
+        lang=form.plan.instrument.languages[0],
+    )
 
 
 def _refusal(form: Form, item: Item) -> str:
