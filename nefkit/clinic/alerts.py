@@ -265,11 +265,14 @@ def _missing(plan: Plan, step: FlagStep, administration: Administration, scored:
 class Clinic:
     """The clinic's writes, each in one transaction with the alerts it changes."""
 
-    def __init__(self, store: Store, registry: Registry, by: str):
+    def __init__(
+        self, store: Store, registry: Registry, by: str, plans: dict[str, Plan] | None = None
+    ):
         self.store = store
         self.registry = registry
         self.by = by
-        self._plans: dict[str, Plan] = {}
+        # Plans by instrument id; a long-running server shares one cache between requests.
+        self._plans: dict[str, Plan] = {} if plans is None else plans
 
     def plan(self, instrument_id: str) -> Plan:
         """The plan alerts are derived with: the instrument's own language, so that stored

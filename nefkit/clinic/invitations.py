@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Optional
 
@@ -86,17 +87,14 @@ def usable(invitation: Optional[Invitation]) -> Optional[Invitation]:
     return invitation
 
 
-def forms(clinic: Clinic, invitation: Invitation) -> list[tuple[Plan, Administration]]:
+def forms(
+    clinic: Clinic, invitation: Invitation, plan: Callable[[str, Optional[str]], Plan]
+) -> list[tuple[Plan, Administration]]:
     """The forms the invitation opens, started in one new session of the client the first time
-    it is opened (so that session numbers follow the order forms are filled in)."""
-    from ..api import get_plan
-
-    # In the invitation's language for the client to read; alerts are derived as ever, in the
-    # instrument's own (see Clinic.plan).
-    plans = [
-        get_plan(instrument, clinic.registry, invitation.language)
-        for instrument in invitation.instruments
-    ]
+    it is opened (so that session numbers follow the order forms are filled in). ``plan`` gives
+    an instrument's plan in a language: the invitation's, for the client to read (alerts are
+    derived as ever, in the instrument's own: see Clinic.plan)."""
+    plans = [plan(instrument, invitation.language) for instrument in invitation.instruments]
     store = clinic.store
     if not invitation.administrations:
         with store.transaction():

@@ -209,7 +209,7 @@ def _opened(site: Site, request: Request):
 def _current(site: Site, invitation: Invitation) -> Optional[tuple[Form, int, int]]:
     """The first form of the invitation not finished yet, its place and how many there are."""
     clinic = site.clinic(_by(invitation))
-    opened = forms(clinic, invitation)
+    opened = forms(clinic, invitation, site.plan)
     for index, (plan, administration) in enumerate(opened):
         if not administration.finished_at and not administration.voided_at:
             return Form(plan, clinic, administration), index, len(opened)

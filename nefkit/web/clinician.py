@@ -13,7 +13,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..api import get_plan
 from ..clinic import invitations
 from ..clinic.alerts import ALERT_KINDS, sorted_alerts
 from ..clinic.people import name_problem
@@ -213,7 +212,7 @@ def routes(site: Site) -> list[Route]:
             problem = "choose at least one questionnaire"
         if problem is None:
             try:
-                plans = [get_plan(i, site.registry) for i in chosen]
+                plans = [site.plan(i, None) for i in chosen]
                 span = invitations.lifetime(str(fields.get("expires", "2h")))
                 made = invitations.invite(
                     site.clinic(session.user), name, plans, None, "question", span
@@ -285,7 +284,7 @@ def history(site: Site, administrations: list) -> list[dict]:
     rows = []
     courses = {}
     for instrument_id in dict.fromkeys(a.instrument for a in administrations):
-        plan = get_plan(instrument_id, site.registry)
+        plan = site.plan(instrument_id, None)
         courses[instrument_id] = (
             plan,
             course(plan, (a for a in administrations if a.instrument == instrument_id)),

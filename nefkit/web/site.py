@@ -4,6 +4,7 @@ thread pool), the plugins, the templates and the limits on guesses."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from ..api import get_plan
 from ..clinic.alerts import Clinic
+from ..definitions.plan import Plan
 from ..registry import Registry
 from ..stores import Store
 from . import security
@@ -32,6 +35,11 @@ class Site:
         self.codes = security.Guesses(most=10, seconds=600)
         self.passwords = security.Guesses(most=20, seconds=600)
         self._local = threading.local()
+        # Definitions do not change while serving: each plan is made once (about 1 ms).
+        self._plans: dict[str, Plan] = {}
+        self.plan = functools.lru_cache(maxsize=None)(
+            lambda instrument, language: get_plan(instrument, registry, language)
+        )
 
     def store(self) -> Store:
         store = getattr(self._local, "store", None)
@@ -42,7 +50,7 @@ class Site:
         return store
 
     def clinic(self, by: str) -> Clinic:
-        return Clinic(self.store(), self.registry, by)
+        return Clinic(self.store(), self.registry, by, self._plans)
 
     def page(self, template: str, status: int = 200, **context: Any) -> Response:
         nonce = security.nonce()
