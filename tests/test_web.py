@@ -369,3 +369,56 @@ def test_one_questionnaire_a_page(clinic_db):
     assert "Check your answers" in page.text, shown(page)
     answers = stored(clinic_db, "C050")[1].answers
     assert answers["neq01"] == 1 and answers["neq01_impact"] == 3 and answers["neq02"] == 0
+
+
+def test_instrument_text_stays_text(clinic_db, tmp_path):
+    """A definition from outside (nefkit serve --instruments) with markup in its title,
+    instructions, a question and an answer label: shown as text on the client's pages."""
+    from pathlib import Path
+
+    from nefkit.registry import build_registry
+
+    hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    text = (Path(__file__).parents[1] / "instruments" / "gad-7.toml").read_text()
+    text = text.replace('id = "gad-7"', 'id = "evil-7"', 1)
+    text = text.replace("Generalized Anxiety Disorder 7-item scale (GAD-7)", hostile)
+    text = text.replace("Feeling nervous, anxious or on edge", f"Nervous {hostile}")
+    text = text.replace('label = "Several days"', f'label = "Several {hostile}"')
+    folder = tmp_path / "defs"
+    folder.mkdir()
+    (folder / "evil-7.toml").write_text(text)
+    registry = build_registry([folder])
+    plan = nefkit.get_plan("evil-7", registry)
+    with open_store(clinic_db) as store:
+        made = invitations.invite(
+            Clinic(store, registry, "dr.lee"),
+            "C060",
+            [plan],
+            None,
+            "question",
+            dt.timedelta(hours=1),
+        )
+    b = TestClient(create_app(clinic_db, registry, secure=False), follow_redirects=True)
+    page = b.get(f"/f/{made.token}")
+    assert page.status_code == 200 and "Nervous" in page.text
+    assert "<script>alert" not in page.text and "<img src=x" not in page.text
+    assert page.text.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3  # title, question, label
+
+
+def test_one_clients_link_reaches_no_other_clients_record(clinic_db):
+    a, b = invite(clinic_db, "C070"), invite(clinic_db, "C071")
+    first, second = browser(clinic_db), browser(clinic_db)
+    page_a = first.get(f"/f/{a.token}")
+    page_b = second.get(f"/f/{b.token}")
+    answer(first, page_a, "3")
+    # B's browser sends an answer built from A's page (A's item, A's CSRF token): refused,
+    # and with its own token it lands in B's record only.
+    forged = second.post(
+        "/form", data={"csrf": csrf(page_a), "item": "phq9_1", "action": "answer", "answer": "0"}
+    )
+    assert forged.status_code == 403
+    answer(second, page_b, "1")
+    assert stored(clinic_db, "C070")[0].answers == {"phq9_1": 3}
+    assert stored(clinic_db, "C071")[0].answers == {"phq9_1": 1}
+    review = second.get("/form?review=1")
+    assert "3 Nearly every day" not in shown(review) and "1 Several days" in shown(review)

@@ -22,6 +22,7 @@ import urllib.request
 import pytest
 import test_html_browser as chromium  # its skip rules hold here too
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -143,8 +144,21 @@ def test_neq20_with_follow_ups_on_a_desktop(browser, server):
     base, db = server
     browser.set_window_size(1280, 900)
     browser.get(base + invite(db, "C102", "neq-20"))
-    choose(browser, "0")  # neq01 not experienced: no follow-ups
-    assert question(browser) == "neq02"
+    # By keyboard alone: Tab to the answers, arrow down to "No", Tab to Next, Enter.
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.TAB)
+    focused = browser.switch_to.active_element
+    assert focused.get_attribute("name") == "answer"
+    focused.send_keys(Keys.SPACE)
+    if focused.get_attribute("value") != "0":
+        focused.send_keys(Keys.ARROW_DOWN)
+    assert browser.find_element(By.CSS_SELECTOR, 'input[value="0"]').is_selected()
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.switch_to.active_element.send_keys(Keys.TAB)
+    assert browser.switch_to.active_element.text == "Next"
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    WebDriverWait(browser, 10).until(staleness_of(page))
+    assert question(browser) == "neq02"  # neq01 not experienced: no follow-ups
     choose(browser, "1")
     assert question(browser) == "neq02_impact"
     assert "About:" in browser.find_element(By.TAG_NAME, "legend").text

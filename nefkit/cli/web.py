@@ -144,7 +144,8 @@ def invite(instrument_ids, client, expires, layout, base_url, qr, db, by, lang, 
     help="Listen beyond this computer without TLS, because a proxy in front provides it.",
 )
 @db_option
-def serve(host, port, certfile, keyfile, insecure_behind_proxy, db):
+@instruments_option
+def serve(host, port, certfile, keyfile, insecure_behind_proxy, db, instrument_paths):
     """Serve the clinic database on the web: clients fill in the questionnaires they were
     invited to (nefkit invite), clinicians sign in (nefkit user add) to see alerts."""
     if (certfile is None) != (keyfile is None):
@@ -169,7 +170,7 @@ def serve(host, port, certfile, keyfile, insecure_behind_proxy, db):
 
     from ..web.app import create_app
 
-    app = create_app(path, registry_for(), secure=tls or insecure_behind_proxy)
+    app = create_app(path, registry_for(instrument_paths), secure=tls or insecure_behind_proxy)
     scheme = "https" if tls else "http"
     click.echo(f"Serving {path} at {scheme}://{host}:{port}/ (Ctrl-C to stop)", err=True)
     if not users:
