@@ -9,8 +9,9 @@ from nefkit.rules import Output
 
 
 def positions(column: list, value: Any) -> Iterator[int]:
-    """Where ``value`` (None, NOT_ASKED) stands in a column, found at C speed: it is rare, so
-    a batch form adds up the other rows column by column and leaves these to the per-row form."""
+    """Where ``value`` stands in a column, found at C speed. For an uncommon value: None or
+    NOT_ASKED, which a batch form leaves to the per-row form while it adds up the other rows
+    column by column; an effect experienced, the only rows that add to an NEQ score."""
     position = -1
     while True:
         try:

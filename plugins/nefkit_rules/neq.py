@@ -207,10 +207,12 @@ class NeqCountRule(_NeqRule):
     def _contribution(self, experienced, parts, k, code) -> list:
         if code is None:
             return experienced  # the effects are counted from the answers themselves
-        return [
-            (None if c is None or c is NOT_ASKED else c == code) if e == 1 else False
-            for e, c in zip(experienced, parts["cause"][k])
-        ]
+        counted = [False] * len(experienced)
+        causes = parts["cause"][k]
+        for i in positions(experienced, 1):  # most effects were not experienced
+            c = causes[i]
+            counted[i] = None if c is None or c is NOT_ASKED else c == code
+        return counted
 
     def _values(self, answered, experienced, contributions, params) -> list:
         if params.attribution == "any":
@@ -269,23 +271,23 @@ class NeqImpactRule(_NeqRule):
 
     def _contribution(self, experienced, parts, k, code) -> list:
         impacts = parts["impact"][k]
+        added = [0] * len(experienced)
+        # Only the effects experienced add anything; most are not: their rows are found at C
+        # speed and the rest stay 0.
         if code is None:
-            return [
-                (None if v is NOT_ASKED else v) if e == 1 else 0
-                for e, v in zip(experienced, impacts)
-            ]
-        return [
-            (
-                None
-                if c is None or c is NOT_ASKED
-                else (None if v is NOT_ASKED else v)
-                if c == code
-                else 0
-            )
-            if e == 1
-            else 0
-            for e, v, c in zip(experienced, impacts, parts["cause"][k])
-        ]
+            for i in positions(experienced, 1):
+                v = impacts[i]
+                added[i] = None if v is NOT_ASKED else v
+            return added
+        causes = parts["cause"][k]
+        for i in positions(experienced, 1):
+            c = causes[i]
+            if c is None or c is NOT_ASKED:
+                added[i] = None
+            elif c == code:
+                v = impacts[i]
+                added[i] = None if v is NOT_ASKED else v
+        return added
 
     def _values(self, answered, experienced, contributions, params) -> list:
         # sum() adds in item order, as the per-row form does, so floats agree to the last bit.
