@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -187,7 +188,6 @@ def test_the_badge_shows_a_new_risk_without_a_reload(browser, server, shots):
     assert browser.find_element(By.TAG_NAME, "h1").text == "Open alerts"
     before = browser.find_element(By.ID, "badge").text
     # A client answers the self-harm question in another browser, meanwhile.
-    registry = nefkit.get_registry()
     link = invite(db, "C103", "phq-9")
     client = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
     page = client.open(base + link).read().decode()
@@ -207,4 +207,3 @@ def test_the_badge_shows_a_new_risk_without_a_reload(browser, server, shots):
     for path in ("/clients", "/clients/C101", "/invitations"):
         browser.get(base + path)
         accessible(browser, path)
-    del registry

@@ -19,7 +19,7 @@ from ..definitions.instrument import Item
 from ..definitions.responses import CellError
 from ..stores import Invitation
 from . import security
-from .site import Site, address
+from .site import Site, address, posted
 
 NOT_VALID = (
     "This link cannot be used: it has been used already, it has expired, or it was not typed"
@@ -37,8 +37,7 @@ def routes(site: Site) -> list[Route]:
     def code(request: Request) -> Response:
         return site.page("client/code.html", problem=None)
 
-    async def code_sent(request: Request) -> Response:
-        fields = await request.form()
+    def code_sent(request: Request, fields: FormData) -> Response:
         where = address(request)
         if not site.codes.allowed(where):
             return site.page(
@@ -79,12 +78,11 @@ def routes(site: Site) -> list[Route]:
             return _review(site, form, session.csrf, index, count)
         return _question(site, form, asked, position, session.csrf, index, count, None)
 
-    async def answered(request: Request) -> Response:
+    def answered(request: Request, fields: FormData) -> Response:
         opened = _opened(site, request)
         if isinstance(opened, Response):
             return opened
         invitation, session = opened
-        fields = await request.form()
         if not security.csrf_ok(session, fields.get("csrf")):
             return _refused(site)
         current = _current(site, invitation)
@@ -141,12 +139,11 @@ def routes(site: Site) -> list[Route]:
         form.save(item, value, f"the answer to question {form.numbers[item.id]}")
         return _next(form, item)
 
-    async def submitted(request: Request) -> Response:
+    def submitted(request: Request, fields: FormData) -> Response:
         opened = _opened(site, request)
         if isinstance(opened, Response):
             return opened
         invitation, session = opened
-        fields = await request.form()
         if not security.csrf_ok(session, fields.get("csrf")):
             return _refused(site)
         current = _current(site, invitation)
@@ -168,10 +165,10 @@ def routes(site: Site) -> list[Route]:
     return [
         Route("/f/{token}", invited),
         Route("/code", code),
-        Route("/code", code_sent, methods=["POST"]),
+        Route("/code", posted(code_sent), methods=["POST"]),
         Route("/form", form),
-        Route("/form", answered, methods=["POST"]),
-        Route("/form/submit", submitted, methods=["POST"]),
+        Route("/form", posted(answered), methods=["POST"]),
+        Route("/form/submit", posted(submitted), methods=["POST"]),
         Route("/thanks", thanks),
     ]
 

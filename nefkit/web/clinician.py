@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 from markupsafe import Markup
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -21,7 +22,7 @@ from ..errors import NefkitError
 from ..stores import WebSession, now
 from . import security
 from .qr import svg
-from .site import Site, address
+from .site import Site, address, posted
 
 
 def routes(site: Site) -> list[Route]:
@@ -35,8 +36,7 @@ def routes(site: Site) -> list[Route]:
     def login(request: Request) -> Response:
         return site.page("clinician/login.html", problem=None)
 
-    async def login_sent(request: Request) -> Response:
-        fields = await request.form()
+    def login_sent(request: Request, fields: FormData) -> Response:
         where = address(request)
         refused = "That name and password do not match, or the name is locked for a while."
         if not site.passwords.allowed(where):
@@ -62,9 +62,8 @@ def routes(site: Site) -> list[Route]:
         )
         return response
 
-    async def logout(request: Request) -> Response:
+    def logout(request: Request, fields: FormData) -> Response:
         session = signed_in(request)
-        fields = await request.form()
         if session is None or not security.csrf_ok(session, fields.get("csrf")):
             return to_login()
         response = RedirectResponse("/login", 303)
@@ -99,9 +98,8 @@ def routes(site: Site) -> list[Route]:
             headers={"Cache-Control": "no-store"},
         )
 
-    async def acknowledge(request: Request) -> Response:
+    def acknowledge(request: Request, fields: FormData) -> Response:
         session = signed_in(request)
-        fields = await request.form()
         if session is None or not security.csrf_ok(session, fields.get("csrf")):
             return to_login()
         note = str(fields.get("note", "")).strip()
@@ -198,9 +196,8 @@ def routes(site: Site) -> list[Route]:
             problem=None,
         )
 
-    async def invitation_made(request: Request) -> Response:
+    def invitation_made(request: Request, fields: FormData) -> Response:
         session = signed_in(request)
-        fields = await request.form()
         if session is None or not security.csrf_ok(session, fields.get("csrf")):
             return to_login()
         store = site.store()
@@ -241,9 +238,8 @@ def routes(site: Site) -> list[Route]:
             problem=problem,
         )
 
-    async def revoke(request: Request) -> Response:
+    def revoke(request: Request, fields: FormData) -> Response:
         session = signed_in(request)
-        fields = await request.form()
         if session is None or not security.csrf_ok(session, fields.get("csrf")):
             return to_login()
         site.store().end_invitation(int(request.path_params["invitation"]), "revoked", session.user)
@@ -255,17 +251,17 @@ def routes(site: Site) -> list[Route]:
     return [
         Route("/", home),
         Route("/login", login),
-        Route("/login", login_sent, methods=["POST"]),
-        Route("/logout", logout, methods=["POST"]),
+        Route("/login", posted(login_sent), methods=["POST"]),
+        Route("/logout", posted(logout), methods=["POST"]),
         Route("/alerts", alerts),
         Route("/alerts/count", count),
-        Route("/alerts/{alert:int}/acknowledge", acknowledge, methods=["POST"]),
+        Route("/alerts/{alert:int}/acknowledge", posted(acknowledge), methods=["POST"]),
         Route("/clients", clients),
         Route("/clients/{client}", client),
         Route("/clients/{client}/report", report),
         Route("/invitations", invitation_list),
-        Route("/invitations", invitation_made, methods=["POST"]),
-        Route("/invitations/{invitation:int}/revoke", revoke, methods=["POST"]),
+        Route("/invitations", posted(invitation_made), methods=["POST"]),
+        Route("/invitations/{invitation:int}/revoke", posted(revoke), methods=["POST"]),
     ]
 
 

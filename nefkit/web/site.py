@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -56,6 +59,19 @@ class Site:
         nonce = security.nonce()
         html = self.templates.get_template(template).render(nonce=nonce, **context)
         return security.headers(HTMLResponse(html, status_code=status), nonce)
+
+
+def posted(
+    handler: Callable[[Request, FormData], Response],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A form's handler, given the form's fields and run in the thread pool: the database and
+    password hashing block, and must not hold up the server's other requests."""
+
+    async def endpoint(request: Request) -> Response:
+        fields = await request.form()
+        return await run_in_threadpool(handler, request, fields)
+
+    return endpoint
 
 
 def address(request: Request) -> str:
