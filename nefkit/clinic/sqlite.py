@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -141,6 +142,16 @@ BUSY_SECONDS = 30  # how long a terminal waits for another that holds the databa
 KILL_AT_WRITE = "NEFKIT_TEST_KILL_AT_WRITE"
 
 
+_WRITERS: dict[str, threading.Lock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer(path: Path) -> threading.Lock:
+    """The lock this process's writers of ``path`` take turns with."""
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(str(Path(path).resolve()), threading.Lock())
+
+
 def _time(text: Optional[str]) -> Optional[dt.datetime]:
     return dt.datetime.fromisoformat(text) if text else None
 
@@ -159,6 +170,7 @@ class SqliteStore(Store):
         self._writes = 0
         self._kill_at = int(os.environ.get(KILL_AT_WRITE) or 0)
         self._busy_seconds = BUSY_SECONDS
+        self._writer = _writer(path)
         self.damage: Optional[str] = None
         self.created = False
         if path.is_dir():
@@ -269,25 +281,32 @@ class SqliteStore(Store):
             raise self._read_only()
         if self.damage:
             raise sqlite_file.damaged(self.path, self.damage)  # never spread damage by writing
-        # IMMEDIATE takes the write lock up front, so a busy database waits instead of failing
-        # half-way through.
+        # Threads of one process (nefkit serve's) queue here for the file's one writer, rather
+        # than each polling SQLite's lock with growing sleeps (seconds at the tail under load).
+        if not self._writer.acquire(timeout=self._busy_seconds):
+            raise self._busy()
         try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as e:
-            raise self._unwritable(e) from None
-        self._depth = 1
-        try:
-            yield
-            self._fault()
-            self.db.execute("COMMIT")
-        except BaseException as e:
-            if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
-            if isinstance(e, sqlite3.OperationalError):
+            # IMMEDIATE takes the write lock up front, so a busy database waits instead of
+            # failing half-way through.
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as e:
                 raise self._unwritable(e) from None
-            raise
+            self._depth = 1
+            try:
+                yield
+                self._fault()
+                self.db.execute("COMMIT")
+            except BaseException as e:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                if isinstance(e, sqlite3.OperationalError):
+                    raise self._unwritable(e) from None
+                raise
+            finally:
+                self._depth = 0
         finally:
-            self._depth = 0
+            self._writer.release()
 
     def _write(self, sql: str, args=()) -> sqlite3.Cursor:
         self._fault()
@@ -310,11 +329,14 @@ class SqliteStore(Store):
         if "readonly" in str(error):
             return self._read_only()
         if "locked" in str(error):
-            return DatabaseBusy(
-                f"{self.path} stayed in use by another program for {self._busy_seconds:g} s;"
-                " nothing was written; try again"
-            )
+            return self._busy()
         return NefkitError(f"{self.path} cannot be used ({error})")
+
+    def _busy(self) -> DatabaseBusy:
+        return DatabaseBusy(
+            f"{self.path} stayed in use by another program for {self._busy_seconds:g} s;"
+            " nothing was written; try again"
+        )
 
     @contextmanager
     def waiting(self, seconds: float) -> Iterator[None]:
