@@ -90,6 +90,7 @@ def test_workbook_sheets_and_table_headers(phq, neq):
         "Scores",
         "Score categories",
         "Correlations",
+        "Change methods",  # PHQ-9 has a change rule: reliable change by every method
         "Methods",
     ]
     book = load_workbook(neq[1])

@@ -406,3 +406,60 @@ def test_the_documented_example_is_a_valid_change_rule():
     norms = sample_norms(HAMD_PRE, HAMD_POST, 0.80)
     assert p.mean == round(norms.pre_mean, 2) and p.post_sd == round(norms.post_sd, 2)
     assert ReliableChangeRule().classify(25, 13, p) == "reliably improved"
+
+
+def test_analyze_compares_the_methods_side_by_side():
+    """`nefkit analyze` on the demo's PHQ-9 course: each respondent's first and last total,
+    classified by the definition's own rule (the same classes the engine gives baseline to
+    latest) and by every method with the sample's own figures and alpha."""
+    from importlib.resources import files
+    from pathlib import Path
+
+    import nefkit
+    from nefkit.research.analysis import analyze
+
+    results = nefkit.score("phq-9", Path(str(files("nefkit_demo") / "data")) / "phq-9.csv")
+    [comparison] = analyze(results).changes
+    ends = [c for c in results.changes if c.comparison == "baseline to latest"]
+    engine = Counter(c.classification for c in ends)
+    by = {m.method: m for m in comparison.methods}
+    rule = by["the definition's rule"]
+    assert comparison.pairs == len(ends) == 12
+    assert (rule.improved, rule.unchanged, rule.deteriorated) == (
+        engine["recovered"] + engine["reliably improved"],
+        engine["no reliable change"],
+        engine["reliably deteriorated"],
+    )
+    assert comparison.reliability_source == "Cronbach's alpha of this data"
+    norms = sample_norms([c.before for c in ends], [c.after for c in ends], comparison.reliability)
+    for method in METHODS:
+        expected = Counter(direction(method, c.before, c.after, norms, "lower") for c in ends)
+        found = by[method]
+        assert (found.improved, found.unchanged, found.deteriorated) == (
+            expected["improved"],
+            expected["unchanged"],
+            expected["deteriorated"],
+        )
+
+
+def test_the_comparison_reaches_the_workbook_and_the_page(tmp_path):
+    from importlib.resources import files
+    from pathlib import Path
+
+    import openpyxl
+    from click.testing import CliRunner
+
+    from nefkit.cli import cli
+
+    data = Path(str(files("nefkit_demo") / "data")) / "phq-9.csv"
+    for name in ("a.xlsx", "a.html"):
+        done = CliRunner().invoke(cli, ["analyze", "phq-9", str(data), "-o", str(tmp_path / name)])
+        assert done.exit_code == 0, done.output
+    sheet = openpyxl.load_workbook(tmp_path / "a.xlsx")["Change methods"]
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    header = next(i for i, row in enumerate(rows) if row[:2] == ["change", "method"])
+    by = {row[1]: row for row in rows[header + 1 :] if row[0] == "total_change"}
+    assert set(by) == {"the definition's rule", *METHODS}
+    assert by["hsu-linn-lord"][2:6] == [1, 9, 2, 12]  # numbers, not text
+    page = (tmp_path / "a.html").read_text()
+    assert "Reliable change by method" in page and "hageman-arrindell" in page

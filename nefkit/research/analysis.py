@@ -234,6 +234,33 @@ class ScoreAnalysis(_Model):
     reliability_note: str
 
 
+class MethodCounts(_Model):
+    method: str  # a nefkit.reliable_change method, or "the definition's rule"
+    improved: int
+    unchanged: int
+    deteriorated: int
+
+
+class ChangeComparison(_Model):
+    """A change rule's score from each respondent's first to last scored administration,
+    classified by every reliable-change method with the sample's own figures."""
+
+    change_id: str
+    label: str
+    score_id: str
+    better: str
+    pairs: int
+    reliability: Optional[float]
+    reliability_source: str
+    pre_mean: Optional[float] = None
+    pre_sd: Optional[float] = None
+    post_mean: Optional[float] = None
+    post_sd: Optional[float] = None
+    correlation: Optional[float] = None
+    methods: tuple[MethodCounts, ...] = ()
+    note: str = ""
+
+
 class Analysis(_Model):
     provenance: Provenance
     instrument_title: str
@@ -245,6 +272,7 @@ class Analysis(_Model):
     items: tuple[ItemAnalysis, ...]
     effects: tuple[EffectAnalysis, ...]
     scores: tuple[ScoreAnalysis, ...]
+    changes: tuple[ChangeComparison, ...] = ()
     notes: tuple[str, ...]
     methods: tuple[str, ...]
     references: tuple[str, ...] = REFERENCES
@@ -571,6 +599,102 @@ class _ScoreGather:
             self.moments.add(result.value)
 
 
+class _CourseGather:
+    """Each respondent's first and last scored administration of one change's score, in the
+    order of sessions (then rows), for the comparison of reliable-change methods."""
+
+    MIN_PAIRS = 3
+
+    def __init__(self, step):
+        self.step = step
+        self.ends: dict[str, list] = {}  # respondent: [first (key, score), last (key, score)]
+
+    def add(self, row: ScoredRow) -> None:
+        result = row.scores.get(self.step.change.score)
+        if (
+            result is None
+            or not isinstance(result.value, (int, float))
+            or row.respondent_id is None
+        ):
+            return
+        entry = ((row.session if row.session is not None else -1, row.row), result.value)
+        ends = self.ends.get(row.respondent_id)
+        if ends is None:
+            self.ends[row.respondent_id] = [entry, entry]
+        elif entry[0] < ends[0][0]:
+            ends[0] = entry
+        elif entry[0] > ends[1][0]:
+            ends[1] = entry
+
+    def finish(self, reliability: Optional["Reliability"]) -> "ChangeComparison":
+        from ..reliable_change import METHODS, direction, sample_norms
+
+        step, params = self.step, self.step.params
+        pairs = [(e[0][1], e[1][1]) for e in self.ends.values() if e[0][0] != e[1][0]]
+        better = getattr(params, "better", "lower")
+        given = getattr(params, "reliability", None)
+        r, source = (
+            (given, "the change rule's")
+            if given is not None
+            else (reliability.alpha, "Cronbach's alpha of this data")
+            if reliability is not None and reliability.alpha is not None
+            else (None, "")
+        )
+        base = dict(
+            change_id=step.change.id,
+            label=step.change.label,
+            score_id=step.change.score,
+            better=better,
+            pairs=len(pairs),
+            reliability=r,
+            reliability_source=source,
+        )
+        if len(pairs) < self.MIN_PAIRS:
+            return ChangeComparison(
+                **base, note=f"fewer than {self.MIN_PAIRS} respondents with two scores"
+            )
+        before, after = [b for b, _ in pairs], [a for _, a in pairs]
+        rule = [step.rule.classify(b, a, params) for b, a in pairs]
+        counts = [
+            _method_counts(
+                "the definition's rule",
+                rule,
+                improved=("recovered", "reliably improved"),
+                deteriorated=("reliably deteriorated",),
+            )
+        ]
+        if r is None or not 0 < r < 1:
+            return ChangeComparison(
+                **base, methods=tuple(counts), note="no reliability: the rule's classes only"
+            )
+        if len(set(before)) < 2 or len(set(after)) < 2:
+            return ChangeComparison(
+                **base, methods=tuple(counts), note="every first or every last score is the same"
+            )
+        norms = sample_norms(before, after, r)
+        for method in METHODS:
+            classes = [direction(method, b, a, norms, better) for b, a in pairs]
+            counts.append(_method_counts(method, classes))
+        return ChangeComparison(
+            **base,
+            pre_mean=norms.pre_mean,
+            pre_sd=norms.pre_sd,
+            post_mean=norms.post_mean,
+            post_sd=norms.post_sd,
+            correlation=norms.correlation,
+            methods=tuple(counts),
+        )
+
+
+def _method_counts(method, classes, improved=("improved",), deteriorated=("deteriorated",)):
+    tally = Counter(classes)
+    up = sum(tally[c] for c in improved)
+    down = sum(tally[c] for c in deteriorated)
+    return MethodCounts(
+        method=method, improved=up, deteriorated=down, unchanged=len(classes) - up - down
+    )
+
+
 class _Gatherer:
     def __init__(self, plan: Plan):
         self.plan = plan
@@ -581,6 +705,7 @@ class _Gatherer:
         self.effects = [_EffectGather(s) for s in effect_items(plan)]
         self.scores = [_ScoreGather(step) for step in plan.steps]
         self.scales: dict[str, _ScaleGather] = {}
+        self.courses = [_CourseGather(step) for step in plan.changes]
         self.reliability_notes: dict[str, str] = {}
         for step in plan.steps:
             self.reliability_notes[step.score.id] = _why_no_scale(step, instrument)
@@ -607,6 +732,8 @@ class _Gatherer:
             gather.add(scores[gather.step.score.id])
         for scale in self.scales.values():
             scale.add(answers)
+        for course in self.courses:
+            course.add(row)
 
     def finish(self, provenance: Provenance, ci_level: float) -> Analysis:
         reliabilities = {sid: scale.finish(ci_level) for sid, scale in self.scales.items()}
@@ -630,6 +757,7 @@ class _Gatherer:
             items=items,
             effects=tuple(e.finish() for e in self.effects),
             scores=scores,
+            changes=tuple(c.finish(reliabilities.get(c.step.change.score)) for c in self.courses),
             notes=tuple(self._notes()),
             methods=_methods(ci_level),
         )

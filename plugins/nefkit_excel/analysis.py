@@ -76,6 +76,8 @@ def write_analysis(analysis: Analysis, path: Path) -> None:
         if any(s.distribution for s in analysis.scores):
             _categories(book, analysis)
         _correlations(book, scales)
+        if analysis.changes:
+            _changes(book, analysis)
         _methods(book, analysis)
 
 
@@ -186,6 +188,48 @@ def _effects(book: Book, analysis: Analysis) -> None:
             number(e.impact_sd, DECIMAL),
         ]
         for e in analysis.effects
+    ]
+    table(lines, columns, rows, 2)
+
+
+def _changes(book: Book, analysis: Analysis) -> None:
+    """Reliable change by method: a row per change and method, every figure a number."""
+    lines = book.lines("Change methods")
+    columns = [
+        "change",
+        "method",
+        "improved",
+        "no reliable change",
+        "deteriorated",
+        "pairs",
+        "reliability",
+        "reliability from",
+        "first mean",
+        "first SD",
+        "last mean",
+        "last SD",
+        "r first-last",
+        "note",
+    ]
+    rows = [
+        [
+            c.change_id,
+            m.method if m else None,
+            m.improved if m else None,
+            m.unchanged if m else None,
+            m.deteriorated if m else None,
+            c.pairs,
+            number(c.reliability, DECIMAL),
+            c.reliability_source,
+            number(c.pre_mean, DECIMAL),
+            number(c.pre_sd, DECIMAL),
+            number(c.post_mean, DECIMAL),
+            number(c.post_sd, DECIMAL),
+            number(c.correlation, DECIMAL),
+            c.note,
+        ]
+        for c in analysis.changes
+        for m in c.methods or [None]  # a change without figures still says why
     ]
     table(lines, columns, rows, 2)
 

@@ -168,6 +168,13 @@ class EffectRow:
 
 
 @dataclass
+class ChangeTable:
+    label: str
+    about: str  # pairs, reliability and its source, the sample's figures; or why there are none
+    rows: list[tuple[str, int, int, int]]  # method, improved, unchanged, deteriorated
+
+
+@dataclass
 class AnalysisPage:
     analysis: Analysis
     title: str
@@ -185,6 +192,7 @@ class AnalysisPage:
     items: list[ItemRow] = field(default_factory=list)
     distributions: list[Distribution] = field(default_factory=list)
     effects: list[EffectRow] = field(default_factory=list)
+    changes: list[ChangeTable] = field(default_factory=list)
     provenance: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -229,6 +237,7 @@ def build(analysis: Analysis) -> AnalysisPage:
         )
         for e in analysis.effects
     ]
+    page.changes = [_change(c) for c in analysis.changes]
     page.provenance = [
         ("Instrument", f"{p.instrument_id} version {p.instrument_version}"),
         ("Content hash", p.content_hash),
@@ -239,6 +248,25 @@ def build(analysis: Analysis) -> AnalysisPage:
         ("Page written by", f"nefkit {nefkit.__version__}"),
     ]
     return page
+
+
+def _change(c) -> ChangeTable:
+    about = (
+        f"{c.pairs} respondents with a first and a last score; lower is better"
+        if (c.better == "lower")
+        else f"{c.pairs} respondents with a first and a last score; higher is better"
+    )
+    if c.reliability is not None:
+        about += f"; reliability {fixed(c.reliability, 2)} ({c.reliability_source})"
+    if c.pre_mean is not None:
+        about += (
+            f"; first {fixed(c.pre_mean, 2)} (SD {fixed(c.pre_sd, 2)}), last"
+            f" {fixed(c.post_mean, 2)} (SD {fixed(c.post_sd, 2)}), r = {fixed(c.correlation, 2)}"
+        )
+    if c.note:
+        about += f". {c.note[0].upper()}{c.note[1:]}"
+    rows = [(m.method, m.improved, m.unchanged, m.deteriorated) for m in c.methods]
+    return ChangeTable(c.label, about + ".", rows)
 
 
 def _ci(rel: Reliability) -> str:
