@@ -463,3 +463,49 @@ def test_the_comparison_reaches_the_workbook_and_the_page(tmp_path):
     assert by["hsu-linn-lord"][2:6] == [1, 9, 2, 12]  # numbers, not text
     page = (tmp_path / "a.html").read_text()
     assert "Reliable change by method" in page and "hageman-arrindell" in page
+
+
+def test_the_jacobson_truax_plot(tmp_path):
+    """The analysis page's plot of the demo's PHQ-9: a mark per distinct pair, each inside the
+    plot, the kind of mark by the definition's class, the legend in words, and the numbers in
+    its description."""
+    import re
+    import xml.etree.ElementTree as ET
+    from importlib.resources import files
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from nefkit.cli import cli
+
+    data = Path(str(files("nefkit_demo") / "data")) / "phq-9.csv"
+    out = tmp_path / "a.html"
+    assert CliRunner().invoke(cli, ["analyze", "phq-9", str(data), "-o", str(out)]).exit_code == 0
+    page = out.read_text()
+    svg = re.search(r'<svg class="chart" id="chart-change-total-change".*?</svg>', page, re.S)[0]
+    root = ET.fromstring(svg)
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    desc = root.find("s:desc", ns).text
+    assert (
+        "12 respondents" in desc
+        and "9 reliably improved, 2 no reliable change, 1 reliably deteriorated" in desc
+    )
+    words = " ".join(
+        t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}tspan")
+    ) + " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    for said in (
+        "within 6 points of no change",
+        "Clinical cut-off: 10",
+        "Reliably improved",
+        "Reliably deteriorated",
+        "First score",
+        "Last score",
+    ):
+        assert said in words
+    # Marks: diamonds (improved), circles (no change), a triangle (deteriorated), inside the area.
+    area = root.find("s:defs/s:clipPath/s:rect", ns)
+    x0, y0 = float(area.get("x")), float(area.get("y"))
+    x1, y1 = x0 + float(area.get("width")), y0 + float(area.get("height"))
+    circles = [c for c in root.iter("{http://www.w3.org/2000/svg}circle")]
+    for circle in circles[:-1]:  # the last is the legend's
+        assert x0 < float(circle.get("cx")) < x1 and y0 < float(circle.get("cy")) < y1

@@ -259,6 +259,13 @@ class ChangeComparison(_Model):
     correlation: Optional[float] = None
     methods: tuple[MethodCounts, ...] = ()
     note: str = ""
+    # For the Jacobson-Truax plot: each pair with the definition's class ("better", "same",
+    # "worse"), the half-width of its band of no reliable change in points (a fixed threshold,
+    # or the critical value times S_diff; None for an index that is not a plain difference)
+    # and its clinical cut-off.
+    points: tuple[tuple[float, float, str], ...] = ()
+    band: Optional[float] = None
+    cutoff: Optional[float] = None
 
 
 class Analysis(_Model):
@@ -655,6 +662,11 @@ class _CourseGather:
             )
         before, after = [b for b, _ in pairs], [a for _, a in pairs]
         rule = [step.rule.classify(b, a, params) for b, a in pairs]
+        kinds = {"recovered": "better", "reliably improved": "better"}
+        kinds["reliably deteriorated"] = "worse"
+        base["points"] = tuple((b, a, kinds.get(c, "same")) for (b, a), c in zip(pairs, rule))
+        base["band"] = _band(params)
+        base["cutoff"] = getattr(params, "clinical_cutoff", None)
         counts = [
             _method_counts(
                 "the definition's rule",
@@ -684,6 +696,16 @@ class _CourseGather:
             correlation=norms.correlation,
             methods=tuple(counts),
         )
+
+
+def _band(params) -> Optional[float]:
+    """How far from no change a change becomes reliable, in points, when that is a fixed
+    distance: a threshold, or Jacobson & Truax's critical value times S_diff."""
+    if getattr(params, "threshold", None) is not None:
+        return params.threshold
+    if getattr(params, "method", None) in ("jacobson-truax", "christensen-mendoza"):
+        return params.limit * math.sqrt(2) * params.sd * math.sqrt(1 - params.reliability)
+    return None
 
 
 def _method_counts(method, classes, improved=("improved",), deteriorated=("deteriorated",)):

@@ -15,10 +15,15 @@ beside it. Shades are judged on the value as shown, so a cell reading 0.30 is ne
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from markupsafe import Markup
+
 from nefkit.documents import Analysis, ItemAnalysis, Reliability, ScoreAnalysis
+
+from . import charts
 
 ROUNDING = (
     "Figures are rounded for display: percentages to 1 decimal, means and SDs to 2,"
@@ -172,6 +177,7 @@ class ChangeTable:
     label: str
     about: str  # pairs, reliability and its source, the sample's figures; or why there are none
     rows: list[tuple[str, int, int, int]]  # method, improved, unchanged, deteriorated
+    chart: Optional[Markup] = None  # Jacobson & Truax's plot, by the definition's rule
 
 
 @dataclass
@@ -266,7 +272,26 @@ def _change(c) -> ChangeTable:
     if c.note:
         about += f". {c.note[0].upper()}{c.note[1:]}"
     rows = [(m.method, m.improved, m.unchanged, m.deteriorated) for m in c.methods]
-    return ChangeTable(c.label, about + ".", rows)
+    chart = None
+    if c.points:
+        values = [v for first, last, _ in c.points for v in (first, last)]
+        values += [c.cutoff] if c.cutoff is not None else []
+        low, high = math.floor(min(values)) - 1, math.ceil(max(values)) + 1  # marks inside
+        counts = {kind: sum(p[2] == kind for p in c.points) for kind in ("better", "same", "worse")}
+        chart = charts.change_scatter(
+            f"change-{c.change_id}",
+            f"{c.label}: first against last score",
+            f"{c.pairs} respondents' first score (across) against their last (up), by the"
+            f" definition's rule: {counts['better']} reliably improved,"
+            f" {counts['same']} no reliable change, {counts['worse']} reliably deteriorated"
+            " (the first row of the table).",
+            c.points,
+            c.band,
+            c.cutoff,
+            low,
+            high,
+        )
+    return ChangeTable(c.label, about + ".", rows, chart)
 
 
 def _ci(rel: Reliability) -> str:

@@ -109,6 +109,15 @@ def _marker(kind: str, x: float, y: float, hatch: str = "") -> str:
             f'<line x1="{x - 8:.1f}" y1="{y:.1f}" x2="{x + 8:.1f}" y2="{y:.1f}" stroke="{INK}" '
             f'stroke-width="1.5" stroke-dasharray="4 3"/>'
         )
+    if kind == "band":  # the band of no reliable change
+        return (
+            f'<rect x="{x - 8:.1f}" y="{y - 6:.1f}" width="16" height="12" fill="{BAND_TINTS[2]}"/>'
+        )
+    if kind == "diagonal":  # the line of no change
+        return (
+            f'<line x1="{x - 8:.1f}" y1="{y + 6:.1f}" x2="{x + 8:.1f}" y2="{y - 6:.1f}" '
+            f'stroke="{MUTED}" stroke-width="1.5"/>'
+        )
     if kind in ("bar", "published"):
         fill = f"url(#{hatch})" if kind == "published" else LINE
         return f'<rect x="{x - 7:.1f}" y="{y - 5.5:.1f}" width="14" height="11" fill="{fill}"' + (
@@ -546,3 +555,95 @@ def deterioration(
         _marker("worse", at, line - 4) + share.moved(at, line + 40).within(2, WIDTH - 2).svg()
     )
     return _svg(key, 104, title, desc, body)
+
+
+def change_scatter(
+    key: str,
+    title: str,
+    desc: str,
+    pairs: Sequence[tuple[float, float, str]],
+    band: Optional[float],
+    cutoff: Optional[float],
+    low: float,
+    high: float,
+) -> Markup:
+    """Jacobson & Truax's plot: each respondent's first score across, last score up, on the same
+    scale; the line of no change, the band within which a change is not reliable (``band``
+    points either side of it), the clinical cut-off on both axes. ``pairs`` are (first, last,
+    class): "better", "worse" or "same", each its own mark and in the legend; respondents with
+    the same two scores share one mark."""
+    left, size = 64, 420
+    top, bottom, right = 16, 16 + size, 64 + size
+    span = (high - low) or 1
+
+    def x(value: float) -> float:
+        return left + (value - low) / span * size
+
+    def y(value: float) -> float:
+        return bottom - (value - low) / span * size
+
+    clip = _ident(key) + "-area"
+    body = [
+        f'<defs><clipPath id="{clip}"><rect x="{left}" y="{top}" width="{size}" height="{size}"/>'
+        f"</clipPath></defs>"
+    ]
+    legend = []
+    if band is not None:  # between the two parallels of the diagonal
+        body.append(
+            f'<path clip-path="url(#{clip})" d="M{x(low):.1f},{y(low + band):.1f} '
+            f"L{x(high):.1f},{y(high + band):.1f} L{x(high):.1f},{y(high - band):.1f} "
+            f'L{x(low):.1f},{y(low - band):.1f} Z" fill="{BAND_TINTS[2]}"/>'
+        )
+        legend.append(("band", f"No reliable change: within {number(band)} points of no change"))
+    body += [
+        f'<line x1="{x(low):.1f}" y1="{y(low):.1f}" x2="{x(high):.1f}" y2="{y(high):.1f}" '
+        f'stroke="{MUTED}" stroke-width="1.5"/>',
+        f'<path d="M{left},{top} V{bottom} H{right}" fill="none" stroke="{MUTED}"/>',
+    ]
+    legend.append(("diagonal", "No change: last score equals first"))
+    if cutoff is not None and low < cutoff < high:
+        body.append(
+            f'<path d="M{x(cutoff):.1f},{top} V{bottom} M{left},{y(cutoff):.1f} H{right}" '
+            f'stroke="{INK}" stroke-width="1.5" stroke-dasharray="6 4" fill="none"/>'
+        )
+        legend.append(("threshold", f"Clinical cut-off: {number(cutoff)}"))
+    seen = set()
+    for first, last, kind in pairs:
+        if (first, last) in seen:
+            continue
+        seen.add((first, last))
+        body.append(_marker({"same": "point"}.get(kind, kind), x(first), y(last)))
+    shown = {kind for _, _, kind in pairs}
+    words = {
+        "better": "Reliably improved",
+        "same": "No reliable change",
+        "worse": "Reliably deteriorated",
+    }
+    legend += [(kind, words[kind]) for kind in ("better", "same", "worse") if kind in shown]
+    step = _tick_step(span)
+    tick = math.ceil(low / step) * step
+    while tick <= high + 1e-9:
+        body.append(
+            label(number(tick), 11, MUTED, anchor="middle").moved(x(tick), bottom + 16).svg()
+            + label(number(tick), 11, MUTED, anchor="end").moved(left - 8, y(tick) + 4).svg()
+        )
+        tick += step
+    body.append(
+        label("First score", 12, INK, anchor="middle").moved(x((low + high) / 2), bottom + 36).svg()
+    )
+    body.append(
+        f'<g transform="rotate(-90 16 {(top + bottom) / 2:.1f})">'
+        + label("Last score", 12, INK, anchor="middle").moved(16, (top + bottom) / 2).svg()
+        + "</g>"
+    )
+    legend_parts, end = _legend(left - 6, bottom + 50, legend)
+    return _svg(key, end + 8, title, desc, body + legend_parts)
+
+
+def _tick_step(span: float) -> float:
+    """A round step giving four to eight ticks."""
+    step = 10 ** math.floor(math.log10(span / 5)) if span > 0 else 1
+    for factor in (1, 2, 5, 10):
+        if span / (step * factor) <= 8:
+            return step * factor
+    return step * 10
