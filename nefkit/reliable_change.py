@@ -87,7 +87,8 @@ class Norms:
 
 def affine(method: Method, norms: Norms) -> tuple[float, float, float]:
     """(a, b, c) with the method's index = a * after + b * before + c: every method is linear in
-    the two scores, so the same three numbers serve Python and the SQL engines."""
+    the two scores, so the same three numbers serve Python and the SQL engines. ValueError
+    (saying why) when the figures leave the method undefined."""
     missing = norms.missing(method)
     if missing:
         raise ValueError(f"{method} needs {', '.join(missing)}")
@@ -114,7 +115,12 @@ def affine(method: Method, norms: Norms) -> tuple[float, float, float]:
     # Hageman & Arrindell: Kelley's estimate of the true difference over its standard error,
     # with the reliability of the difference from both reliabilities and the correlation.
     s2, r12 = norms.post_sd, norms.correlation
-    r_dd = (s1**2 * r + s2**2 * r2 - 2 * s1 * s2 * r12) / (s1**2 + s2**2 - 2 * s1 * s2 * r12)
+    spread = s1**2 + s2**2 - 2 * s1 * s2 * r12  # the variance of the observed differences
+    if spread <= 0:
+        raise ValueError("every change is the same, so the reliability of a change is undefined")
+    r_dd = (s1**2 * r + s2**2 * r2 - 2 * s1 * s2 * r12) / spread
+    if r_dd <= 0:
+        raise ValueError(f"the changes are not reliable (their reliability is {r_dd:.2f})")
     scale = math.sqrt(r_dd * 2 * se**2)
     return r_dd / scale, -r_dd / scale, (norms.post_mean - m1) * (1 - r_dd) / scale
 
@@ -161,3 +167,15 @@ def sample_norms(
         post_reliability=post_reliability,
         correlation=correlation(before, after),
     )
+
+
+def band_of(params) -> Optional[float]:
+    """How far from no change a change of ``reliable_change``'s parameters becomes reliable,
+    in points, where that is a fixed distance (a line parallel to no change on Jacobson &
+    Truax's plot): a threshold, or the critical value times S_diff; None for the indices that
+    are not a plain difference."""
+    if getattr(params, "threshold", None) is not None:
+        return params.threshold
+    if getattr(params, "method", None) in ("jacobson-truax", "christensen-mendoza"):
+        return params.limit * math.sqrt(2) * params.sd * math.sqrt(1 - params.reliability)
+    return None

@@ -467,7 +467,7 @@ def reports(tmp_path_factory) -> dict[str, str]:
 @pytest.mark.parametrize("report", ["client", "cohort"])
 def test_the_demo_reports_charts(reports, report):
     svgs = re.findall(r"<svg class=\"chart\".*?</svg>", reports[report], re.S)
-    assert len(svgs) == {"client": 2, "cohort": 5}[report]
+    assert len(svgs) == {"client": 2, "cohort": 7}[report]
     for svg in svgs:
         checked(svg)
 

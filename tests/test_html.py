@@ -557,8 +557,15 @@ def test_cohort_effects_beside_published_figures(cohort):
 def test_cohort_share_deteriorated_against_the_literature(cohort):
     phq, gad = section(cohort, "phq-9"), section(cohort, "gad-7")
     # PHQ-9: only C005 (12 → 18); GAD-7: C005 (14 → 18) and C010 (15 → 21).
-    assert "1 of 12 respondents (8%) reliably deteriorated" in phq.one("p", cls="lead").text()
-    gad_lead = gad.one("p", cls="lead").text()
+    phq_lead, phq_plot = (p.text() for p in phq.all("p", cls="lead"))
+    assert "1 of 12 respondents (8%) reliably deteriorated" in phq_lead
+    # Jacobson & Truax's plot says its classes in words: 8 recovered and 1 improved, 2 without
+    # reliable change, C005 (12 to 18) deteriorated.
+    assert phq_plot.startswith(
+        "12 respondents' first score (across) against their latest (up): 9 reliably improved,"
+        " 2 no reliable change, 1 reliably deteriorated"
+    )
+    gad_lead = gad.all("p", cls="lead")[0].text()
     assert "2 of 12 respondents (17%) reliably deteriorated" in gad_lead
     assert (
         "5–10% of clients deteriorate in routine care (Hatfield, McCullough, Frantz & Krieger 2010)"

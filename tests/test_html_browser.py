@@ -175,7 +175,9 @@ def test_client_report_shows_the_risk_box_first_and_the_charts(browser, reports,
 def test_cohort_report_shows_its_charts(browser, reports, shots):
     open_report(browser, reports["cohort"])
     charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart")
-    assert len(charts) == 5  # PHQ-9 and GAD-7: deterioration and distribution; NEQ: effects
+    assert (
+        len(charts) == 7
+    )  # PHQ-9 and GAD-7: deterioration, first against latest, distribution; NEQ: effects
     for chart in charts:
         browser.execute_script("arguments[0].scrollIntoView()", chart)
         visible(chart)

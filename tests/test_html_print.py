@@ -52,7 +52,7 @@ LONG_WORD = "Pneumonoultramicroscopicsilicovolcanoconiosis" * 4
 # clients fits one sheet of paper, printed on both sides.
 MOST_PAGES = {
     "client": 9,
-    "cohort": 11,
+    "cohort": 14,  # 11 before #20 added a plot of first against latest score per change
     "analysis-phq-9": 8,
     "analysis-neq-20": 10,
     "analysis-therapy-reflection": 5,

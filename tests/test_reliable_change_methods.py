@@ -503,9 +503,19 @@ def test_the_jacobson_truax_plot(tmp_path):
     ):
         assert said in words
     # Marks: diamonds (improved), circles (no change), a triangle (deteriorated), inside the area.
-    area = root.find("s:defs/s:clipPath/s:rect", ns)
+    area = root.find("s:rect", ns)  # the plot's square
     x0, y0 = float(area.get("x")), float(area.get("y"))
     x1, y1 = x0 + float(area.get("width")), y0 + float(area.get("height"))
     circles = [c for c in root.iter("{http://www.w3.org/2000/svg}circle")]
     for circle in circles[:-1]:  # the last is the legend's
         assert x0 < float(circle.get("cx")) < x1 and y0 < float(circle.get("cy")) < y1
+
+
+def test_a_method_the_figures_leave_undefined_is_said_not_guessed():
+    """Everyone changed by the same amount: Hageman & Arrindell's reliability of a change is
+    undefined; the others still count, and the comparison says why one is missing."""
+    norms = sample_norms([10, 12, 14, 16], [6, 8, 10, 12], 0.8)
+    with pytest.raises(ValueError, match="every change is the same"):
+        index("hageman-arrindell", 10, 6, norms)
+    # SD sqrt(20/3) = 2.582, SE 1.155, S_diff 1.633: -4 / 1.633 = -2.45, reliably lower.
+    assert direction("jacobson-truax", 10, 6, norms, "lower") == "improved"

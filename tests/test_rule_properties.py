@@ -8,6 +8,7 @@ from helpers import plan, registry, score_both
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from nefkit.reliable_change import band_of
 from nefkit.rules import NOT_ASKED
 
 RULES = registry().rule_map
@@ -227,7 +228,7 @@ def test_jacobson_truax_reliable_change_index_by_hand():
     rule = RULES["reliable_change"]
     params = rule.parse_params({"better": "lower", "reliability": 0.8, "sd": 5})
     # S_diff = 5 * sqrt(2) * sqrt(1 - 0.8) = 3.1623; 7 / 3.1623 = 2.21 > 1.96; 6 / 3.1623 = 1.90.
-    assert math.isclose(params.s_diff, 3.16227766, rel_tol=1e-8)
+    assert math.isclose(band_of(params), 1.96 * 3.16227766, rel_tol=1e-8)  # in points
     assert rule.classify(20, 27, params) == "reliably deteriorated"
     assert rule.classify(20, 26, params) == "no reliable change"
     assert rule.classify(20, 13, params) == "reliably improved"

@@ -22,9 +22,9 @@ import urllib.request
 
 import pytest
 import test_html_browser as chromium  # its skip rules hold here too
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
 import nefkit
@@ -81,11 +81,21 @@ def question(driver) -> str:
     return driver.find_element(By.NAME, "item").get_attribute("value")
 
 
+def _stale(element) -> bool:
+    """Whether the page holding ``element`` has gone: Chromium says so either as a stale
+    element or, mid-navigation, as a node no longer in the document."""
+    try:
+        element.is_enabled()
+    except WebDriverException:  # StaleElementReferenceException among them
+        return True
+    return False
+
+
 def submit(driver, button) -> None:
-    """Click and wait for the next page (the old one gone)."""
+    """Click and wait for the next page."""
     page = driver.find_element(By.TAG_NAME, "html")
     button.click()
-    WebDriverWait(driver, 10).until(staleness_of(page))
+    WebDriverWait(driver, 10).until(lambda _: _stale(page))
 
 
 def choose(driver, value: str) -> None:
@@ -158,7 +168,7 @@ def test_neq20_with_follow_ups_on_a_desktop(browser, server):
     browser.switch_to.active_element.send_keys(Keys.TAB)
     assert browser.switch_to.active_element.text == "Next"
     browser.switch_to.active_element.send_keys(Keys.ENTER)
-    WebDriverWait(browser, 10).until(staleness_of(page))
+    WebDriverWait(browser, 10).until(lambda _: _stale(page))
     assert question(browser) == "neq02"  # neq01 not experienced: no follow-ups
     choose(browser, "1")
     assert question(browser) == "neq02_impact"

@@ -634,7 +634,7 @@ class _CourseGather:
             ends[1] = entry
 
     def finish(self, reliability: Optional["Reliability"]) -> "ChangeComparison":
-        from ..reliable_change import METHODS, direction, sample_norms
+        from ..reliable_change import METHODS, band_of, direction, sample_norms
 
         step, params = self.step, self.step.params
         pairs = [(e[0][1], e[1][1]) for e in self.ends.values() if e[0][0] != e[1][0]]
@@ -665,7 +665,7 @@ class _CourseGather:
         kinds = {"recovered": "better", "reliably improved": "better"}
         kinds["reliably deteriorated"] = "worse"
         base["points"] = tuple((b, a, kinds.get(c, "same")) for (b, a), c in zip(pairs, rule))
-        base["band"] = _band(params)
+        base["band"] = band_of(params)
         base["cutoff"] = getattr(params, "clinical_cutoff", None)
         counts = [
             _method_counts(
@@ -684,9 +684,15 @@ class _CourseGather:
                 **base, methods=tuple(counts), note="every first or every last score is the same"
             )
         norms = sample_norms(before, after, r)
+        undefined = []
         for method in METHODS:
-            classes = [direction(method, b, a, norms, better) for b, a in pairs]
+            try:
+                classes = [direction(method, b, a, norms, better) for b, a in pairs]
+            except ValueError as e:
+                undefined.append(f"{method}: {e}")
+                continue
             counts.append(_method_counts(method, classes))
+        base["note"] = "; ".join(undefined)
         return ChangeComparison(
             **base,
             pre_mean=norms.pre_mean,
@@ -696,16 +702,6 @@ class _CourseGather:
             correlation=norms.correlation,
             methods=tuple(counts),
         )
-
-
-def _band(params) -> Optional[float]:
-    """How far from no change a change becomes reliable, in points, when that is a fixed
-    distance: a threshold, or Jacobson & Truax's critical value times S_diff."""
-    if getattr(params, "threshold", None) is not None:
-        return params.threshold
-    if getattr(params, "method", None) in ("jacobson-truax", "christensen-mendoza"):
-        return params.limit * math.sqrt(2) * params.sd * math.sqrt(1 - params.reliability)
-    return None
 
 
 def _method_counts(method, classes, improved=("improved",), deteriorated=("deteriorated",)):

@@ -573,7 +573,7 @@ def change_scatter(
     class): "better", "worse" or "same", each its own mark and in the legend; respondents with
     the same two scores share one mark."""
     left, size = 64, 420
-    top, bottom, right = 16, 16 + size, 64 + size
+    top, bottom, right = 36, 36 + size, 64 + size
     span = (high - low) or 1
 
     def x(value: float) -> float:
@@ -582,18 +582,14 @@ def change_scatter(
     def y(value: float) -> float:
         return bottom - (value - low) / span * size
 
-    clip = _ident(key) + "-area"
-    body = [
-        f'<defs><clipPath id="{clip}"><rect x="{left}" y="{top}" width="{size}" height="{size}"/>'
-        f"</clipPath></defs>"
-    ]
+    body = [f'<rect x="{left}" y="{top}" width="{size}" height="{size}" fill="none"/>']
     legend = []
-    if band is not None:  # between the two parallels of the diagonal
-        body.append(
-            f'<path clip-path="url(#{clip})" d="M{x(low):.1f},{y(low + band):.1f} '
-            f"L{x(high):.1f},{y(high + band):.1f} L{x(high):.1f},{y(high - band):.1f} "
-            f'L{x(low):.1f},{y(low - band):.1f} Z" fill="{BAND_TINTS[2]}"/>'
-        )
+    if band is not None:  # between the two parallels of the diagonal, within the plot
+        edge = min(band, high - low)
+        corners = [(low, low), (low, low + edge), (high - edge, high), (high, high)]
+        corners += [(high, high - edge), (low + edge, low)]
+        path = " L".join(f"{x(a):.1f},{y(b):.1f}" for a, b in corners)
+        body.append(f'<path class="band" d="M{path} Z" fill="{BAND_TINTS[2]}"/>')
         legend.append(("band", f"No reliable change: within {number(band)} points of no change"))
     body += [
         f'<line x1="{x(low):.1f}" y1="{y(low):.1f}" x2="{x(high):.1f}" y2="{y(high):.1f}" '
@@ -631,11 +627,7 @@ def change_scatter(
     body.append(
         label("First score", 12, INK, anchor="middle").moved(x((low + high) / 2), bottom + 36).svg()
     )
-    body.append(
-        f'<g transform="rotate(-90 16 {(top + bottom) / 2:.1f})">'
-        + label("Last score", 12, INK, anchor="middle").moved(16, (top + bottom) / 2).svg()
-        + "</g>"
-    )
+    body.append(label("Last score", 12, INK, anchor="start").moved(8, top - 14).svg())
     legend_parts, end = _legend(left - 6, bottom + 50, legend)
     return _svg(key, end + 8, title, desc, body + legend_parts)
 

@@ -8,14 +8,15 @@ point at a person, so it is left out and the report says how many were hidden an
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from markupsafe import Markup
 
-from nefkit import Change
 from nefkit.codebook import codebook
+from nefkit.reliable_change import band_of
 from nefkit.renderers import RenderOptions
 from nefkit.results import Results, ScoredRow
 from nefkit.summary import EffectStats, GroupedSummary, Summary
@@ -79,6 +80,8 @@ class ChangeFigure:
     deteriorated: int
     percent: Optional[float]
     chart: Optional[Markup]
+    scatter: Optional[Markup] = None  # Jacobson & Truax's plot of first against latest
+    scatter_text: str = ""  # what it shows, in words
 
 
 @dataclass
@@ -162,7 +165,9 @@ class Collector:
         ]
         labels = {score.id: score.label for score in self.results.instrument.scores}
         section.changes = [
-            _change(step.change, labels[step.change.score], overall, f"{key}-{step.change.id}")
+            _change(
+                step, labels[step.change.score], overall, self.results, f"{key}-{step.change.id}"
+            )
             for step in plan.changes
         ]
         if overall.effects:
@@ -270,7 +275,8 @@ def _histogram(scale: Scale, counts: Counter, summary: Summary, key: str) -> His
     return Histogram(scale, chart, bands, values, scored)
 
 
-def _change(change: Change, score: str, summary: Summary, key: str) -> ChangeFigure:
+def _change(step, score: str, summary: Summary, results: Results, key: str) -> ChangeFigure:
+    change = step.change
     counts = summary.changes[change.id]
     compared = sum(counts.values())
     deteriorated = counts[DETERIORATED]
@@ -293,7 +299,44 @@ def _change(change: Change, score: str, summary: Summary, key: str) -> ChangeFig
         deteriorated,
         share,
         chart,
+        *_scatter(step, score, results, f"{key}-scatter"),
     )
+
+
+_KIND = {"recovered": "better", "reliably improved": "better", DETERIORATED: "worse"}
+
+
+def _scatter(step, score: str, results: Results, key: str) -> tuple[Optional[Markup], str]:
+    """First against latest score of every respondent with two, by the change rule, and what
+    it shows in words."""
+    ends = [
+        c
+        for c in results.changes
+        if c.change_id == step.change.id and c.comparison == "baseline to latest"
+    ]
+    if not ends:
+        return None, ""
+    points = [(c.before, c.after, _KIND.get(c.classification, "same")) for c in ends]
+    cutoff = getattr(step.params, "clinical_cutoff", None)
+    values = [v for first, last, _ in points for v in (first, last)]
+    values += [cutoff] if cutoff is not None else []
+    kinds = Counter(kind for _, _, kind in points)
+    words = (
+        f"{len(points)} respondents' first score (across) against their latest (up):"
+        f" {kinds['better']} reliably improved, {kinds['same']} no reliable change,"
+        f" {kinds['worse']} reliably deteriorated (the table above gives recovered apart);"
+        " respondents with the same two scores share a mark."
+    )
+    return charts.change_scatter(
+        key,
+        f"{score}: first against latest score",
+        words,
+        points,
+        band_of(step.params),
+        cutoff,
+        math.floor(min(values)) - 1,
+        math.ceil(max(values)) + 1,
+    ), words
 
 
 def _effects(results: Results, effects: list[EffectStats]):
