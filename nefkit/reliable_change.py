@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Literal, Optional
+from typing import Literal, Optional, get_args
 
 Method = Literal[
     "jacobson-truax",
@@ -31,15 +31,7 @@ Method = Literal[
     "mcnemar",
     "hageman-arrindell",
 ]
-METHODS: tuple[Method, ...] = (
-    "jacobson-truax",
-    "christensen-mendoza",
-    "gulliksen-lord-novick",
-    "edwards-nunnally",
-    "hsu-linn-lord",
-    "mcnemar",
-    "hageman-arrindell",
-)
+METHODS: tuple[Method, ...] = get_args(Method)
 # The group's post statistics each method needs, beyond the pre mean, SD and reliability.
 NEEDS: dict[str, tuple[str, ...]] = {
     "jacobson-truax": (),

@@ -57,14 +57,10 @@ def routes(site: Site) -> list[Route]:
         return _enter(site, invitation)
 
     def form(request: Request) -> Response:
-        opened = _opened(site, request)
-        if isinstance(opened, Response):
-            return opened
-        invitation, session = opened
-        current = _current(site, invitation)
-        if current is None:
-            return _finished(site, request, invitation)
-        form, index, count = current
+        filling = _filling(site, request)
+        if isinstance(filling, Response):
+            return filling
+        invitation, session, form, index, count = filling
         asked = form.asked()
         item_id = request.query_params.get("item")
         position = next((i for i, item in enumerate(asked) if item.id == item_id), None)
@@ -79,16 +75,10 @@ def routes(site: Site) -> list[Route]:
         return _question(site, form, asked, position, session.csrf, index, count, None)
 
     def answered(request: Request, fields: FormData) -> Response:
-        opened = _opened(site, request)
-        if isinstance(opened, Response):
-            return opened
-        invitation, session = opened
-        if not security.csrf_ok(session, fields.get("csrf")):
-            return _refused(site)
-        current = _current(site, invitation)
-        if current is None:
-            return _finished(site, request, invitation)
-        form, index, count = current
+        filling = _filling(site, request, fields)
+        if isinstance(filling, Response):
+            return filling
+        _, session, form, index, count = filling
         if fields.get("action") == "page":
             return _page_sent(site, form, session.csrf, index, count, fields)
         asked = form.asked()
@@ -140,16 +130,10 @@ def routes(site: Site) -> list[Route]:
         return _next(form, item)
 
     def submitted(request: Request, fields: FormData) -> Response:
-        opened = _opened(site, request)
-        if isinstance(opened, Response):
-            return opened
-        invitation, session = opened
-        if not security.csrf_ok(session, fields.get("csrf")):
-            return _refused(site)
-        current = _current(site, invitation)
-        if current is None:
-            return _finished(site, request, invitation)
-        form, _, _ = current
+        filling = _filling(site, request, fields)
+        if isinstance(filling, Response):
+            return filling
+        form = filling[2]
         if form.first_open() < len(form.asked()):  # an answer still missing: back to it
             return RedirectResponse("/form", 303)
         form.finish()
@@ -189,6 +173,22 @@ def _enter(site: Site, invitation: Invitation) -> Response:
         invitation=invitation.id,
     )
     return response
+
+
+def _filling(site: Site, request: Request, fields: Optional[FormData] = None):
+    """What this browser is filling in: (invitation, session, form, its place, how many forms);
+    or the page saying why nothing: the link is not valid, a form came without its CSRF token
+    (``fields`` given), or every form has been sent (then the thank-you)."""
+    opened = _opened(site, request)
+    if isinstance(opened, Response):
+        return opened
+    invitation, session = opened
+    if fields is not None and not security.csrf_ok(session, fields.get("csrf")):
+        return _refused(site)
+    current = _current(site, invitation)
+    if current is None:
+        return _finished(site, request, invitation)
+    return (invitation, session, *current)
 
 
 def _opened(site: Site, request: Request):

@@ -183,24 +183,29 @@ def routes(site: Site) -> list[Route]:
         session = signed_in(request)
         if session is None:
             return to_login()
+        return invitations_page(session, None, None)
+
+    def invitations_page(session: WebSession, made: Optional[dict], problem: Optional[str]):
+        """Every invitation and its status, the form for a new one, and the one just made
+        (its link, code and QR code, shown this once)."""
         store = site.store()
         listed = store.invitations()
         store.audit_read(session.user, "web invitations", None, f"{len(listed)} invitations")
         return site.page(
             "clinician/invitations.html",
+            200 if problem is None else 400,
             **bar(site, session),
             invitations=listed,
             now=now(),
             instruments=sorted(site.registry.instruments),
-            made=None,
-            problem=None,
+            made=made,
+            problem=problem,
         )
 
     def invitation_made(request: Request, fields: FormData) -> Response:
         session = signed_in(request)
         if session is None or not security.csrf_ok(session, fields.get("csrf")):
             return to_login()
-        store = site.store()
         chosen = [str(i) for i in fields.getlist("instrument")]
         name = str(fields.get("client", "")).strip()
         problem = name_problem(name) if name else "give the client's id"
@@ -227,16 +232,7 @@ def routes(site: Site) -> list[Route]:
                 "client": name,
                 "expires_at": made.expires_at,
             }
-        return site.page(
-            "clinician/invitations.html",
-            200 if problem is None else 400,
-            **bar(site, session),
-            invitations=store.invitations(),
-            now=now(),
-            instruments=sorted(site.registry.instruments),
-            made=shown,
-            problem=problem,
-        )
+        return invitations_page(session, shown, problem)
 
     def revoke(request: Request, fields: FormData) -> Response:
         session = signed_in(request)
