@@ -104,17 +104,24 @@ def affine(method: Method, norms: Norms) -> tuple[float, float, float]:
         # The standard error of the difference of two fallible scores, each with its own error.
         s_ed = math.sqrt(s1**2 * (1 - r) + norms.post_sd**2 * (1 - r2))
         return 1 / s_ed, -1 / s_ed, 0.0
-    # Hageman & Arrindell: Kelley's estimate of the true difference over its standard error,
-    # with the reliability of the difference from both reliabilities and the correlation.
-    s2, r12 = norms.post_sd, norms.correlation
+    # Hageman & Arrindell: Kelley's estimate of the true difference over its standard error.
+    r_dd = difference_reliability(norms)
+    scale = math.sqrt(r_dd * 2 * se**2)
+    return r_dd / scale, -r_dd / scale, (norms.post_mean - m1) * (1 - r_dd) / scale
+
+
+def difference_reliability(norms: Norms) -> float:
+    """The reliability of a change (Hageman & Arrindell's r_DD), from both reliabilities, both
+    SDs and the pre-post correlation; ValueError where it is undefined or not positive."""
+    s1, s2, r12 = norms.pre_sd, norms.post_sd, norms.correlation
+    r2 = norms.post_reliability_or_derived
     spread = s1**2 + s2**2 - 2 * s1 * s2 * r12  # the variance of the observed differences
     if spread <= 0:
         raise ValueError("every change is the same, so the reliability of a change is undefined")
-    r_dd = (s1**2 * r + s2**2 * r2 - 2 * s1 * s2 * r12) / spread
+    r_dd = (s1**2 * norms.reliability + s2**2 * r2 - 2 * s1 * s2 * r12) / spread
     if r_dd <= 0:
         raise ValueError(f"the changes are not reliable (their reliability is {r_dd:.2f})")
-    scale = math.sqrt(r_dd * 2 * se**2)
-    return r_dd / scale, -r_dd / scale, (norms.post_mean - m1) * (1 - r_dd) / scale
+    return r_dd
 
 
 def index(method: Method, before: float, after: float, norms: Norms) -> float:
@@ -171,3 +178,63 @@ def band_of(params) -> Optional[float]:
     if getattr(params, "method", None) in ("jacobson-truax", "christensen-mendoza"):
         return params.limit * math.sqrt(2) * params.sd * math.sqrt(1 - params.reliability)
     return None
+
+
+# Hageman & Arrindell's clinical significance, on estimated true scores. The reliabilities of
+# the post scores and of the functional group come, like the post one above, from the pre
+# score's measurement error (as clinicalsignificance computes them; see docs/reliable-change.md).
+
+
+def _true_reliability(sd: float, norms: Norms) -> float:
+    return (sd**2 - norms.se**2) / sd**2
+
+
+def true_cutoff(norms: Norms, functional_mean: float, functional_sd: float) -> float:
+    """Cut-off c between the clinical (the reference pre figures) and the functional group, with
+    each SD replaced by its true-score SD (S·√r)."""
+    clinical = norms.pre_sd * math.sqrt(norms.reliability)
+    functional = functional_sd * math.sqrt(_true_reliability(functional_sd, norms))
+    return (clinical * functional_mean + functional * norms.pre_mean) / (clinical + functional)
+
+
+def functional_at_end(
+    before: float,
+    after: float,
+    norms: Norms,
+    functional_mean: float,
+    functional_sd: float,
+    better: Literal["lower", "higher"],
+) -> bool:
+    """Whether a client clinical at the start has an estimated true end score reliably on the
+    functional side of the true cut-off (CS_indiv past the one-sided 5 % value)."""
+    toward = -1 if better == "lower" else 1
+    c = true_cutoff(norms, functional_mean, functional_sd)
+    if not toward * before < toward * c:
+        return False
+    r2 = norms.post_reliability_or_derived
+    true_after = norms.post_mean + (after - norms.post_mean) * r2
+    cs = (true_after - c) / (math.sqrt(r2) * norms.se)
+    return toward * cs > CRITICAL["hageman-arrindell"]
+
+
+def group_figures(
+    before: list[float],
+    after: list[float],
+    norms: Norms,
+    functional_mean: float,
+    functional_sd: float,
+    better: Literal["lower", "higher"],
+) -> tuple[float, float]:
+    """Hageman & Arrindell's group level, as clinicalsignificance computes it: the share of the
+    group whose true change is an improvement, and whose true end score is functional."""
+    from statistics import fmean, stdev
+
+    differences = [a - b for b, a in zip(before, after)]
+    r_dd, r2 = difference_reliability(norms), norms.post_reliability_or_derived
+    normal = NormalDist()
+    changed = normal.cdf((0 - fmean(differences)) / (stdev(differences) * math.sqrt(r_dd)))
+    c = true_cutoff(norms, functional_mean, functional_sd)
+    functional = normal.cdf((c - norms.post_mean) / (norms.post_sd * math.sqrt(r2)))
+    if better == "higher":
+        changed, functional = 1 - changed, 1 - functional
+    return changed, functional

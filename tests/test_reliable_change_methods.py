@@ -519,3 +519,27 @@ def test_a_method_the_figures_leave_undefined_is_said_not_guessed():
         index("hageman-arrindell", 10, 6, norms)
     # SD sqrt(20/3) = 2.582, SE 1.155, S_diff 1.633: -4 / 1.633 = -2.45, reliably lower.
     assert direction("jacobson-truax", 10, 6, norms, "lower") == "improved"
+
+
+def test_hageman_arrindell_clinical_significance_as_clinicalsignificance_publishes_it():
+    """CS snapshot cs_combined.md: HAMD, reliability .80, functional group 8 ± 8, cut-off c:
+    recovered 23, improved 9, unchanged 7, deteriorated 1; the group level: changed 90.31 %,
+    functional 75.55 %. Intermediate: true cut-off 20.2091 (note)."""
+    from nefkit.reliable_change import functional_at_end, group_figures, true_cutoff
+
+    norms = sample_norms(HAMD_PRE, HAMD_POST, 0.80)
+    assert round(true_cutoff(norms, 8, 8), 4) == 20.2091
+    found = Counter()
+    for x1, x2 in zip(HAMD_PRE, HAMD_POST):
+        moved = direction("hageman-arrindell", x1, x2, norms, "lower")
+        if moved == "improved" and functional_at_end(x1, x2, norms, 8, 8, "lower"):
+            moved = "recovered"
+        found[moved] += 1
+    assert (found["recovered"], found["improved"], found["unchanged"], found["deteriorated"]) == (
+        23,
+        9,
+        7,
+        1,
+    )
+    changed, functional = group_figures(HAMD_PRE, HAMD_POST, norms, 8, 8, "lower")
+    assert (round(100 * changed, 2), round(100 * functional, 2)) == (90.31, 75.55)
