@@ -178,6 +178,14 @@ CASES: dict[str, list[list[str]]] = {
         ["--certfile", "{random.csv}"],
         ["--port", "0"],
     ],
+    "trajectories": [
+        ["fit", "phq-9", "{random.csv}", "-o", "{folder}/e.toml"],
+        ["fit", "gad-7", str(DEMO / "phq-9.csv"), "-o", "{folder}/e.toml"],
+        ["fit", "phq-9", str(DEMO / "phq-9.csv"), "-o", "{folder}/e.toml", "--score", "x"],
+        ["fit", "phq-9", str(DEMO / "phq-9.csv"), "-o", "{missing}"],
+        ["fit", "phq-9", str(DEMO / "phq-9.csv"), "-o", "{folder}/e.toml", "--percentiles", "a"],
+        ["fit", "neq-20", str(DEMO / "neq-20.csv"), "-o", "{folder}/e.toml"],
+    ],
     "user": [
         ["add", "bad name!"],
         ["add", "dr-x", "--db", "{not-sqlite.db}"],

@@ -216,11 +216,15 @@ def validate_command(definitions, check_examples, instrument_paths) -> None:
     instrument (from a plugin or --instruments). Exits with status 1 if any has an error;
     warnings alone do not fail.
     """
+    from .. import trajectories
     from ..api import problems_in
 
     registry = registry_for(instrument_paths)
     failed = 0
     for definition in definitions:
+        if Path(definition).is_file() and trajectories.is_expected_course(definition):
+            failed += _validate_course(definition, registry)
+            continue
         instrument, problems = problems_in(definition, registry, check_examples)
         for problem in problems:
             click.echo(f"{problem.level}: {problem}", err=True)
@@ -236,6 +240,24 @@ def validate_command(definitions, check_examples, instrument_paths) -> None:
             )
     if failed:
         raise click.ClickException(f"{failed} of {len(definitions)} definitions have errors")
+
+
+def _validate_course(path: str, registry) -> int:
+    """An expected-course file (nefkit trajectories fit): 1 if it has an error."""
+    from .. import trajectories
+
+    course, problems = trajectories.check(path, registry)
+    for level, message in problems:
+        click.echo(f"{level}: {message}", err=True)
+    if any(level == "error" for level, _ in problems):
+        click.echo(f"{path}: not a usable expected course", err=True)
+        return 1
+    click.echo(
+        f"{path}: valid (expected course of {course.instrument} {course.score},"
+        f" {len(course.groups)} groups, {len(course.cells)} cells, fitted on"
+        f" {course.data.respondents} respondents)"
+    )
+    return 0
 
 
 @cli.command(name="new")

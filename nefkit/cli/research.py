@@ -128,4 +128,85 @@ def import_definition(source, output, force, instrument_paths):
 
 
 # The commands this module adds to ``nefkit``.
-COMMANDS = (analyze, codebook, export_definition, import_definition)
+@click.group(name="trajectories")
+def trajectories() -> None:
+    """Expected courses of a score, fitted from your service's own data."""
+
+
+@trajectories.command(name="fit")
+@click.argument("instrument_id")
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The expected-course file to write (TOML).",
+)
+@click.option("--score", "score_id", help="The score (default: the one the change rule follows).")
+@click.option(
+    "--groups",
+    type=click.Choice(["bands", "quantiles"]),
+    default="bands",
+    show_default=True,
+    help="Group clients by the bands of their first score, or by its quantiles.",
+)
+@click.option("--quantiles", type=click.IntRange(2, 10), default=4, show_default=True)
+@click.option(
+    "--percentiles", default="10,90", show_default=True, help="The band: LOW,HIGH percentiles."
+)
+@click.option(
+    "--min-cell",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Fewest clients behind a session's figures (thin cells pool the sessions either side).",
+)
+@click.option("--input-format", help="Input format, if not given by DATA's extension.")
+@instruments_option
+def trajectories_fit(
+    instrument_id,
+    data,
+    output,
+    score_id,
+    groups,
+    quantiles,
+    percentiles,
+    min_cell,
+    input_format,
+    instrument_paths,
+):
+    """Fit the expected course of INSTRUMENT_ID's score, session by session, for clients grouped
+    by their first score: the median and a percentile band at each session, with the number of
+    clients behind it. DATA has respondent_id and session columns, as `nefkit score` reads."""
+    from .. import api
+    from ..outputs import written_whole
+    from ..trajectories import dumps, fit
+
+    try:
+        low, high = (int(p) for p in percentiles.split(","))
+    except ValueError:
+        raise click.BadParameter(
+            "give two whole numbers, such as 10,90", param_hint="--percentiles"
+        ) from None
+    registry = registry_for(instrument_paths)
+    plan = api.get_plan(instrument_id, registry)
+    if score_id is None:
+        if not plan.changes:
+            raise click.UsageError(
+                f"{instrument_id} has no change rule: name the score with --score"
+            )
+        score_id = plan.changes[0].change.score
+    results = api.score(instrument_id, data, registry, input_format)
+    course = fit(results, score_id, groups, quantiles, (low, high), min_cell)
+    with written_whole(output) as staged:
+        staged.write_text(dumps(course), encoding="utf-8")
+    pooled = sum(c.pooled for c in course.cells)
+    click.echo(
+        f"Fitted {len(course.cells)} cells ({pooled} pooled) of {instrument_id} {score_id} from"
+        f" {course.data.respondents} respondents into {output}",
+        err=True,
+    )
+
+
+COMMANDS = (analyze, codebook, export_definition, import_definition, trajectories)
