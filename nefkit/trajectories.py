@@ -14,6 +14,7 @@ GAD-7). The fit is data, written as TOML (:func:`dumps`), read back and checked 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import statistics
 from collections import defaultdict
 from typing import Literal, Optional
@@ -145,7 +146,7 @@ def fit(
             f"{plan.instrument.id}'s {score} is {step.output.kind}, not a number: an expected"
             " course is of a numeric score"
         )
-    courses: dict[str, list[tuple[tuple, float]]] = defaultdict(list)
+    courses: dict[str, list[tuple[tuple, Optional[int], float]]] = defaultdict(list)
     rows = 0
     dates: list[dt.date] = []
     for row in results.rows:
@@ -158,26 +159,34 @@ def fit(
         ):
             continue
         key = (row.session if row.session is not None else row.row, row.row)
-        courses[row.respondent_id].append((key, float(value)))
+        courses[row.respondent_id].append((key, row.session, float(value)))
         if row.administered_at is not None:
             day = row.administered_at
             dates.append(day.date() if isinstance(day, dt.datetime) else day)
-    series = {client: [value for _, value in sorted(points)] for client, points in courses.items()}
+    # Each client's scores by session: the session numbers given, else 1, 2, ... in row order.
+    series = {
+        client: [
+            (given if given is not None else position, value)
+            for position, (_, given, value) in enumerate(sorted(points), 1)
+        ]
+        for client, points in courses.items()
+    }
     if not series:
         raise NefkitError(f"no scored {score} in {results.provenance.input}: nothing to fit")
-    firsts = [values[0] for values in series.values()]
+    firsts = [values[0][1] for values in series.values()]
     made = _groups(plan, score, firsts, groups, quantiles)
-    # Session numbers as each client's administrations are numbered: 1 for the first.
     by_cell: dict[tuple[str, int], list[float]] = defaultdict(list)
     for values in series.values():
-        reached = [g for g in made if g.low <= values[0]]
+        reached = [g for g in made if g.low <= values[0][1]]
+        if not reached:  # below every band (a score outside the instrument's range)
+            continue
         group = max(reached, key=lambda g: g.low)
-        for session, value in enumerate(values, 1):
+        for session, value in values:
             by_cell[(group.name, session)].append(value)
     cells = []
     for group in made:
-        last = max((s for g, s in by_cell if g == group.name), default=0)
-        for session in range(1, last + 1):
+        sessions = [s for g, s in by_cell if g == group.name]
+        for session in range(min(sessions, default=1), max(sessions, default=0) + 1):
             values, pooled = by_cell.get((group.name, session), []), False
             if len(values) < min_cell:
                 values = [
@@ -248,17 +257,11 @@ def _groups(plan, score: str, firsts: list[float], groups: str, quantiles: int) 
     for k in range(quantiles):
         low, high = edges[k], edges[k + 1]
         if made and low <= made[-1].high:
-            low = _next_up(made[-1].high)
+            low = math.nextafter(made[-1].high, math.inf)  # the groups never overlap
         if low > high:
             continue
         made.append(Group(name=f"intake quantile {k + 1} of {quantiles}", low=low, high=high))
     return made
-
-
-def _next_up(value: float) -> float:
-    import math
-
-    return math.nextafter(value, math.inf)
 
 
 def _better(plan, score: str) -> Literal["lower", "higher"]:

@@ -122,3 +122,18 @@ def test_fit_and_validate_from_the_command_line(tmp_path):
     out.write_text(out.read_text().replace('score = "total"', 'score = "totl"'))
     checked = CliRunner().invoke(cli, ["validate", str(out)])
     assert checked.exit_code == 1 and "phq-9 has no score 'totl'" in checked.output
+
+
+def test_session_numbers_are_the_data_s_own(tmp_path):
+    """A client seen at sessions 1 and 3 counts at session 3, not as a second session; without
+    a session column, administrations are numbered in row order."""
+    path = tmp_path / "gaps.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["respondent_id", "session", *ITEMS, "phq9_10"])
+        writer.writerow(["G", 3, *answers(6), "1"])  # rows out of order: sorted by session
+        writer.writerow(["G", 1, *answers(12), "1"])
+    course = fit(nefkit.score("phq-9", path), "total", min_cell=1)
+    cells = {(c.group, c.session): (c.n, c.median) for c in course.cells}
+    # Session 2 has nobody: pooled from sessions 1 and 3 (12 and 6).
+    assert cells == {("Moderate", 1): (1, 12), ("Moderate", 2): (2, 9), ("Moderate", 3): (1, 6)}
