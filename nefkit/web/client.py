@@ -87,45 +87,28 @@ def routes(site: Site) -> list[Route]:
             return RedirectResponse("/form", 303)
         item = asked[position]
         action = fields.get("action")
+
+        def again(problem: str) -> Response:
+            return _question(site, form, asked, position, session.csrf, index, count, problem)
+
         if action == "back":
             target = asked[position - 1].id if position else item.id
             return RedirectResponse(f"/form?item={target}", 303)
         if action == "skip":
             if not item.optional:
-                return _question(
-                    site,
-                    form,
-                    asked,
-                    position,
-                    session.csrf,
-                    index,
-                    count,
-                    "This question needs an answer.",
-                )
+                return again("This question needs an answer.")
             value = None
         else:
             reply = _reply(item, fields)
             if reply is None:
                 if item.id in form.answers:  # kept as it was
                     return _next(form, item)
-                return _question(
-                    site,
-                    form,
-                    asked,
-                    position,
-                    session.csrf,
-                    index,
-                    count,
-                    "Please choose an answer."
-                    if form.plan.instrument.choices(item)
-                    else "Please type an answer.",
-                )
+                choices = form.plan.instrument.choices(item)
+                return again("Please choose an answer." if choices else "Please type an answer.")
             try:
                 value = form.parsers[item.id].parse(reply)
             except CellError:
-                return _question(
-                    site, form, asked, position, session.csrf, index, count, _refusal(form, item)
-                )
+                return again(_refusal(form, item))
         form.save(item, value, f"the answer to question {form.numbers[item.id]}")
         return _next(form, item)
 

@@ -169,14 +169,11 @@ def routes(site: Site) -> list[Route]:
         store.audit_read(session.user, "report", name, "client report in the browser")
         # The report is the file `nefkit report` writes, with its own policy: styles inline,
         # nothing loaded, nothing run.
-        response = HTMLResponse(html)
+        response = security.headers(HTMLResponse(html), security.nonce())
         response.headers["Content-Security-Policy"] = (
             "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none';"
             " form-action 'none'; frame-ancestors 'none'"
         )
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cache-Control"] = "no-store"
         return response
 
     def invitation_list(request: Request) -> Response:
