@@ -14,7 +14,6 @@ policy and no answer is called one to a question that should not have been asked
 from __future__ import annotations
 
 import operator
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import compress, repeat
@@ -25,6 +24,8 @@ from ..rules import NOT_ASKED, ChangeRule, Output, Rule, RuleParams, ScoreValue,
 from . import conditions
 from .checks import check_instrument, item_output
 from .instrument import Change, Flag, Instrument, Item, Score
+
+_UNLESS_ASKED = {False: NOT_ASKED}  # .get(asked, answer): NOT_ASKED where a condition is False
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Plan:
             for item in instrument.items
             if item.when is not None
         ]
+        self._gates = {t.ref for _, c in self.follow_ups for t in conditions.tests(c)}
         outputs: dict[str, Output] = {i.id: item_output(instrument, i) for i in instrument.items}
         self.steps: list[ScoreStep] = []
         for score in instrument.scores:
@@ -155,22 +157,27 @@ class Plan:
         reason) for each such follow-up that was answered anyway. Where the condition is
         unknown the answer, or blank, stays."""
         problems = []
+        # Follow-ups of one question share its condition (an NEQ effect's impact and cause):
+        # evaluated once, until a column some condition reads is marked.
+        asked_by: dict[Any, list] = {}
         for item, condition in self.follow_ups:
             column = values[item.id]
-            asked = condition.evaluate_batch(values)
+            asked = asked_by.get(condition)
+            if asked is None:
+                asked = asked_by[condition] = condition.evaluate_batch(values)
             if False not in asked:
                 continue
             # In most data most follow-ups are not asked and blank: checked and marked at C speed.
-            skipped = list(map(operator.is_, asked, repeat(False)))
-            given = list(compress(column, skipped))
+            given = list(compress(column, map(operator.is_, asked, repeat(False))))
             if given.count(None) < len(given):
                 for index, (value, state) in enumerate(zip(column, asked)):
                     if state is False and value is not None:
                         row = {ref: values[ref][index] for ref in values}
                         reason = self._not_asked_reason(item, condition, row)
                         problems.append((index, item.id, reason))
-            rows = compress(range(len(column)), skipped)
-            deque(map(column.__setitem__, rows, repeat(NOT_ASKED)), maxlen=0)
+            column[:] = map(_UNLESS_ASKED.get, asked, column)
+            if item.id in self._gates:
+                asked_by.clear()
         return problems
 
     def score_columns(

@@ -166,20 +166,21 @@ def score_rows(plan: Plan, chunk, columns: Columns, parsers) -> list[ScoredRow]:
     for i, ((respondent, when, session), context, row_scores, row_flags) in enumerate(
         zip(meta, contexts, score_values, flag_rows)
     ):
-        row = ScoredRow(
-            row=numbers[i],
-            respondent_id=respondent or None,
-            administered_at=when,
-            session=session,
-            context=dict(zip(names, context)),
-            answers=RowView(answers, i),
-            cells=RowView(raw, i),
-            problems=problems[i],
-            flags=dict(zip(flags, row_flags)),
+        # Positional, in the fields' order: this runs for every row of a large file.
+        out.append(
+            ScoredRow(
+                numbers[i],
+                respondent or None,
+                when,
+                session,
+                dict(zip(names, context)) if names else {},
+                RowView(answers, i),
+                RowView(raw, i),  # the cells as read
+                {} if problems[i] else dict(zip(scores, row_scores)),
+                dict(zip(flags, row_flags)),
+                problems[i],
+            )
         )
-        if not problems[i]:
-            row.scores = dict(zip(scores, row_scores))
-        out.append(row)
     return out
 
 

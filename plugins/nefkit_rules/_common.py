@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from nefkit.rules import Output
 
+# The scores of one instrument read the same answer columns (NEQ-20's seven scores, its twenty
+# yes/no answers), so where a value stands in one is found once per batch, as the SQL form
+# shares such tallies with `let`. Keyed by the column's identity: each entry holds its column,
+# so the id cannot be reused while it is remembered, and rules never change the columns they
+# are given (docs/plugins.md). Bounded: a batch's columns replace the last batch's.
+_FOUND: dict[tuple[int, Any], tuple[list, list[int]]] = {}
+_REMEMBERED = 128
 
-def positions(column: list, value: Any) -> Iterator[int]:
-    """Where ``value`` stands in a column, found at C speed. For an uncommon value: None or
-    NOT_ASKED, which a batch form leaves to the per-row form while it adds up the other rows
-    column by column; an effect experienced, the only rows that add to an NEQ score."""
-    position = -1
-    while True:
-        try:
+
+def positions(column: list, value: Any) -> list[int]:
+    """Where ``value`` stands in a column, found at C speed; a shared list, not to be changed.
+    For an uncommon value: None or NOT_ASKED, which a batch form leaves to the per-row form
+    while it adds up the other rows column by column; an effect experienced, the only rows that
+    add to an NEQ score."""
+    key = (id(column), value)
+    found = _FOUND.get(key)
+    if found is not None and found[0] is column:
+        return found[1]
+    where, position = [], -1
+    try:
+        while True:
             position = column.index(value, position + 1)
-        except ValueError:
-            return
-        yield position
+            where.append(position)
+    except ValueError:
+        pass
+    if len(_FOUND) >= _REMEMBERED:
+        _FOUND.clear()
+    _FOUND[key] = (column, where)
+    return where
 
 
 def plural(n: int, word: str) -> str:
