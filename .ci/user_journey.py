@@ -412,6 +412,8 @@ README: dict[str, Expect | None] = {
     "nefkit user add dr-lee": Expect(stdin="a long enough password\n" * 2),
     "nefkit invite phq-9 gad-7 --client C017": Expect(),
     "nefkit serve": None,  # runs until stopped: see serve() below
+    "nefkit trajectories fit": None,  # see not_on_track() below
+    "nefkit db expected": Expect(),  # the demo's database has the demo's course in use
 }
 PLACEHOLDER = re.compile(r"\.\.\.|\||\[|^[A-Z][A-Z_=]*$")
 
@@ -453,6 +455,27 @@ def readme() -> None:
         run(*shlex.split(command)[1:], expect=expect.code, stdin=expect.stdin, env=env)
     history = run("history", "--client", "C017", env=env).stdout
     check(history.count("finished") == 4, f"the README's administer finished its forms:\n{history}")
+
+
+def not_on_track() -> None:
+    """Fit, alert, report on the demo data: an expected course fitted from the demo's PHQ-9,
+    put in use while its forms are recorded; the alerts, db check and the client report."""
+    print("Not on track", flush=True)
+    env = {"NEFKIT_DB": str(WORK / "expected.db"), "NEFKIT_USER": "dr-journey"}
+    data = REPO / "plugins" / "nefkit_demo" / "data" / "phq-9.csv"
+    run("db", "init", env=env)
+    run(
+        "trajectories", "fit", "phq-9", data, "-o", "expected.toml",
+        "--groups", "quantiles", "--quantiles", "2", "--min-cell", "3",
+    )  # fmt: skip
+    run("validate", "expected.toml")
+    run("record", "phq-9", "--file", data, "--expected", "expected.toml", env=env)
+    alerts = run("alerts", env=env).stdout
+    check("C005 phq-9 session 2 WARNING" in alerts, f"C005 is not on track at session 2:\n{alerts}")
+    check("expected.toml" in run("db", "expected", env=env).stdout, "db expected lists it")
+    check("no problems found" in run("db", "check", env=env).stdout, "db check agrees")
+    run("report", "--client", "C005", "-o", "c005-expected.html", env=env)
+    html_page(WORK / "c005-expected.html", "Expected range", "not on track")
 
 
 def serve() -> None:
@@ -516,6 +539,7 @@ def main() -> int:
             install,
             readme,
             clinic,
+            not_on_track,
             serve,
             research,
             inputs_and_outputs,

@@ -30,6 +30,13 @@ class RenderOptions(BaseModel):
     plugin_templates: tuple[Any, ...] = Field(
         (), description="Template directories from plugins (register_templates), in order."
     )
+    # Typed loosely: nefkit.trajectories reads definitions, which write through the renderers.
+    expected: tuple[Any, ...] = Field(
+        (),
+        description="Expected courses (nefkit.trajectories.ExpectedCourse, from nefkit"
+        " trajectories fit): a client report draws the range expected at each administration"
+        " behind the client's scores.",
+    )
 
 
 class Renderer(ABC):

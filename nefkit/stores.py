@@ -46,6 +46,19 @@ class ErasureUnfinished(NefkitError):
     log): another program is using the database, or SQLite could not rewrite the file."""
 
 
+@dataclass(frozen=True)
+class ExpectedCourseInUse:
+    """An expected-course file as the clinic uses it: its text as fitted (kept, so that the
+    alerts it gives do not change when a file on disk does), where it was read, who set it."""
+
+    instrument: str
+    score: str
+    text: str
+    source: str
+    set_at: dt.datetime
+    set_by: str
+
+
 @dataclass
 class Administration:
     id: int
@@ -312,6 +325,23 @@ class Store(ABC):
     def finish_erasure(self) -> None:
         """Remove data deleted earlier from the file, verified; raises
         :class:`ErasureUnfinished` while another program's use of the database prevents it."""
+
+    # -- how progress is judged: expected courses in use ---------------------------------------
+
+    @abstractmethod
+    def expected_courses(self) -> list[ExpectedCourseInUse]:
+        """The expected courses the clinic checks progress against, one per instrument and
+        score; not-on-track alerts are derived from them, so they are part of the record."""
+
+    @abstractmethod
+    def use_expected_course(self, course: ExpectedCourseInUse) -> None:
+        """Put ``course`` in use, replacing the one of its instrument and score; audited.
+        Run it in a transaction with the re-derivation of that instrument's alerts."""
+
+    @abstractmethod
+    def stop_expected_course(self, instrument: str, score: str, by: str) -> bool:
+        """Stop checking against the course of ``instrument`` and ``score``; audited. False
+        when none was in use."""
 
     # -- the web front door (nefkit serve) ---------------------------------------------------
 

@@ -17,12 +17,14 @@ import datetime as dt
 import math
 import statistics
 from collections import defaultdict
-from typing import Literal, Optional
+from typing import TYPE_CHECKING, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import NefkitError
-from .results import Results
+
+if TYPE_CHECKING:
+    from .results import Results
 
 SMOOTHING = (
     "a cell with fewer than min_cell clients pools the sessions either side of it (three"
@@ -321,6 +323,10 @@ def check(path, registry) -> tuple[Optional[ExpectedCourse], list[tuple[str, str
         course = loads(Path(path).read_text(encoding="utf-8"), str(path))
     except NefkitError as e:
         return None, [("error", str(e))]
+    except UnicodeDecodeError:
+        return None, [("error", f"{path}: is not UTF-8 text, so not an expected-course file")]
+    except OSError as e:
+        return None, [("error", f"{path}: cannot be read ({e.strerror or e})")]
     if course.instrument not in registry.instruments:
         return course, [("error", f"{path}: no instrument {course.instrument!r} is installed")]
     instrument = registry.instrument(course.instrument)

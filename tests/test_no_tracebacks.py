@@ -56,6 +56,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
 CASES: dict[str, list[list[str]]] = {
     "administer": [
         ["no-such-instrument", "--client", "C1"],
+        ["phq-9", "--client", "C1", "--expected", "{broken.toml}"],
         ["phq-9"],
         ["phq-9", "--client", "C1", "--db", "{not-sqlite.db}"],
         ["phq-9", "--client", "C1", "--session", "first"],
@@ -90,6 +91,8 @@ CASES: dict[str, list[list[str]]] = {
         ["erase", "--client", "C1", "--yes"],
         ["erase", "--finish", "--client", "C1"],
         ["vacuum"],
+        ["expected", "--stop", "phq-9", "total"],
+        ["expected", "--stop", "phq-9"],
     ],
     "demo": [["-o", "{not-sqlite.db}"]],
     "export-definition": [["no-such", "-o", "{folder}/d.xlsx"], ["phq-9", "-o", "{missing}"]],
@@ -108,6 +111,9 @@ CASES: dict[str, list[list[str]]] = {
     "plugins": [["--bogus"]],
     "record": [
         ["phq-9", "--client", "C1", "phq9_1=7"],
+        ["phq-9", "--client", "C2", *PHQ_ANSWERS, "--expected", "{random.toml}"],
+        ["phq-9", "--client", "C2", *PHQ_ANSWERS, "--expected", "{empty.toml}"],
+        ["phq-9", "--client", "C2", *PHQ_ANSWERS, "--expected", "{missing}"],
         ["phq-9", "--client", "C1", "--file", "{random.csv}"],
         ["phq-9", "--client", "C1", "--file", "{zip.xlsx}"],
         ["phq-9", "--file", "{latin1.csv}"],
@@ -215,6 +221,7 @@ def test_bad_input_is_an_error_line_not_a_traceback(args, files, monkeypatch):
         f"{result.exception!r}\n{result.output}"
     )
     assert "Traceback" not in result.output
+    assert "failed unexpectedly" not in result.output  # a mistake of the user's is foreseen
     assert result.exit_code in (1, 2), result.output
     assert "Error" in result.output, result.output
     if result.exit_code == 1:

@@ -80,6 +80,36 @@ def _context(pairs) -> dict[str, str]:
     return context
 
 
+def expected_option(command):
+    return click.option(
+        "--expected",
+        "expected_paths",
+        multiple=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="An expected-course file (nefkit trajectories fit): check progress against it"
+        " from now on, for every client of its instrument; kept in the database in place of"
+        " the course of that score in use (see nefkit db expected). Repeatable.",
+    )(command)
+
+
+def _use_expected(clinic, paths) -> None:
+    """Put each expected-course file in use (unless it already is), saying what followed."""
+    from .common import read_courses
+
+    in_use = {(c.instrument, c.score): c.text for c in clinic.store.expected_courses()}
+    for path, course in zip(paths, read_courses(clinic.registry, paths)):
+        text = path.read_text(encoding="utf-8")
+        if in_use.get((course.instrument, course.score)) == text:
+            continue
+        clients = clinic.use_expected(course, text, str(path.resolve()))
+        click.echo(
+            f"Progress of {course.instrument} {course.score} is now checked against {path}"
+            f" ({course.data.respondents} clients fitted); the alerts of {clients}"
+            f" client{'' if clients == 1 else 's'} were brought up to date.",
+            err=True,
+        )
+
+
 @click.command(name="administer")
 @click.argument("instrument_ids", nargs=-1, required=True)
 @click.option(
@@ -95,11 +125,23 @@ def _context(pairs) -> dict[str, str]:
     help="Show the summary at once (a clinician filling it in); by default the client is"
     " asked to hand the device back and the summary waits for Enter.",
 )
+@expected_option
 @db_option
 @by_option
 @lang_option
 @instruments_option
-def administer(instrument_ids, client, session, context, handback, db, by, lang, instrument_paths):
+def administer(
+    instrument_ids,
+    client,
+    session,
+    context,
+    handback,
+    expected_paths,
+    db,
+    by,
+    lang,
+    instrument_paths,
+):
     """Ask a client one or more questionnaires in this terminal, e.g.
 
         nefkit administer phq-9 gad-7 neq-20 --client C017
@@ -117,6 +159,7 @@ def administer(instrument_ids, client, session, context, handback, db, by, lang,
     plans = [get_plan(i, registry, lang) for i in instrument_ids]
     with _open(db) as store:
         clinic = Clinic(store, registry, _by(by))
+        _use_expected(clinic, expected_paths)
         sitting = _sitting(clinic, plans, client, session, _context(context))
         try:
             summaries = _ask(clinic, sitting, handback)
@@ -273,6 +316,7 @@ def _stopped(clinic, sitting, handback: bool) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A filled template or other data file: one completed form per row.",
 )
+@expected_option
 @db_option
 @by_option
 @lang_option
@@ -285,6 +329,7 @@ def record(
     administered_at,
     context,
     data,
+    expected_paths,
     db,
     by,
     lang,
@@ -311,6 +356,7 @@ def record(
         raise click.UsageError("ANSWERS go with --client; a file carries its own")
     with _open(db) as store:
         clinic = Clinic(store, registry, _by(by))
+        _use_expected(clinic, expected_paths)
         if data is not None:
             with ProgressBar("Recording", expected_rows(registry, data, None)) as progress:
                 lines, problems = record_file(clinic, instrument_id, data, lang, progress)
@@ -543,10 +589,29 @@ def info_sheet(instrument_id, output, output_format, crisis_contact, lang, instr
     help="Hide breakdown groups with fewer clients than this; a cohort report needs at least"
     " this many clients (and never one) in each instrument it reports.",
 )
+@click.option(
+    "--expected",
+    "expected_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An expected-course file to draw behind the client's scores, in place of the one"
+    " of its score in use (nefkit db expected); repeatable.",
+)
 @db_option
 @lang_option
 @instruments_option
-def report(client, cohort, instrument_ids, output, by_column, min_cell, db, lang, instrument_paths):
+def report(
+    client,
+    cohort,
+    instrument_ids,
+    output,
+    by_column,
+    min_cell,
+    expected_paths,
+    db,
+    lang,
+    instrument_paths,
+):
     """A report from the database, through the same renderers as nefkit score:
     --client ID for one client, or --cohort for everyone. The audit trail records it, as
     read by NEFKIT_USER or your login (here --by is the breakdown).
@@ -559,8 +624,10 @@ def report(client, cohort, instrument_ids, output, by_column, min_cell, db, lang
     Every file written is readable by its owner only: it holds client data.
     """
     from .. import api
+    from ..clinic.alerts import courses_in_use
     from ..clinic.exporting import cohort_sizes, results_from_store
     from ..renderers import RenderOptions
+    from .common import read_courses
 
     if bool(client) == cohort:
         raise click.UsageError("give either --client ID or --cohort")
@@ -572,7 +639,13 @@ def report(client, cohort, instrument_ids, output, by_column, min_cell, db, lang
         if cohort:
             ids = [results.instrument.id for results in batch]
             _refuse_small_cohorts(cohort_sizes(store), ids, min_cell)
-        options = RenderOptions(respondent=client, by=by_column, min_cell=min_cell)
+        courses = {
+            (c.instrument, c.score): c for group in courses_in_use(store).values() for c in group
+        }
+        courses |= {(c.instrument, c.score): c for c in read_courses(registry, expected_paths)}
+        options = RenderOptions(
+            respondent=client, by=by_column, min_cell=min_cell, expected=tuple(courses.values())
+        )
         files = [(batch, output)]
         if len(instrument_ids) != 1 and not registry.renderer_for(output).many:
             # Named after the instrument even when there is one: then a file's name says

@@ -169,6 +169,57 @@ def erase(client, reason, finish, yes, db, by):
     )
 
 
+@db_group.command(name="expected")
+@click.option(
+    "--stop",
+    nargs=2,
+    metavar="INSTRUMENT SCORE",
+    help="Stop checking that score against an expected course (its alerts close).",
+)
+@db_option
+@by_option
+@instruments_option
+def expected(stop, db, by, instrument_paths):
+    """The expected courses progress is checked against: a client past the band expected at a
+    session is "not on track" (a warning alert). Put a course in use with --expected FILE on
+    nefkit administer or record; fit one with nefkit trajectories fit."""
+    from ..clinic.alerts import Clinic
+    from ..trajectories import loads
+
+    with _open(db) as store:
+        if stop:
+            instrument_id, score = stop
+            clinic = Clinic(store, registry_for(instrument_paths), _by(by))
+            clients = clinic.stop_expected(instrument_id, score)
+            if clients is None:
+                raise click.ClickException(
+                    f"no expected course of {instrument_id} {score} is in use (nefkit db"
+                    " expected lists those that are)"
+                )
+            click.echo(
+                f"{instrument_id} {score} is no longer checked against an expected course; the"
+                f" alerts of {clients} client{'' if clients == 1 else 's'} were brought up to date."
+            )
+            return
+        courses = store.expected_courses()
+    if not courses:
+        click.echo(
+            "No expected course is in use; put one in use with --expected FILE on"
+            " nefkit administer or record."
+        )
+    for stored in courses:
+        course = loads(stored.text, stored.source)
+        data = course.data
+        click.echo(
+            safe(
+                f"{stored.instrument} {stored.score}: {stored.source}, fitted"
+                f" {course.fitted_at:%Y-%m-%d} on {data.respondents} clients ({data.rows} rows"
+                f" of {data.file}), {course.method}, percentiles {course.percentiles[0]} to"
+                f" {course.percentiles[1]}; in use since {stored.set_at:%Y-%m-%d} ({stored.set_by})"
+            )
+        )
+
+
 def _since(text: str | None) -> dt.datetime | None:
     """A date or time given with --since, in UTC unless it says otherwise."""
     if text is None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any, Optional
 
 from ..definitions.plan import FlagStep, Plan, Scored
@@ -21,7 +22,8 @@ from ..definitions.responses import AnswerParser
 from ..errors import NefkitError
 from ..registry import Registry
 from ..rules import NOT_ASKED
-from ..stores import Administration, Alert, AlertSpec, Store, now
+from ..stores import Administration, Alert, AlertSpec, ExpectedCourseInUse, Store, now
+from ..trajectories import ExpectedCourse, loads
 
 DETERIORATED = "reliably deteriorated"
 DETERIORATION_ACTION = (
@@ -31,6 +33,11 @@ DETERIORATION_ACTION = (
 UNCHECKED_ACTION = (
     "Ask the client about it today, and record the answer with nefkit correct"
     " (or the reason it cannot be asked)."
+)
+NOT_ON_TRACK_ACTION = (
+    "Review progress with the client before the change becomes reliable: ask how treatment is"
+    " going, about side effects of the treatment and what else has changed, and whether to"
+    " adjust it; record what you agree."
 )
 UNCOMPUTED_ACTION = (
     "Check the missing answers with the client and record them with nefkit correct, or judge"
@@ -127,12 +134,17 @@ def course(
     return [(a, score_administration(plan, a)) for a in finished]
 
 
-def derive_alerts(plan: Plan, administrations: Iterable[Administration]) -> list[AlertSpec]:
+def derive_alerts(
+    plan: Plan,
+    administrations: Iterable[Administration],
+    courses: Sequence[ExpectedCourse] = (),
+) -> list[AlertSpec]:
     """The alerts a client's current record of one instrument calls for.
 
     Finished administrations raise their flags, a risk flag that could not be checked, reliable
-    deterioration, and change that could not be computed. An unfinished one raises its risk
-    flags already: a clinician must not learn of a risk later than the answer that raised it.
+    deterioration, change that could not be computed, and a score off the expected ``courses``
+    of the instrument (not on track). An unfinished one raises its risk flags already: a
+    clinician must not learn of a risk later than the answer that raised it.
     """
     administrations = [a for a in administrations if not a.voided_at]
     specs = []
@@ -176,7 +188,56 @@ def derive_alerts(plan: Plan, administrations: Iterable[Administration]) -> list
                         UNCOMPUTED_ACTION,
                     )
                 )
+    for expected in courses:
+        specs += _not_on_track(plan, finished, expected)
     return specs
+
+
+def _not_on_track(
+    plan: Plan, finished: list[tuple[Administration, Scored]], expected: ExpectedCourse
+) -> list[AlertSpec]:
+    """An alert for each administration after the first whose score is past the band expected
+    at its session for clients whose first score was like this client's. Sessions are counted
+    as the fit counted them: the numbers given, else 1, 2, ... over the scored ones."""
+    score = expected.score
+    points = [
+        (a, s.scores[score].value)
+        for a, s in finished
+        if score in s.scores and isinstance(s.scores[score].value, (int, float))
+    ]
+    if len(points) < 2:
+        return []
+    first = points[0][1]
+    label = next((s.score.label for s in plan.steps if s.score.id == score), score)
+    past = "above" if expected.better == "lower" else "below"
+    specs = []
+    for position, (administration, value) in enumerate(points[1:], 2):
+        session = administration.session if administration.session is not None else position
+        cell = expected.cell(first, session)
+        if cell is None or expected.on_track(first, session, value):
+            continue
+        specs.append(
+            AlertSpec(
+                administration.id,
+                f"not-on-track:{score}",
+                "warning",
+                f"{plan.instrument.title}: not on track at session {session}: {label} {value:g}"
+                f" is {past} the range expected for clients who started at {first:g}"
+                f" ({cell.low:g} to {cell.high:g}, median {cell.median:g}, from"
+                f" {cell.n} clients of {PurePath(expected.data.file).name})",
+                NOT_ON_TRACK_ACTION,
+            )
+        )
+    return specs
+
+
+def courses_in_use(store: Store) -> dict[str, list[ExpectedCourse]]:
+    """The expected courses the clinic checks progress against, by instrument id."""
+    courses: dict[str, list[ExpectedCourse]] = defaultdict(list)
+    for stored in store.expected_courses():
+        source = f"the expected course of {stored.instrument} {stored.score} (from {stored.source})"
+        courses[stored.instrument].append(loads(stored.text, source))
+    return courses
 
 
 def alert_findings(store: Store, registry: Registry) -> list[str]:
@@ -188,6 +249,7 @@ def alert_findings(store: Store, registry: Registry) -> list[str]:
     for administration in store.administrations(include_voided=True):
         groups[administration.client, administration.instrument].append(administration)
     wanted: dict[tuple[int, str], AlertSpec] = {}
+    courses = courses_in_use(store)
     unknown: set[str] = set()
     unchecked: set[int] = set()
     for (_, instrument_id), administrations in groups.items():
@@ -197,7 +259,8 @@ def alert_findings(store: Store, registry: Registry) -> list[str]:
             unknown.add(instrument_id)
             unchecked |= {a.id for a in administrations}
             continue
-        wanted |= {(s.administration, s.key): s for s in derive_alerts(plan, administrations)}
+        specs = derive_alerts(plan, administrations, courses.get(instrument_id, ()))
+        wanted |= {(s.administration, s.key): s for s in specs}
     findings = [
         f"the alerts of {instrument_id} could not be checked: nefkit does not know that"
         " instrument (install its plugin, or give its definition with --instruments)"
@@ -273,6 +336,7 @@ class Clinic:
         self.by = by
         # Plans by instrument id; a long-running server shares one cache between requests.
         self._plans: dict[str, Plan] = {} if plans is None else plans
+        self._courses: Optional[dict[str, list[ExpectedCourse]]] = None  # read when first needed
 
     def plan(self, instrument_id: str) -> Plan:
         """The plan alerts are derived with: the instrument's own language, so that stored
@@ -288,8 +352,49 @@ class Clinic:
         administrations = list(
             self.store.administrations(client, instrument_id, include_voided=True)
         )
-        wanted = derive_alerts(self.plan(instrument_id), administrations)
+        wanted = derive_alerts(
+            self.plan(instrument_id), administrations, self.courses(instrument_id)
+        )
         self.store.sync_alerts([a.id for a in administrations], wanted, "nefkit", reason)
+
+    def courses(self, instrument_id: str) -> list[ExpectedCourse]:
+        """The expected courses of an instrument that progress is checked against."""
+        if self._courses is None:
+            self._courses = courses_in_use(self.store)
+        return self._courses.get(instrument_id, [])
+
+    def use_expected(self, expected: ExpectedCourse, text: str, source: str) -> int:
+        """Check progress against ``expected`` (its file's ``text``, read from ``source``) from
+        now on, in place of the course of its instrument and score in use; every client's
+        alerts of that instrument follow in the same transaction. Returns how many clients."""
+        stored = ExpectedCourseInUse(
+            expected.instrument, expected.score, text, source, now(), self.by
+        )
+        reason = f"progress of {expected.score} is now checked against {source}"
+        with self.store.transaction():
+            self.store.use_expected_course(stored)
+            return self._resync(expected.instrument, reason)
+
+    def stop_expected(self, instrument_id: str, score: str) -> Optional[int]:
+        """Stop checking ``score`` against an expected course: None when none was in use,
+        else how many clients' alerts followed."""
+        reason = f"progress of {score} is no longer checked against an expected course"
+        with self.store.transaction():
+            if not self.store.stop_expected_course(instrument_id, score, self.by):
+                return None
+            return self._resync(instrument_id, reason)
+
+    def _resync(self, instrument_id: str, reason: str) -> int:
+        self._courses = None
+        clients = sorted(
+            {
+                a.client
+                for a in self.store.administrations(instrument=instrument_id, include_voided=True)
+            }
+        )
+        for client in clients:
+            self.sync(client, instrument_id, reason)
+        return len(clients)
 
     def record(
         self,

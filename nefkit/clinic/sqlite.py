@@ -24,6 +24,7 @@ from ..stores import (
     AnswerRecord,
     DatabaseBusy,
     ErasureUnfinished,
+    ExpectedCourseInUse,
     Invitation,
     Store,
     User,
@@ -131,6 +132,19 @@ MIGRATIONS = (
         csrf TEXT NOT NULL,
         created_at TEXT NOT NULL,
         expires_at TEXT NOT NULL
+    );
+    """,
+    # The expected courses progress is checked against (nefkit administer --expected): part of
+    # the record, as the not-on-track alerts are derived from them.
+    """
+    CREATE TABLE expected_courses (
+        instrument TEXT NOT NULL,
+        score TEXT NOT NULL,
+        course TEXT NOT NULL,
+        source TEXT NOT NULL,
+        set_at TEXT NOT NULL,
+        set_by TEXT NOT NULL,
+        PRIMARY KEY (instrument, score)
     );
     """,
 )
@@ -684,6 +698,46 @@ class SqliteStore(Store):
                 self.db.backup(target)
             finally:
                 target.close()
+
+    def expected_courses(self) -> list[ExpectedCourseInUse]:
+        rows = self.db.execute(
+            "SELECT instrument, score, course, source, set_at, set_by FROM expected_courses"
+            " ORDER BY instrument, score"
+        ).fetchall()
+        return [
+            ExpectedCourseInUse(i, sc, text, source, dt.datetime.fromisoformat(at), by)
+            for i, sc, text, source, at, by in rows
+        ]
+
+    def use_expected_course(self, course: ExpectedCourseInUse) -> None:
+        with self.transaction():
+            self._write(
+                "INSERT OR REPLACE INTO expected_courses"
+                " (instrument, score, course, source, set_at, set_by) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    course.instrument,
+                    course.score,
+                    course.text,
+                    course.source,
+                    course.set_at.isoformat(),
+                    course.set_by,
+                ),
+            )
+            self._audit(
+                course.set_by,
+                "use expected course",
+                detail=f"{course.instrument} {course.score} from {course.source}",
+            )
+
+    def stop_expected_course(self, instrument: str, score: str, by: str) -> bool:
+        with self.transaction():
+            cursor = self._write(
+                "DELETE FROM expected_courses WHERE instrument = ? AND score = ?",
+                (instrument, score),
+            )
+            if cursor.rowcount:
+                self._audit(by, "stop expected course", detail=f"{instrument} {score}")
+        return bool(cursor.rowcount)
 
     def erase_client(self, client, reason, by) -> dict[str, int]:
         # Deleted records are overwritten with zeros, not only unlinked: should the clean-up

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nefkit
 from nefkit.renderers import RenderOptions
+from nefkit.trajectories import loads
 
 INSTRUMENTS = ("phq-9", "gad-7", "neq-20", "therapy-reflection")
 CLIENT = "C005"  # deteriorates, and endorses PHQ-9 item 9 at session 3
@@ -34,21 +35,38 @@ def run_demo(output_dir: Path) -> Iterator[str]:
             nefkit.render(results, out, reg=registry)
             yield f"{instrument_id}: wrote {out}"
             yield from _summary(results, flags, statuses)
+        expected = _expected(score("phq-9"), output_dir / "phq-9-expected.toml")
+        yield f"wrote {expected}"
+        course = loads(expected.read_text(encoding="utf-8"))
         reports = (
             ("demo-clinic.xlsx", RenderOptions()),
             ("cohort-report.html", RenderOptions(by="format", min_cell=4)),
-            (f"client-report-{CLIENT}.html", RenderOptions(respondent=CLIENT)),
+            (f"client-report-{CLIENT}.html", RenderOptions(respondent=CLIENT, expected=(course,))),
         )
         for name, options in reports:
             nefkit.render(
                 [score(i) for i in INSTRUMENTS], output_dir / name, options=options, reg=registry
             )
             yield f"wrote {output_dir / name}"
-        yield from _clinic(registry, data, output_dir / "clinic.db")
+        yield from _clinic(registry, data, output_dir / "clinic.db", expected)
 
 
-def _clinic(registry, data, db: Path) -> Iterator[str]:
-    """The same forms entered into a clinic database, as `nefkit record --file` would."""
+def _expected(results, path: Path) -> Path:
+    """The expected course of the PHQ-9 total, as `nefkit trajectories fit` fits it: twelve
+    clients are few, so two intake groups and cells of three. A demo only: a service fits on
+    its own past clients, not on those it then checks."""
+    from nefkit.trajectories import dumps, fit
+
+    path.write_text(
+        dumps(fit(results, "total", groups="quantiles", quantiles=2, min_cell=3)),
+        encoding="utf-8",
+    )
+    return path
+
+
+def _clinic(registry, data, db: Path, expected: Path) -> Iterator[str]:
+    """The same forms entered into a clinic database, as `nefkit record --file --expected`
+    would."""
     from nefkit import Clinic, open_store, record_file
 
     for suffix in ("", "-wal", "-shm"):
@@ -56,6 +74,8 @@ def _clinic(registry, data, db: Path) -> Iterator[str]:
     store = open_store(db, create=True)
     try:
         clinic = Clinic(store, registry, "demo")
+        text = expected.read_text(encoding="utf-8")
+        clinic.use_expected(loads(text), text, str(expected))
         for instrument_id in INSTRUMENTS:
             record_file(clinic, instrument_id, data[instrument_id])
         alerts = store.alerts()

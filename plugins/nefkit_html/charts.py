@@ -30,6 +30,10 @@ GRID = "#d3dae3"
 LINE = "#1d4e89"
 WORSE = "#b42318"
 BETTER = "#116149"
+# A dashed outline as well as a tint, so that it reads apart from the severity bands in grey.
+EXPECTED_STYLE = (
+    f'fill="{LINE}" fill-opacity="0.13" stroke="{LINE}" stroke-width="1" stroke-dasharray="3 3"'
+)
 BAND_TINTS = ("#f6f8fb", "#eaeff5", "#dee6ef", "#d2dce9", "#c6d3e3", "#bacadd")
 WIDTH = 720
 GUTTER = 150  # the widest a band's name runs beside a timeline before it wraps
@@ -44,6 +48,8 @@ class Point:
     subtick: str
     value: Optional[float]
     marks: tuple[tuple[str, str], ...] = ()
+    # (low, high) of the range expected here for clients who started alike (an expected course)
+    expected: Optional[tuple[float, float]] = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,8 @@ def _marker(kind: str, x: float, y: float, hatch: str = "") -> str:
         return (
             f'<rect x="{x - 8:.1f}" y="{y - 6:.1f}" width="16" height="12" fill="{BAND_TINTS[2]}"/>'
         )
+    if kind == "expected":  # the range expected for clients who started alike
+        return f'<rect x="{x - 8:.1f}" y="{y - 6:.1f}" width="16" height="12" {EXPECTED_STYLE}/>'
     if kind == "diagonal":  # the line of no change
         return (
             f'<line x1="{x - 8:.1f}" y1="{y + 6:.1f}" x2="{x + 8:.1f}" y2="{y - 6:.1f}" '
@@ -214,8 +222,10 @@ def timeline(
     bands: Sequence[Band],
     threshold: Optional[float],
     integer: bool,
+    expected_words: str = "",
 ) -> Markup:
-    """A score across administrations, over its shaded and labelled bands."""
+    """A score across administrations, over its shaded and labelled bands, and the range
+    expected at each (``Point.expected``, named ``expected_words`` in the legend) when known."""
     ticks = sorted({low, *(b.low for b in bands), high}) if bands else [low, high]
     tick_words = {tick: label(number(tick), 11, MUTED, anchor="end") for tick in ticks}
     names = [
@@ -262,6 +272,10 @@ def timeline(
         placed = layout.place([tick_words[tick].moved(left - 8, y(tick) + 4)], whole)
         body += [placed.svg()] if placed else []
     legend = [("score", "Score")]
+    expected = _expected_range(points, x, y)
+    if expected:
+        body += expected
+        legend.append(("expected", expected_words))
     if _within(threshold, integer, low, high):
         line = y(_case_line(threshold, integer))
         layout.line([(left, line), (right, line)])
@@ -313,6 +327,32 @@ def _band_key(
                 f'<line x1="{right:.1f}" y1="{middle:.1f}" x2="{right + 8:.1f}" '
                 f'y2="{at + name.height / 2:.1f}" stroke="{MUTED}"/>'
             )
+    return parts
+
+
+def _expected_range(points: Sequence[Point], x, y) -> list[str]:
+    """The expected range as an area through the administrations that have one, broken where
+    one has none (nothing is expected there); a lone one is a short bar."""
+    parts, run = [], []
+    for p in [*points, None]:
+        if p is not None and p.expected is not None:
+            run.append(p)
+            continue
+        if len(run) == 1:
+            [only] = run
+            low, high = only.expected
+            parts.append(
+                f'<rect x="{x(only.x) - 12:.1f}" y="{y(high):.1f}" width="24" '
+                f'height="{y(low) - y(high):.1f}" {EXPECTED_STYLE}/>'
+            )
+        elif run:
+            edge = [(x(q.x), y(q.expected[1])) for q in run]
+            edge += [(x(q.x), y(q.expected[0])) for q in reversed(run)]
+            parts.append(
+                f'<polygon points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in edge)}" '
+                f"{EXPECTED_STYLE}/>"
+            )
+        run = []
     return parts
 
 

@@ -7,6 +7,7 @@ A client has few rows, so they are held in memory; everything here works on thos
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -15,6 +16,7 @@ from markupsafe import Markup
 from nefkit import FlagStep, Plan
 from nefkit.results import ChangeRow, Results, ScoredRow
 from nefkit.summary import effect_items
+from nefkit.trajectories import Cell, ExpectedCourse
 
 from . import charts
 from .facts import Scale, answer_text, day, derived_from, number, scales, when
@@ -62,6 +64,7 @@ class Timeline:
     latest: str
     overall: str  # the first-to-latest classification, or why it could not be computed
     worse: bool  # the first-to-latest change is a reliable deterioration
+    expected: bool = False  # an expected course is drawn: the table has its column
 
 
 @dataclass
@@ -189,11 +192,45 @@ def _score_text(result) -> str:
     return text + (" (prorated)" if result.status == "prorated" else "")
 
 
+def _expected(
+    course: Optional[ExpectedCourse], scale: Scale, rows: list[ScoredRow]
+) -> list[Optional[tuple[Cell, Optional[bool]]]]:
+    """Per row, the cell of ``course`` expected there for a client whose first score was this
+    one's, and whether the score is on track (None at the first, which is never judged); None
+    where nothing is expected. Sessions count as the fit and the alerts count them: the numbers
+    given, else 1, 2, ... over the scored administrations."""
+    if course is None:
+        return [None] * len(rows)
+    values = [row.scores[scale.id].value for row in rows]
+    scored = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if not scored:
+        return [None] * len(rows)
+    found, position = [], 0
+    for row, value in zip(rows, values):
+        known = isinstance(value, (int, float)) and not isinstance(value, bool)
+        position += known
+        session = row.session if row.session is not None else (position if known else None)
+        cell = None if session is None else course.cell(scored[0], session)
+        if cell is None:
+            found.append(None)
+            continue
+        judged = known and position > 1
+        found.append((cell, course.on_track(scored[0], session, value) if judged else None))
+    return found
+
+
 def _timeline(
-    scale: Scale, rows: list[ScoredRow], changes: list[ChangeRow], by: str, key: str, changed: bool
+    scale: Scale,
+    rows: list[ScoredRow],
+    changes: list[ChangeRow],
+    by: str,
+    key: str,
+    changed: bool,
+    course: Optional[ExpectedCourse] = None,
 ) -> Timeline:
     """``changed``: the plan classifies change in this score, so a change missing between two
-    administrations is a gap to explain, not nothing."""
+    administrations is a gap to explain, not nothing; ``course``: the score's expected course,
+    drawn behind the client's line."""
     ticks = {row.row: _tick(row, by, i) for i, row in enumerate(rows)}
     short = {row.row: ticks[row.row][1] for row in rows}
     changes = [c for c in changes if c.score_id == scale.id]
@@ -208,10 +245,20 @@ def _timeline(
     previous: dict[int, ChangeRow] = {
         c.to_row: c for c in changes if c.comparison == "session to session"
     }
-    for index, row in enumerate(rows):
+    expected = _expected(course, scale, rows)
+    for index, (row, here) in enumerate(zip(rows, expected)):
         x, tick, subtick = ticks[row.row]
         result = row.scores[scale.id]
-        points.append(charts.Point(x, tick, subtick, result.value, tuple(marks.get(row.row, ()))))
+        points.append(
+            charts.Point(
+                x,
+                tick,
+                subtick,
+                result.value,
+                tuple(marks.get(row.row, ())),
+                None if here is None else (here[0].low, here[0].high),
+            )
+        )
         step = previous.get(row.row)
         if step is not None:
             since = (
@@ -229,9 +276,11 @@ def _timeline(
                 "band": _score_text(row.scores[scale.band_id]) if scale.band_id else "",
                 "case": _score_text(row.scores[scale.threshold_id]) if scale.threshold_id else "",
                 "change": change,
+                "expected": _expected_text(here, course),
             }
         )
     values = [p.value for p in points if p.value is not None]
+    values += [end for p in points if p.expected for end in p.expected]
     low = scale.low if scale.low is not None else min(values, default=0)
     high = scale.high if scale.high is not None else max(values, default=1)
     overall = next((c for c in changes if c.comparison == "baseline to latest"), None)
@@ -245,6 +294,20 @@ def _timeline(
     scored = [(row, p) for row, p in zip(rows, points) if p.value is not None]
     title = f"{scale.label} by {'session' if by == 'session' else 'date'}"
     desc = "; ".join(f"{p.tick}: {number(p.value)}" for _, p in scored) or "no scores"
+    ranges = [
+        f"{p.tick}: {number(p.expected[0])} to {number(p.expected[1])}"
+        for p in points
+        if p.expected
+    ]
+    if ranges:
+        desc += ". Expected range: " + "; ".join(ranges)
+    words = ""
+    if course is not None:
+        low_p, high_p = course.percentiles
+        words = (
+            f"Range expected for clients who started alike ({low_p}th to {high_p}th percentile,"
+            f" {course.data.respondents} clients fitted)"
+        )
     chart = charts.timeline(
         key,
         title,
@@ -255,6 +318,7 @@ def _timeline(
         scale.bands,
         scale.threshold,
         scale.integer,
+        words,
     )
     return Timeline(
         scale,
@@ -265,7 +329,20 @@ def _timeline(
         f"{number(scored[-1][1].value)} ({scored[-1][1].tick})" if scored else "–",
         _overall(points, overall, changed),
         overall is not None and overall.classification == "reliably deteriorated",
+        course is not None,
     )
+
+
+def _expected_text(here, course: Optional[ExpectedCourse]) -> str:
+    if course is None:
+        return ""
+    if here is None:
+        return "nothing expected here"
+    cell, on_track = here
+    text = f"{number(cell.low)} to {number(cell.high)} (median {number(cell.median)})"
+    if on_track is False:
+        text += f", {'above' if course.better == 'lower' else 'below'} it: not on track"
+    return text
 
 
 def _no_change(points: list[charts.Point]) -> str:
@@ -322,7 +399,13 @@ def _profile(results: Results, row: ScoredRow) -> Profile:
     return profile
 
 
-def _section(results: Results, rows: list[ScoredRow], respondent: str, index: int) -> Section:
+def _section(
+    results: Results,
+    rows: list[ScoredRow],
+    respondent: str,
+    index: int,
+    expected: Sequence[ExpectedCourse],
+) -> Section:
     plan, instrument = results.plan, results.instrument
     rows, by = _order(rows)
     valid = [r for r in rows if r.valid]
@@ -341,7 +424,12 @@ def _section(results: Results, rows: list[ScoredRow], respondent: str, index: in
     changes = [c for c in results.changes if c.respondent_id == respondent]
     for scale in charted:
         key = f"client-{index}-{instrument.id}-{scale.id}"
-        section.timelines.append(_timeline(scale, valid, changes, by, key, scale.id in changed))
+        course = next(
+            (c for c in expected if (c.instrument, c.score) == (instrument.id, scale.id)), None
+        )
+        section.timelines.append(
+            _timeline(scale, valid, changes, by, key, scale.id in changed, course)
+        )
     if effect_items(plan):
         section.profiles = [_profile(results, row) for row in valid]
     shown = {s.id for s in charted}
@@ -456,12 +544,19 @@ def _reviewed(results: Results, rows: list[ScoredRow]) -> list[Reviewed]:
     ]
 
 
-def build(batch: list[Results], rows: list[list[ScoredRow]], respondent: str) -> ClientReport:
-    """The report's content; ``rows`` are each results' rows, already read."""
+def build(
+    batch: list[Results],
+    rows: list[list[ScoredRow]],
+    respondent: str,
+    expected: Sequence[ExpectedCourse] = (),
+) -> ClientReport:
+    """The report's content; ``rows`` are each results' rows, already read; ``expected``, the
+    expected courses to draw behind the scores they are of."""
     from nefkit import __version__
 
     sections = [
-        _section(results, kept, respondent, i) for i, (results, kept) in enumerate(zip(batch, rows))
+        _section(results, kept, respondent, i, expected)
+        for i, (results, kept) in enumerate(zip(batch, rows))
     ]
     flags = [event for results, kept in zip(batch, rows) for event in _flags(results, kept)]
     flags.sort(key=lambda f: LEVELS.index(f.level))

@@ -63,7 +63,7 @@ def _report(batch: Sequence[Results], options: RenderOptions) -> str:
     kept, collectors, respondents = _read(batch, options)
     if collectors is None and (options.respondent or respondents):
         respondent = options.respondent or next(iter(respondents))
-        report = client.build(list(batch), kept, respondent)
+        report = client.build(list(batch), kept, respondent, options.expected)
         template = "client.html"
     else:
         report = cohort.build(collectors or _collectors(batch, kept, options), options)
