@@ -101,9 +101,10 @@ def test_the_alert_follows_corrections_voids_and_the_course_in_use(
     assert cli("alerts", "--ack", str(alert.id), "--note", "Talked it through").exit_code == 0
     refit = tmp_path / "refit.toml"
     refit.write_text(course_file.read_text().replace("min_cell = 4", "min_cell = 3"))
-    assert "the alerts of 1 client were brought up to date" in cli(
-        "record", "phq-9", "--client", "C9", *form(5), "--expected", str(refit)
-    ).output
+    assert (
+        "the alerts of 1 client were brought up to date"
+        in cli("record", "phq-9", "--client", "C9", *form(5), "--expected", str(refit)).output
+    )
     with open_store(clinic_db) as store:
         [kept] = [a for a in store.alerts(open_only=False) if a.key == "not-on-track:total"]
         assert kept.id == alert.id and kept.acknowledged_at is not None
@@ -132,7 +133,9 @@ def test_the_alert_follows_corrections_voids_and_the_course_in_use(
 def test_what_is_in_use_is_listed_and_a_bad_file_changes_nothing(cli, course_file, tmp_path):
     assert "No expected course is in use" in cli("db", "expected").output
     other = tmp_path / "other.toml"
-    other.write_text(course_file.read_text().replace('instrument = "phq-9"', 'instrument = "phq-8"'))
+    other.write_text(
+        course_file.read_text().replace('instrument = "phq-9"', 'instrument = "phq-8"')
+    )
     refused = cli("record", "phq-9", "--client", "C1", *form(12), "--expected", str(other))
     assert refused.exit_code == 1
     assert refused.output.strip().splitlines()[-1] == (
