@@ -129,6 +129,17 @@ CASES: dict[str, list[list[str]]] = {
     ],
     "schema": [["extra"]],
     "score": [
+        ["phq-9", str(DEMO / "phq-9.csv"), "-o", "{folder}/s.csv", "--expected", "{random.toml}"],
+        [
+            "phq-9",
+            str(DEMO / "phq-9.csv"),
+            "-o",
+            "{folder}/s.html",
+            "--respondent",
+            "C005",
+            "--expected",
+            "{broken.toml}",
+        ],
         ["no-such", str(DEMO / "phq-9.csv"), "-o", "{folder}/o.csv"],
         ["phq-9", "no-such.csv", "-o", "{folder}/o.csv"],
         *(

@@ -179,3 +179,38 @@ def test_the_client_report_draws_the_expected_range(cli, course_file, tmp_path):
     shown = cli("report", "--client", "C1", "-o", str(out), "--expected", str(course_file))
     assert shown.exit_code == 0 and "Expected range: Session 1" in out.read_text(encoding="utf-8")
     assert "No expected course is in use" in cli("db", "expected").output
+
+
+def test_score_draws_it_in_a_client_report_only(cli, course_file, tmp_path):
+    data = tmp_path / "mine.csv"
+    with open(data, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["respondent_id", "session", *ITEMS, "phq9_10"])
+        for session, total in enumerate([12, 13], 1):
+            writer.writerow(["C1", session, *answers(total), "1"])
+    out = tmp_path / "c1.html"
+    args = ["score", "phq-9", str(data), "--expected", str(course_file), "-o", str(out)]
+    refused = cli(*args)
+    assert refused.exit_code == 2 and "give --respondent ID as well" in refused.output
+    assert cli(*args, "--respondent", "C1").exit_code == 0
+    assert "<td>8.6 to 12.7 (median 11), above it: not on track</td>" in out.read_text()
+
+
+def test_the_web_report_draws_the_course_in_use(cli, course_file, clinic_db):
+    from starlette.testclient import TestClient
+
+    from nefkit.clinic.users import hash_password
+    from nefkit.web.app import create_app
+
+    record(cli, "C1", 1, 12, "--expected", str(course_file))
+    record(cli, "C1", 2, 13)
+    password = "correct horse battery"
+    with open_store(clinic_db) as store:
+        store.add_user("dr.lee", hash_password(password), "admin")
+    app = create_app(clinic_db, nefkit.get_registry(), secure=False)
+    browser = TestClient(app, follow_redirects=True)
+    browser.post("/login", data={"name": "dr.lee", "password": password})
+    report = browser.get("/clients/C1/report")
+    assert report.status_code == 200
+    assert "<td>8.6 to 12.7 (median 11), above it: not on track</td>" in report.text
+    assert "not on track at session 2" in browser.get("/alerts").text

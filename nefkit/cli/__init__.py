@@ -14,7 +14,7 @@ from .. import __version__
 from ..errors import NefkitError, PluginError, debugging, describe
 from ..plugins import host
 from . import clinic, db, research, sql, web
-from .common import registry_for
+from .common import read_courses, registry_for
 from .options import format_option, instruments_option, json_option, lang_option, output_option
 
 
@@ -315,6 +315,14 @@ def schema_command(instrument_paths) -> None:
 @format_option
 @click.option("--input-format", help="Input format, if not given by DATA's extension.")
 @click.option("--respondent", help="Report on this respondent only (a client report).")
+@click.option(
+    "--expected",
+    "expected_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --respondent: an expected-course file (nefkit trajectories fit) whose range"
+    " the client report draws behind the respondent's scores; repeatable.",
+)
 @click.option("--by", help="Break cohort figures down by this context column.")
 @click.option(
     "--min-cell",
@@ -345,6 +353,7 @@ def score_command(
     output_format,
     input_format,
     respondent,
+    expected_paths,
     by,
     min_cell,
     templates,
@@ -372,15 +381,22 @@ def score_command(
     from ..terminal import safe
     from .progress import ProgressBar, expected_rows
 
+    if expected_paths and respondent is None:
+        raise click.UsageError(
+            "--expected is drawn in a client report: give --respondent ID as well"
+        )
     registry = registry_for(instrument_paths)
     plan = api.get_plan(instrument_id, registry, lang)
+    courses = tuple(read_courses(registry, expected_paths))
     # An unknown format fails before any work; one an engine may write itself weighs engines.
     writer = writer_for(registry, output, output_format, Scores)
     rendered = not (writer.value.native and respondent is None)
     chosen, reason = registry.engine_for(engine, data, plan, input_format, rendered)
     if engine == "auto":
         click.echo(f"Engine: {chosen.value.name} ({reason})", err=True)
-    options = RenderOptions(respondent=respondent, by=by, min_cell=min_cell, templates=templates)
+    options = RenderOptions(
+        respondent=respondent, by=by, min_cell=min_cell, templates=templates, expected=courses
+    )
     with ProgressBar("Scoring", expected_rows(registry, data, input_format)) as progress:
         results = api.score(
             instrument_id, data, registry, input_format, progress, chosen.value.name, language=lang

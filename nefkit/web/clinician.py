@@ -300,13 +300,16 @@ def client_report(site: Site, store, client: str) -> Optional[str]:
     """The client report `nefkit report --client` writes, as HTML text (None: nothing to
     report), written in a private temporary folder that is removed at once."""
     from ..api import render
+    from ..clinic.alerts import courses_in_use
     from ..clinic.exporting import results_from_store
     from ..renderers import RenderOptions
 
     batch = results_from_store(site.registry, store, client)
     if not batch:
         return None
+    expected = tuple(c for group in courses_in_use(store).values() for c in group)
+    options = RenderOptions(respondent=client, expected=expected)
     with tempfile.TemporaryDirectory(prefix="nefkit-report-") as folder:
         path = Path(folder) / "report.html"
-        render(batch, path, "html", RenderOptions(respondent=client), site.registry, private=True)
+        render(batch, path, "html", options, site.registry, private=True)
         return path.read_text(encoding="utf-8")
